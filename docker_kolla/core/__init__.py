@@ -1,0 +1,1 @@
+"""Pure logic: no network, disk, git, engine, clock or environment reads."""

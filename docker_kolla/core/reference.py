@@ -1,0 +1,127 @@
+"""Image references, parsed and normalised the way distribution/reference does.
+
+``nginx`` -> ``docker.io/library/nginx:latest``; the first path component is a
+registry only if it holds ``.`` or ``:``, is ``localhost``, or has capitals.
+References are frozen: ``with_tag`` / ``with_digest`` return copies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from docker_kolla.core.digest import Digest
+from docker_kolla.errors import InvalidReference
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+# The key under which the docker CLI stores Hub credentials (cli/config/configfile/file.go).
+DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_HOST_RE = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
+
+_HINT = "write it as [REGISTRY/]NAMESPACE/NAME[:TAG][@sha256:DIGEST], e.g. docker.io/kolla/centos-binary-nova-api:ocata"
+
+
+def _is_registry(component: str) -> bool:
+    return "." in component or ":" in component or component == "localhost" or component != component.lower()
+
+
+def valid_tag(tag: str) -> bool:
+    return bool(_TAG_RE.match(tag))
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A normalised image reference.
+
+    Attributes:
+        registry: ``docker.io`` or ``host[:port]`` as written.
+        path: repository path inside the registry (``kolla/centos-binary-nova-api``).
+        tag: the tag, or "" when the reference is by digest only.
+        digest: the pinned digest, or None.
+    """
+
+    registry: str
+    path: str
+    tag: str = ""
+    digest: Digest | None = None
+
+    @classmethod
+    def parse(cls, text: str, default_tag: str = "latest") -> "ImageRef":
+        if not text or text != text.strip() or "://" in text:
+            raise InvalidReference(f"malformed image reference {text!r}", _HINT)
+        rest, digest = text, None
+        if "@" in rest:
+            rest, _, digest_text = rest.partition("@")
+            digest = Digest.parse(digest_text)
+        name, tag = rest, ""
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        if colon > slash:
+            name, tag = name[:colon], name[colon + 1:]
+            if not valid_tag(tag):
+                raise InvalidReference(f"malformed tag {tag!r} in {text!r}", _HINT)
+        registry, path = cls._split_name(name, text)
+        if not tag and digest is None:
+            tag = default_tag
+        return cls(registry, path, tag, digest)
+
+    @staticmethod
+    def _split_name(name: str, original: str) -> tuple[str, str]:
+        first, sep, remainder = name.partition("/")
+        if sep and _is_registry(first):
+            if not _HOST_RE.match(first):
+                raise InvalidReference(f"malformed registry {first!r} in {original!r}", _HINT)
+            registry, path = first, remainder
+        else:
+            registry, path = DOCKER_HUB, name
+        if registry == "index.docker.io":
+            registry = DOCKER_HUB
+        if registry == DOCKER_HUB and "/" not in path:
+            path = f"library/{path}"
+        if not _PATH_RE.match(path):
+            raise InvalidReference(f"malformed repository name {path!r} in {original!r}", _HINT)
+        return registry, path
+
+    @classmethod
+    def from_parts(cls, registry: str, path: str, tag: str = "", digest: Digest | None = None) -> "ImageRef":
+        """Build from a registry and a path, with the same checks as :meth:`parse`."""
+        reg, norm_path = cls._split_name(f"{registry}/{path}" if registry else path, f"{registry}/{path}")
+        if tag and not valid_tag(tag):
+            raise InvalidReference(f"malformed tag {tag!r}", _HINT)
+        return cls(reg, norm_path, tag, digest)
+
+    @property
+    def repository(self) -> str:
+        """``registry/path``, the name without tag or digest."""
+        return f"{self.registry}/{self.path}"
+
+    @property
+    def api_host(self) -> str:
+        """The host to send registry API calls to."""
+        return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    @property
+    def auth_key(self) -> str:
+        """The config.json ``auths`` / credential-helper key for this registry."""
+        return DOCKER_HUB_AUTH_KEY if self.registry == DOCKER_HUB else self.registry
+
+    def with_tag(self, tag: str) -> "ImageRef":
+        if not valid_tag(tag):
+            raise InvalidReference(f"malformed tag {tag!r}", _HINT)
+        return replace(self, tag=tag, digest=None)
+
+    def with_digest(self, digest: Digest) -> "ImageRef":
+        return replace(self, tag="", digest=digest)
+
+    def __str__(self) -> str:
+        text = self.repository
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text

@@ -1,0 +1,1 @@
+"""One module per verb: glue core and adapters, return result objects."""

@@ -1,0 +1,1 @@
+"""Pure parsers over file bytes (package databases) and layer streams."""
