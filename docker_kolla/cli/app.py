@@ -1,0 +1,57 @@
+"""Assemble the command modules on the typer app and run it with docker's global flags applied."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from docker_kolla.cli import base
+from docker_kolla.errors import KollaError
+
+# Each command module registers itself on base.app when imported.
+_COMMANDS = ("cmd_init", "cmd_lock", "cmd_diff", "cmd_log", "cmd_verify", "cmd_inspect",
+             "cmd_pull", "cmd_export", "cmd_status", "cmd_promote", "cmd_cache")
+
+
+def _load_commands() -> None:
+    import importlib
+    for name in _COMMANDS:
+        try:
+            importlib.import_module(f"docker_kolla.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"docker_kolla.cli.{name}":
+                raise
+
+
+def build_state(flags, env: dict) -> base.State:
+    config_dir = Path(flags.config or env.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    if flags.config:
+        # The docker CLI does not export --config to plugins; the docker SDK reads DOCKER_CONFIG.
+        os.environ["DOCKER_CONFIG"] = str(config_dir)
+        env = dict(env, DOCKER_CONFIG=str(config_dir))
+    return base.State(
+        repo=Path.cwd(), config_dir=config_dir, docker_host=flags.host, context=flags.context,
+        tls=flags.tls, tlsverify=flags.tlsverify, tlscacert=flags.tlscacert, tlscert=flags.tlscert,
+        tlskey=flags.tlskey, debug=flags.debug or env.get("DEBUG") == "1", env=env,
+    )
+
+
+def run(flags, args: list) -> int:
+    """Run the typer app on ``args``; turn every KollaError into one line and its exit code."""
+    state = build_state(flags, dict(os.environ))
+    base.set_state(state)
+    base.configure_logging(state.debug)
+    _load_commands()
+    try:
+        base.app(args=args, prog_name="docker kolla", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except KollaError as exc:
+        sys.stderr.write(base.error_line(exc) + "\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("docker kolla: interrupted\n")
+        return 130
+    return 0

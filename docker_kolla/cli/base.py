@@ -1,0 +1,89 @@
+"""The typer app, the per-run state, and the helpers every command module shares."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from docker_kolla.errors import KollaError
+
+app = typer.Typer(
+    name="docker kolla",
+    help="Lock Kolla image channels to digests; revisions come from git history.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+console_out = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    """What every command needs to know about this run.
+
+    Built once from docker's global flags (parsed by ``cli/plugin.py``), the
+    ``--repo`` option and the environment; commands read it, never argv.
+    """
+
+    repo: Path = field(default_factory=Path.cwd)
+    config_dir: Path = field(default_factory=lambda: Path.home() / ".docker")
+    docker_host: str | None = None
+    context: str | None = None
+    tls: bool = False
+    tlsverify: bool | None = None
+    tlscacert: str | None = None
+    tlscert: str | None = None
+    tlskey: str | None = None
+    debug: bool = False
+    env: dict = field(default_factory=lambda: dict(os.environ))
+
+
+_state = State()
+
+
+def set_state(state: State) -> None:
+    global _state
+    _state = state
+
+
+def state() -> State:
+    return _state
+
+
+def out(text: str = "") -> None:
+    """Write data for machines or humans to stdout, unformatted."""
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    sys.stdout.flush()
+
+
+def warn(text: str) -> None:
+    console_err.print(f"warning: {text}", markup=False)
+
+
+def info(text: str) -> None:
+    console_err.print(text, markup=False)
+
+
+def error_line(exc: KollaError) -> str:
+    return f"docker kolla: error: {exc.line()}"
+
+
+@app.callback()
+def _root(repo: Path = typer.Option(None, "--repo", help="Lock repository (default: the git repository around the current directory).",
+                                    file_okay=False)) -> None:
+    if repo is not None:
+        _state.repo = repo
+
+
+def configure_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="%(name)s: %(message)s")

@@ -1,0 +1,124 @@
+"""Entry point: the Docker CLI plugin protocol, before any heavy import.
+
+The docker CLI runs ``docker-kolla docker-cli-plugin-metadata`` before every
+``docker kolla ...`` call and for every ``docker --help``, so that answer must
+come before typer, requests, dulwich or the docker SDK are imported
+(protocols.md 1.2). Then the CLI execs us with its *full* argv: docker's global
+flags may precede the plugin name (``docker -H unix:///x.sock kolla pull``), so
+they are parsed here, properly, not by searching for the first "kolla" token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+
+PLUGIN_NAME = "kolla"
+METADATA = {
+    "SchemaVersion": "0.1.0",
+    "Vendor": "docker-kolla",
+    "Version": "0.1.0",
+    "ShortDescription": "Lock Kolla image channels to digests, with revisions from git history",
+    "URL": "https://opendev.org/openstack/kolla",
+}
+# docker's global flags (docker/cli cli/flags/options.go): those taking a value...
+_VALUE_FLAGS = {"--config": "config", "-c": "context", "--context": "context", "-H": "host", "--host": "host",
+                "-l": "log_level", "--log-level": "log_level", "--tlscacert": "tlscacert",
+                "--tlscert": "tlscert", "--tlskey": "tlskey"}
+# ...and booleans.
+_BOOL_FLAGS = {"-D": "debug", "--debug": "debug", "--tls": "tls", "--tlsverify": "tlsverify"}
+
+
+class GlobalFlagError(Exception):
+    pass
+
+
+@dataclass
+class GlobalFlags:
+    """Docker global flags given before the plugin name."""
+
+    config: str | None = None
+    context: str | None = None
+    host: str | None = None
+    log_level: str | None = None
+    tlscacert: str | None = None
+    tlscert: str | None = None
+    tlskey: str | None = None
+    debug: bool = False
+    tls: bool = False
+    tlsverify: bool | None = None
+    rest: list = field(default_factory=list)
+
+
+def _truthy(value: str) -> bool:
+    if value.lower() in ("1", "t", "true", "yes"):
+        return True
+    if value.lower() in ("0", "f", "false", "no"):
+        return False
+    raise GlobalFlagError(f"invalid boolean value {value!r}")
+
+
+def parse_global_flags(args: list) -> GlobalFlags:
+    """Consume docker's global flags from the front of ``args``; ``rest`` is what follows."""
+    flags = GlobalFlags()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        name, eq, value = arg.partition("=")
+        if name in _VALUE_FLAGS:
+            if not eq:
+                if i + 1 >= len(args):
+                    raise GlobalFlagError(f"flag needs an argument: {name}")
+                i += 1
+                value = args[i]
+            attr = _VALUE_FLAGS[name]
+            if attr == "host" and flags.host is not None:
+                raise GlobalFlagError("specify only one -H")
+            setattr(flags, attr, value)
+        elif name in _BOOL_FLAGS:
+            setattr(flags, _BOOL_FLAGS[name], _truthy(value) if eq else True)
+        elif len(arg) > 2 and arg[:2] in ("-c", "-H", "-l") and not arg.startswith("--"):
+            setattr(flags, _VALUE_FLAGS[arg[:2]], arg[2:])       # -cNAME, -Hunix:///x
+        else:
+            break
+        i += 1
+    if flags.context and flags.host:
+        raise GlobalFlagError("conflicting options: cannot specify both --host and --context")
+    flags.rest = list(args[i:])
+    return flags
+
+
+def main(argv: list | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["docker-cli-plugin-metadata"]:
+        sys.stdout.write(json.dumps(METADATA) + "\n")
+        return 0
+    if args[:1] == ["__complete"]:
+        sys.stdout.write(":4\n")       # cobra ShellCompDirectiveNoFileComp: no candidates
+        return 0
+    if args[:2] == [PLUGIN_NAME, "docker-cli-plugin-hooks"]:
+        return 0
+    try:
+        flags = parse_global_flags(args)
+    except GlobalFlagError as exc:
+        sys.stderr.write(f"docker kolla: {exc}: see `docker --help`\n")
+        return 125
+    rest = flags.rest
+    as_plugin = bool(os.environ.get("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND"))
+    if rest[:2] == ["help", PLUGIN_NAME]:
+        rest = rest[2:] + ["--help"]
+    elif as_plugin:
+        if rest[:1] != [PLUGIN_NAME]:
+            sys.stderr.write(f"docker kolla: unexpected arguments {rest[:1]}: run `docker kolla --help`\n")
+            return 125
+        rest = rest[1:]
+    from docker_kolla.cli.app import run   # heavy imports only from here on
+    return run(flags, rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""What several verbs share: finding the lock repository, its channels, a lock at a revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docker_kolla.core import lockfile
+from docker_kolla.core.channels import ChannelsConfig, parse_channels
+from docker_kolla.core.lockfile import Lockfile
+from docker_kolla.errors import ConfigError, UsageError
+
+LOCK_DIR = "lockfiles"
+CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
+
+
+def lock_path(channel: str) -> str:
+    """Repository-relative path of a channel's lockfile."""
+    if not channel or "/" in channel or channel.startswith(".") or channel == "channels":
+        raise UsageError(f"invalid channel name {channel!r}", "use a channel from lockfiles/channels.toml")
+    return f"{LOCK_DIR}/{channel}.toml"
+
+
+def open_repo(path: Path):
+    from docker_kolla.adapters.gitstore import LockRepo
+    return LockRepo.open(Path(path))
+
+
+def load_channels(repo) -> ChannelsConfig:
+    """channels.toml from the work tree (what the user is editing now)."""
+    data = repo.worktree_bytes(CHANNELS_PATH)
+    if data is None:
+        raise ConfigError(f"no {CHANNELS_PATH} in {repo.root}", "run `docker kolla init --preset ocata` or write one")
+    return parse_channels(_text(data, CHANNELS_PATH))
+
+
+def _text(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text", "restore it with `git checkout -- " + path + "`") from exc
+
+
+def parse_lock(data: bytes, path: str) -> Lockfile:
+    return lockfile.loads(_text(data, path), path)
+
+
+def locked_channels(repo, rev: str) -> list[str]:
+    """Channels that have a lockfile at REV."""
+    config = None
+    try:
+        config = load_channels(repo)
+    except ConfigError:
+        pass
+    names = sorted(config.channels) if config else []
+    return [n for n in names if repo.read(rev, lock_path(n)) is not None]
+
+
+def pick_channel(repo, channel: str | None, rev: str) -> str:
+    if channel:
+        return channel
+    names = locked_channels(repo, rev)
+    if len(names) == 1:
+        return names[0]
+    raise UsageError("more than one channel is locked" if names else "no channel is locked yet",
+                     "name the channel, e.g. `docker kolla pull ocata`" if names else "run `docker kolla lock CHANNEL` first")
+
+
+def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
+    """The lock of CHANNEL at REV: (commit sha, Lockfile)."""
+    sha = repo.resolve(rev)
+    path = lock_path(channel)
+    data = repo.read(sha, path)
+    if data is None:
+        raise UsageError(f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision")
+    return sha, parse_lock(data, f"{path}@{sha[:7]}")
+
+
+def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
+    """Open the repository and read a lock: (LockRepo, Lockfile)."""
+    repo = open_repo(repo_path)
+    name = pick_channel(repo, channel, rev)
+    _, lock = load_lock_at(repo, name, rev)
+    return repo, lock
