@@ -1,0 +1,136 @@
+"""The revision policy, and its recomputation from a history of locks.
+
+An image's revision is 1 + the number of times its pinned content changed along
+the first-parent history of its lockfile. "Changed" means its (digest,
+manifesto-digest) pair changed. Under the default policy (bump on manifesto) a
+new digest with an identical manifesto is *not* adopted (the lock keeps the old
+digest), so the pair changes exactly when the manifesto changes, or when the
+old digest vanished upstream, or under ``--bump-on digest``. That one rule lets
+``verify`` recompute every revision without knowing which policy was used.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from docker_kolla.core.channels import Channel
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockfile import LockEntry, Lockfile
+
+
+class Outcome(str, enum.Enum):
+    NEW = "new"
+    BUMPED = "bumped"                   # manifesto changed (or digest, with --bump-on digest)
+    REPLACED = "replaced"               # locked digest gone upstream: took the new one and bumped
+    UNCHANGED = "unchanged"
+    REBUILT = "rebuilt"                 # new digest, same manifesto: kept the locked digest
+    MOVED = "moved"                     # static release tag moved upstream: kept the locked digest
+    ACCEPTED_MOVE = "accepted-move"     # static release tag moved and --accept-moved given
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the registry says an image is now."""
+
+    name: str
+    repository: str
+    digest: Digest
+    media_type: str
+    platform: str
+    platforms: dict = field(default_factory=dict)
+    manifesto: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    entry: LockEntry
+    outcome: Outcome
+    previous: LockEntry | None = None
+
+
+def _entry(channel: Channel, resolved: Resolved, revision: int | None) -> LockEntry:
+    return LockEntry(
+        name=resolved.name, repository=resolved.repository, tag=channel.revision_tag(revision),
+        revision=None if channel.static else revision, digest=resolved.digest,
+        media_type=resolved.media_type, platform=resolved.platform, platforms=dict(resolved.platforms),
+        manifesto=dict(resolved.manifesto), labels=dict(resolved.labels),
+    )
+
+
+def decide(channel: Channel, resolved: Resolved, previous: LockEntry | None, *, bump_on: str = "manifesto",
+           previous_gone: bool = False, accept_moved: bool = False) -> Decision:
+    """Apply the revision policy to one image.
+
+    Args:
+        previous: the image's last entry in this channel's history (even if it
+            was since removed from the lock), or None if never locked.
+        previous_gone: the previous digest no longer exists upstream.
+    """
+    if previous is None:
+        return Decision(_entry(channel, resolved, 1), Outcome.NEW)
+    if resolved.digest == previous.digest:
+        kept = replace(previous, repository=resolved.repository)
+        return Decision(kept, Outcome.UNCHANGED, previous)
+    if channel.static:
+        if accept_moved:
+            return Decision(_entry(channel, resolved, None), Outcome.ACCEPTED_MOVE, previous)
+        return Decision(previous, Outcome.MOVED, previous)
+    same_manifesto = resolved.manifesto == previous.manifesto
+    next_revision = (previous.revision or 0) + 1
+    if same_manifesto and bump_on != "digest":
+        if previous_gone:
+            return Decision(_entry(channel, resolved, next_revision), Outcome.REPLACED, previous)
+        return Decision(previous, Outcome.REBUILT, previous)
+    return Decision(_entry(channel, resolved, next_revision), Outcome.BUMPED, previous)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A revision in history that the policy does not reproduce."""
+
+    commit: str
+    image: str
+    found: int | None
+    expected: int | None
+
+    def line(self) -> str:
+        return (f"{self.image}: revision {self.found} at {self.commit[:7]}, expected {self.expected} "
+                f"(recomputed from the lockfile's first-parent history)")
+
+
+def last_seen(history: list[Lockfile]) -> dict:
+    """name -> the image's most recent entry anywhere in the history (oldest first)."""
+    seen: dict = {}
+    for lock in history:
+        seen.update(lock.images)
+    return seen
+
+
+def recompute(history: list[tuple[str, Lockfile]]) -> list[Mismatch]:
+    """Check every revision of every lock version against the policy.
+
+    Args:
+        history: (commit, lock) pairs, oldest first, first-parent, one per change of the file.
+    """
+    mismatches: list[Mismatch] = []
+    last: dict = {}        # name -> (digest, manifesto digest, expected revision)
+    for commit, lock in history:
+        for name in sorted(lock.images):
+            entry = lock.images[name]
+            if lock.static:
+                if entry.revision is not None:
+                    mismatches.append(Mismatch(commit, name, entry.revision, None))
+                continue
+            key = (entry.digest, entry.manifesto_digest)
+            if name not in last:
+                expected = 1
+            elif last[name][:2] != key:
+                expected = last[name][2] + 1
+            else:
+                expected = last[name][2]
+            if entry.revision != expected:
+                mismatches.append(Mismatch(commit, name, entry.revision, expected))
+            last[name] = (key[0], key[1], expected)
+    return mismatches
