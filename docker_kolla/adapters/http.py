@@ -1,0 +1,192 @@
+"""The one HTTP layer: a pooled session, timeouts, narrow retries, URL redaction.
+
+Every registry and token request goes through :func:`send`, so the retry policy
+lives in exactly one place (STYLE.md habit 4). Only transient failures are
+retried: 408, 429, 5xx and dropped connections. 401/403/404 are answers, not
+accidents, and a digest mismatch is never retried into a success.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from docker_kolla.errors import RegistryUnreachable
+
+log = logging.getLogger(__name__)
+
+# --- Defaults, in one place ------------------------------------------------
+# Connect timeout: a registry that does not accept a TCP connection in 10 s is
+# down or firewalled; waiting longer only hides it.
+CONNECT_TIMEOUT = 10.0
+# Read timeout: the longest silence between two bytes. Registries backed by
+# object storage can pause for tens of seconds before the first byte of a blob.
+READ_TIMEOUT = 120.0
+# Attempts per request, the first included: 5 rides out a registry restart or a
+# short 503 burst without turning a real outage into minutes of waiting.
+MAX_ATTEMPTS = 5
+# Exponential backoff: 0.5 s, 1 s, 2 s, 4 s ... each with up to 50 % jitter so
+# `--jobs` workers do not retry in lockstep, capped at 8 s per wait.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+# Retry-After is honoured but capped: Docker Hub may ask for hours, and a CLI
+# should fail with the rate-limit error rather than hang.
+RETRY_AFTER_CAP = 60.0
+# Statuses worth another try. 501 (not implemented) and 505 never get better.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
+# Connection pool: at least one connection per --jobs worker plus token fetches.
+DEFAULT_POOL_SIZE = 16
+# Query parameters whose values are secrets (signed object-storage URLs,
+# upload state, tokens).
+SECRET_PARAMS = frozenset({
+    "token", "access_token", "refresh_token", "password", "secret", "sig", "signature",
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
+    "x-goog-credential", "se", "sv", "skoid", "sktid", "_state", "code",
+})
+# ---------------------------------------------------------------------------
+
+_UNREACHABLE_HINT = ("check the address / is the registry running / "
+                     "use --insecure-registry for plain HTTP")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How :func:`send` retries; tests shrink the waits, nobody else needs to."""
+
+    attempts: int = MAX_ATTEMPTS
+    backoff_base: float = BACKOFF_BASE
+    backoff_cap: float = BACKOFF_CAP
+    retry_after_cap: float = RETRY_AFTER_CAP
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE,
+                 proxies: dict | None = None) -> requests.Session:
+    """One pooled session for all registry traffic.
+
+    ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
+    credentials to the new host after a redirect (protocols.md 3.4), and reads
+    proxy settings from the environment behind our back. Callers that want the
+    environment's proxies pass them in explicitly.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["User-Agent"] = user_agent
+    # max_retries=0: urllib3 must not retry on its own; send() does it once, here.
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if proxies:
+        session.proxies.update(proxies)
+    return session
+
+
+def redact(url: str) -> str:
+    """The URL without userinfo and with secret-looking query values replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _replayable(kw: dict) -> bool:
+    """A request can be sent again only if its body is not a one-shot stream."""
+    data = kw.get("data")
+    return data is None or isinstance(data, (bytes, str, dict, list, tuple))
+
+
+def _transient(exc: requests.RequestException) -> bool:
+    """Resets and drops mid-exchange are transient; refused, DNS and TLS are not."""
+    # A read timeout already waited READ_TIMEOUT; five of them would hang for minutes.
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
+        return False
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        text = repr(reason if reason is not None else exc)
+        return "NewConnectionError" not in text and "NameResolutionError" not in text
+    return False
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """A short cause without the URL (which may carry secrets in its query)."""
+    text = str(exc).lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if "refused" in text:
+        return "connection refused"
+    if "resolve" in text or "name or service" in text or "nodename" in text:
+        return "host name does not resolve"
+    if "reset" in text or "aborted" in text or "disconnected" in text:
+        return "connection dropped"
+    return type(exc).__name__
+
+
+def retry_after(resp: requests.Response, cap: float) -> float | None:
+    """Seconds the server asked us to wait (delta or HTTP date), capped; None if absent."""
+    value = resp.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return min(max(seconds, 0.0), cap)
+
+
+def _backoff(attempt: int, policy: RetryPolicy) -> float:
+    delay = min(policy.backoff_cap, policy.backoff_base * (2 ** attempt))
+    return delay * (0.5 + random.random() / 2)
+
+
+def send(session: requests.Session, method: str, url: str, *,
+         policy: RetryPolicy = DEFAULT_POLICY, **kw) -> requests.Response:
+    """Send one request, retrying transient failures; return the final response.
+
+    Non-2xx answers are returned, not raised: the caller knows what a 404 means.
+    Connection failures that survive the retries raise RegistryUnreachable.
+    """
+    kw.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+    attempts = policy.attempts if _replayable(kw) else 1
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        try:
+            resp = session.request(method, url, **kw)
+        except requests.RequestException as exc:
+            if last or not _transient(exc):
+                raise RegistryUnreachable(
+                    f"cannot reach {redact(url)}: {_reason(exc)}", _UNREACHABLE_HINT,
+                    url=redact(url)) from None
+            wait = _backoff(attempt, policy)
+            log.debug("%s %s: %s, retrying in %.1fs", method, redact(url), type(exc).__name__, wait)
+        else:
+            if resp.status_code not in RETRY_STATUSES or last:
+                return resp
+            wait = retry_after(resp, policy.retry_after_cap)
+            if wait is None:
+                wait = _backoff(attempt, policy)
+            log.debug("%s %s: HTTP %d, retrying in %.1fs", method, redact(url), resp.status_code, wait)
+            resp.close()
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
