@@ -1,0 +1,139 @@
+"""Exports of a lock: valid YAML/JSON, tag-revisions for kolla-ansible, digests for the rest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.exports import FORMATS, render, yaml_lines
+from docker_kolla.core.kolla_vars import OCATA_IMAGE_VARS
+from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.errors import UsageError
+
+REG = "localhost:5000/kolla"
+
+
+def entry(name: str, revision: int, repo: str = REG) -> LockEntry:
+    return LockEntry(name=name, repository=f"{repo}/centos-binary-{name}", tag=f"ocata-{revision}",
+                     revision=revision, digest=Digest.of(f"{name}-{revision}".encode()),
+                     media_type="application/vnd.oci.image.manifest.v1+json", platform="linux/amd64")
+
+
+def lock(*entries: LockEntry) -> Lockfile:
+    return Lockfile(channel="ocata", images={e.name: e for e in entries})
+
+
+FLEET = lock(entry("nova-api", 5), entry("keystone", 3), entry("glance-api", 3),
+             entry("nova-placement-api", 4), entry("dnsmasq", 3), entry("kuryr-libnetwork", 3),
+             entry("openvswitch-db-server", 2), entry("nova-base", 3), entry("aodh-expirer", 3))
+
+
+def test_kolla_ansible_uses_release_for_the_common_tag_and_service_tags_for_the_rest():
+    doc = yaml.safe_load(render(FLEET, "kolla-ansible"))
+    assert doc["docker_registry"] == "localhost:5000"
+    assert doc["docker_namespace"] == "kolla"
+    assert doc["kolla_base_distro"] == "centos" and doc["kolla_install_type"] == "binary"
+    assert doc["openstack_release"] == "ocata-3"
+    # The four Ocata exceptions use their kolla-ansible names, not the image names.
+    assert doc["placement_api_tag"] == "ocata-4"
+    assert doc["openvswitch_db_tag"] == "ocata-2"
+    assert doc["nova_api_tag"] == "ocata-5"
+    assert "nova_placement_api_tag" not in doc and "ironic_dnsmasq_tag" not in doc and "kuryr_tag" not in doc
+    # Intermediates and undeployed leaves have no variable and no digests leak in.
+    assert not any(k.startswith(("nova_base", "aodh_expirer")) for k in doc)
+    assert set(doc) == {"docker_registry", "docker_namespace", "kolla_base_distro", "kolla_install_type",
+                        "openstack_release", "placement_api_tag", "openvswitch_db_tag", "nova_api_tag"}
+    assert "sha256" not in render(FLEET, "kolla-ansible")
+
+
+def test_kolla_ansible_exception_variables_when_they_differ():
+    doc = yaml.safe_load(render(lock(entry("keystone", 2), entry("glance-api", 2), entry("dnsmasq", 7),
+                                     entry("kuryr-libnetwork", 8)), "kolla-ansible"))
+    assert doc["ironic_dnsmasq_tag"] == "ocata-7"
+    assert doc["kuryr_tag"] == "ocata-8"
+
+
+def test_kolla_ansible_all_same_tag_needs_only_openstack_release():
+    doc = yaml.safe_load(render(lock(entry("nova-api", 2), entry("keystone", 2)), "kolla-ansible"))
+    assert doc["openstack_release"] == "ocata-2"
+    assert not [k for k in doc if k.endswith("_tag")]
+
+
+def test_kolla_ansible_refuses_mixed_registries_unless_relocated():
+    mixed = lock(entry("nova-api", 2), entry("keystone", 2, repo="other.example/kolla"))
+    with pytest.raises(UsageError):
+        render(mixed, "kolla-ansible")
+    doc = yaml.safe_load(render(mixed, "kolla-ansible", registry="registry.example:4000/mirror"))
+    assert doc["docker_registry"] == "registry.example:4000"
+    assert doc["docker_namespace"] == "mirror"
+
+
+@pytest.mark.parametrize("fmt", ["kolla-k8s", "helm", "compose"])
+def test_yaml_formats_parse_and_pin_every_image_by_digest(fmt):
+    text = render(FLEET, fmt, source="lock ocata@1234567")
+    doc = yaml.safe_load(text)
+    pinned = set(_strings(doc))
+    expected = {e.pinned for e in FLEET.images.values()}
+    assert expected <= pinned
+
+
+def test_helm_and_k8s_keys():
+    helm = yaml.safe_load(render(FLEET, "helm"))
+    assert helm["images"]["tags"]["nova_api"] == FLEET.images["nova-api"].pinned
+    k8s = yaml.safe_load(render(FLEET, "kolla-k8s"))
+    assert k8s["global"]["kolla"]["nova"]["api"]["all"]["image_full"] == FLEET.images["nova-api"].pinned
+    assert k8s["global"]["kolla"]["keystone"]["all"]["image_full"] == FLEET.images["keystone"].pinned
+    compose = yaml.safe_load(render(FLEET, "compose"))
+    assert compose["services"]["nova-api"]["image"] == FLEET.images["nova-api"].pinned
+
+
+def test_list_and_json():
+    lines = render(FLEET, "list").splitlines()
+    assert lines == sorted(e.pinned for e in FLEET.images.values())
+    doc = json.loads(render(FLEET, "json"))
+    assert doc["channel"] == "ocata"
+    row = next(r for r in doc["images"] if r["name"] == "nova-api")
+    assert row["tag"] == "ocata-5" and row["revision"] == 5
+    assert row["pinned"] == FLEET.images["nova-api"].pinned
+
+
+def test_registry_rewrites_host_and_namespace():
+    one = lock(entry("nova-api", 2))
+    digest = str(one.images["nova-api"].digest)
+    assert render(one, "list", registry="mirror.example") == f"mirror.example/kolla/centos-binary-nova-api@{digest}\n"
+    assert render(one, "list", registry="mirror.example:5000/ops/kolla") == \
+        f"mirror.example:5000/ops/kolla/centos-binary-nova-api@{digest}\n"
+    with pytest.raises(UsageError):
+        render(one, "list", registry="https://mirror.example")
+
+
+def test_unknown_format_is_bad_input():
+    with pytest.raises(UsageError) as err:
+        render(FLEET, "xml")
+    assert err.value.exit_code == 2
+    assert set(FORMATS) >= {"kolla-ansible", "json"}
+
+
+def test_yaml_emitter_quotes_what_yaml_would_misread():
+    tricky = {"yes": "no", "on": "1.0", "a key": "x: y # z", "n": "", "nested": {"null": "null", "0": "\u00e9\n"}}
+    assert yaml.safe_load("\n".join(yaml_lines(tricky))) == tricky
+
+
+def test_ocata_table_has_139_variables_and_the_four_exceptions():
+    assert len(OCATA_IMAGE_VARS) == 139
+    assert OCATA_IMAGE_VARS["nova-placement-api"] == "placement_api"
+    assert OCATA_IMAGE_VARS["dnsmasq"] == "ironic_dnsmasq"
+    assert OCATA_IMAGE_VARS["kuryr-libnetwork"] == "kuryr"
+    assert OCATA_IMAGE_VARS["openvswitch-db-server"] == "openvswitch_db"
+    assert "nova-base" not in OCATA_IMAGE_VARS
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
