@@ -1,0 +1,402 @@
+"""RegistryClient: the distribution API calls docker-kolla makes, verified.
+
+Every manifest and blob is hashed as received and compared with the digest it
+was asked for (or announced under); a mismatch raises DigestMismatch and is
+never retried (protocols.md 3.3, 3.4). Tags resolve with HEAD, which Docker Hub
+does not count as a pull; manifests are cached by digest because content under
+a digest never changes (protocols.md 3.7).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Iterable, Iterator
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import requests
+
+from docker_kolla.adapters.auth import Authenticator, repository_scopes
+from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, redact, send
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.manifest import ACCEPT, Descriptor, Index, Manifest, parse_manifest
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.errors import DigestMismatch, InvalidReference, NotFoundError, RegistryError
+
+# distribution refuses manifests over 4 MiB (registry/handlers/manifests.go); so do we.
+MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+# 1 MiB reads keep per-blob memory small while costing few syscalls.
+CHUNK_SIZE = 1024 * 1024
+# Page size for tags/list; distribution caps n at 1000 by default.
+TAGS_PAGE = 1000
+_TAG_HINT = "check the tag exists (`skopeo list-tags docker://{repo}`) or fix the channel tag in channels.toml"
+
+
+@dataclass
+class RegistryStats:
+    """Request counters for benchmarks, and Docker Hub's RateLimit headers when sent."""
+
+    manifest_heads: int = 0
+    manifest_gets: int = 0
+    blob_heads: int = 0
+    blob_gets: int = 0
+    bytes_downloaded: int = 0
+    puts: int = 0
+    ratelimit_limit: str = ""
+    ratelimit_remaining: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    """What a HEAD tells: the digest (None if the registry omits it), type and size."""
+
+    digest: Digest | None
+    media_type: str
+    size: int
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _registry_error(resp: requests.Response, what: str) -> RegistryError:
+    """A typed error from a failed answer, with the registry's error code if any."""
+    code = ""
+    try:
+        code = str(resp.json()["errors"][0].get("code", ""))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        pass
+    status = resp.status_code
+    hint = "retry later; if it persists check the registry's logs"
+    if status == 429:
+        hint = "the registry is rate limiting: wait, log in for a higher limit, or lower --jobs"
+    elif status == 405:
+        hint = "the registry does not allow this operation (deletes need storage.delete.enabled)"
+    label = f" {code}" if code else ""
+    return RegistryError(f"{what}: HTTP {status}{label}", hint, status=status, code=code, url=redact(resp.url))
+
+
+class RegistryClient:
+    """Registry API calls over one shared session, with auth and verification.
+
+    Args:
+        session: from ``http.make_session`` (pool size >= jobs).
+        authenticator: answers challenges and caches tokens.
+        insecure: hosts (``host[:port]``) to reach over plain HTTP; loopback always is.
+        jobs: the concurrency callers use, so they can size their worker pools.
+    """
+
+    def __init__(self, session: requests.Session, authenticator: Authenticator, *,
+                 insecure: Iterable[str] = (), jobs: int = 8, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+        self.session = session
+        self.auth = authenticator
+        self.insecure = frozenset(insecure)
+        self.jobs = jobs
+        self.policy = policy
+        self.stats = RegistryStats()
+        self._manifests: dict[Digest, Manifest | Index] = {}
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _base(self, ref: ImageRef) -> str:
+        host = ref.api_host
+        scheme = "http" if host in self.insecure or is_loopback(host) else "https"
+        return f"{scheme}://{host}/v2/{ref.path}"
+
+    def _request(self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw) -> requests.Response:
+        """Send with credentials for ``ref``'s host only, answering one challenge."""
+        headers = dict(kw.pop("headers", {}))
+        same_host = urlsplit(url).netloc == ref.api_host
+        auth_headers = self.auth.headers(ref, scopes) if same_host else {}
+        resp = send(self.session, method, url, headers={**headers, **auth_headers}, policy=self.policy, **kw)
+        if resp.status_code == 401 and same_host:
+            retry_headers = self.auth.on_unauthorized(resp, ref, scopes)
+            if _replayable(kw):
+                resp.close()
+                resp = send(self.session, method, url, headers={**headers, **retry_headers},
+                            policy=self.policy, **kw)
+        if resp.status_code in (401, 403):
+            resp.close()
+            raise self.auth.failure(resp, ref, scopes)
+        self._note_ratelimit(resp)
+        return resp
+
+    def _note_ratelimit(self, resp: requests.Response) -> None:
+        limit = resp.headers.get("ratelimit-limit")
+        if limit:
+            self.stats.ratelimit_limit = limit
+            self.stats.ratelimit_remaining = resp.headers.get("ratelimit-remaining", "")
+
+    # -- manifests ------------------------------------------------------------
+
+    @staticmethod
+    def _reference(ref: ImageRef) -> str:
+        if ref.digest:
+            return str(ref.digest)
+        if ref.tag:
+            return ref.tag
+        raise InvalidReference(f"{ref} has neither tag nor digest", "add :TAG or @sha256:DIGEST")
+
+    def _manifest_not_found(self, resp: requests.Response, ref: ImageRef) -> NotFoundError:
+        return NotFoundError(f"{ref} not found", _TAG_HINT.format(repo=ref.repository),
+                             status=404, code="MANIFEST_UNKNOWN", url=redact(resp.url))
+
+    def head_manifest(self, ref: ImageRef) -> ManifestHead:
+        """Resolve a tag (or check a digest) without downloading the manifest."""
+        url = f"{self._base(ref)}/manifests/{self._reference(ref)}"
+        self.stats.add("manifest_heads")
+        resp = self._request("HEAD", ref, url, repository_scopes(ref.path), headers={"Accept": ACCEPT})
+        if resp.status_code == 404:
+            raise self._manifest_not_found(resp, ref)
+        if resp.status_code != 200:
+            raise _registry_error(resp, f"HEAD {ref}")
+        try:
+            digest = Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
+        except InvalidReference:
+            digest = None  # older registries omit it: the caller GETs and hashes
+        media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
+        return ManifestHead(digest, media_type, int(resp.headers.get("Content-Length") or 0))
+
+    def get_manifest(self, ref: ImageRef, digest: Digest | None = None) -> Manifest | Index:
+        """Fetch and parse a manifest or index by ``digest``, ``ref.digest`` or ``ref.tag``.
+
+        By digest the bytes must hash to it; by tag they must hash to
+        Docker-Content-Digest when the registry sends one. Cached by digest.
+        """
+        want = digest or ref.digest
+        if want is not None and want in self._manifests:
+            return self._manifests[want]
+        target = ref.with_digest(want) if want else ref
+        url = f"{self._base(ref)}/manifests/{self._reference(target)}"
+        self.stats.add("manifest_gets")
+        resp = self._request("GET", ref, url, repository_scopes(ref.path), headers={"Accept": ACCEPT}, stream=True)
+        with resp:
+            if resp.status_code == 404:
+                raise self._manifest_not_found(resp, target)
+            if resp.status_code != 200:
+                raise _registry_error(resp, f"GET {target}")
+            raw = _read_limited(resp, MAX_MANIFEST_SIZE, f"manifest {target}")
+        announced = want or _header_digest(resp)
+        got = Digest.of(raw, announced.algorithm) if announced else Digest.of(raw)
+        if announced and got != announced:
+            raise DigestMismatch(f"manifest {target}", str(announced), str(got), url=redact(resp.url))
+        manifest = parse_manifest(raw, resp.headers.get("Content-Type", ""))
+        self._manifests[manifest.digest] = manifest
+        return manifest
+
+    def put_manifest(self, ref: ImageRef, raw: bytes, media_type: str) -> Digest:
+        """Store ``raw`` under ``ref``'s tag (or digest); returns the digest of ``raw``."""
+        digest = Digest.of(raw)
+        url = f"{self._base(ref)}/manifests/{self._reference(ref)}"
+        self.stats.add("puts")
+        resp = self._request("PUT", ref, url, repository_scopes(ref.path, push=True),
+                             data=raw, headers={"Content-Type": media_type})
+        if resp.status_code not in (200, 201):
+            raise _registry_error(resp, f"PUT manifest {ref}")
+        stored = _header_digest(resp)
+        if stored is not None and stored != digest:
+            raise DigestMismatch(f"stored manifest {ref}", str(digest), str(stored), url=redact(resp.url))
+        return digest
+
+    def delete_manifest(self, ref: ImageRef, digest: Digest) -> None:
+        """Delete the manifest ``digest`` from ``ref``'s repository."""
+        url = f"{self._base(ref)}/manifests/{digest}"
+        resp = self._request("DELETE", ref, url, repository_scopes(ref.path, push=True))
+        if resp.status_code == 404:
+            raise NotFoundError(f"{ref.repository}@{digest} not found", "nothing to delete", status=404,
+                                url=redact(resp.url))
+        if resp.status_code not in (200, 202):
+            raise _registry_error(resp, f"DELETE {ref.repository}@{digest}")
+
+    def list_tags(self, ref: ImageRef) -> list[str]:
+        """All tags of ``ref``'s repository, following ``Link`` pagination."""
+        url: str | None = f"{self._base(ref)}/tags/list?n={TAGS_PAGE}"
+        tags: list[str] = []
+        while url:
+            resp = self._request("GET", ref, url, repository_scopes(ref.path))
+            if resp.status_code == 404:
+                raise NotFoundError(f"repository {ref.repository} not found",
+                                    "check the registry and repository name", status=404, url=redact(resp.url))
+            if resp.status_code != 200:
+                raise _registry_error(resp, f"list tags of {ref.repository}")
+            tags.extend(resp.json().get("tags") or [])
+            nxt = resp.links.get("next", {}).get("url")
+            url = urljoin(resp.url, nxt) if nxt else None
+        return tags
+
+    # -- blobs ----------------------------------------------------------------
+
+    def blob_exists(self, ref: ImageRef, digest: Digest) -> bool:
+        """HEAD the blob (following redirects to storage)."""
+        url = f"{self._base(ref)}/blobs/{digest}"
+        self.stats.add("blob_heads")
+        resp = self._request("HEAD", ref, url, repository_scopes(ref.path), allow_redirects=True)
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise _registry_error(resp, f"HEAD blob {digest}")
+
+    def get_blob(self, ref: ImageRef, digest: Digest, max_size: int) -> bytes:
+        """A small blob (config, package database) in memory, verified."""
+        desc = Descriptor(media_type="application/octet-stream", digest=digest, size=-1)
+        return b"".join(self._stream_blob(ref, desc, max_size))
+
+    def open_blob(self, ref: ImageRef, desc: Descriptor) -> Iterator[bytes]:
+        """Stream a blob's raw bytes in chunks, verifying size and digest.
+
+        The request is sent on the first ``next()``. Verification happens after
+        the last chunk: DigestMismatch (or RegistryError for a wrong size) is
+        raised from the iterator, so callers must treat what they consumed as
+        invalid until the iterator finishes without raising.
+        """
+        return self._stream_blob(ref, desc, desc.size)
+
+    def _stream_blob(self, ref: ImageRef, desc: Descriptor, limit: int) -> Iterator[bytes]:
+        url = f"{self._base(ref)}/blobs/{desc.digest}"
+        self.stats.add("blob_gets")
+        # identity + decode_content=False: hash the bytes as stored, even when a
+        # server adds Content-Encoding to a gzip layer (moby/moby#17595). A 307 to
+        # storage on another host is followed without Authorization (requests
+        # strips it; trust_env is off so ~/.netrc cannot put it back).
+        resp = self._request("GET", ref, url, repository_scopes(ref.path), stream=True,
+                             headers={"Accept-Encoding": "identity"})
+        with resp:
+            if resp.status_code == 404:
+                raise NotFoundError(f"blob {desc.digest} not found in {ref.repository}",
+                                    "the image is incomplete in the registry; push it again",
+                                    status=404, code="BLOB_UNKNOWN", url=redact(resp.url))
+            if resp.status_code != 200:
+                raise _registry_error(resp, f"GET blob {desc.digest}")
+            hasher, size = desc.digest.hasher(), 0
+            try:
+                for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
+                    size += len(chunk)
+                    if 0 <= desc.size < size or (desc.size < 0 and size > limit):
+                        raise RegistryError(f"blob {desc.digest} is larger than {max(desc.size, limit)} bytes",
+                                            "the registry or a proxy served the wrong content",
+                                            url=redact(resp.url))
+                    hasher.update(chunk)
+                    self.stats.add("bytes_downloaded", len(chunk))
+                    yield chunk
+            except requests.RequestException as exc:
+                raise _stream_broken(exc, desc, resp) from None
+            except OSError as exc:  # urllib3 ProtocolError / socket errors while reading
+                raise _stream_broken(exc, desc, resp) from None
+        got = Digest(desc.digest.algorithm, hasher.hexdigest())
+        if got != desc.digest:
+            raise DigestMismatch(f"blob in {ref.repository}", str(desc.digest), str(got), url=redact(resp.url))
+        if desc.size >= 0 and size != desc.size:
+            raise RegistryError(f"blob {desc.digest} is {size} bytes, expected {desc.size}",
+                                "the registry or a proxy truncated the content", url=redact(resp.url))
+
+    def mount_blob(self, dst: ImageRef, digest: Digest, src_path: str) -> bool:
+        """Cross-repository mount; True if mounted, False if the registry declined."""
+        url = f"{self._base(dst)}/blobs/uploads/?{urlencode({'mount': str(digest), 'from': src_path})}"
+        resp = self._request("POST", dst, url, repository_scopes(dst.path, push=True, mount_from=src_path))
+        if resp.status_code == 201:
+            return True
+        if resp.status_code == 202:  # an upload session was opened instead: cancel it
+            location = resp.headers.get("Location")
+            if location:
+                cancel = urljoin(resp.url, location)
+                self._request("DELETE", dst, cancel, repository_scopes(dst.path, push=True)).close()
+            return False
+        raise _registry_error(resp, f"mount {digest} from {src_path}")
+
+    def upload_blob(self, dst: ImageRef, digest: Digest, size: int, chunks: Iterable[bytes]) -> None:
+        """Monolithic upload: POST a session, then one PUT streaming ``chunks``."""
+        scopes = repository_scopes(dst.path, push=True)
+        resp = self._request("POST", dst, f"{self._base(dst)}/blobs/uploads/", scopes,
+                             headers={"Content-Length": "0"})
+        if resp.status_code != 202 or not resp.headers.get("Location"):
+            raise _registry_error(resp, f"start upload of {digest}")
+        location = urljoin(resp.url, resp.headers["Location"])
+        sep = "&" if urlsplit(location).query else "?"
+        put_url = f"{location}{sep}{urlencode({'digest': str(digest)})}"
+        self.stats.add("puts")
+        resp = self._request("PUT", dst, put_url, scopes, data=SizedReader(chunks, size),
+                             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        if resp.status_code != 201:
+            raise _registry_error(resp, f"upload of {digest}")
+
+
+def _replayable(kw: dict) -> bool:
+    return not isinstance(kw.get("data"), SizedReader)
+
+
+def _header_digest(resp: requests.Response) -> Digest | None:
+    try:
+        return Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
+    except InvalidReference:
+        return None
+
+
+def _read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
+    """The body (content-decoded: encoding of a manifest is transport only), at most ``limit`` bytes."""
+    data = bytearray()
+    for chunk in resp.iter_content(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise RegistryError(f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest",
+                                url=redact(resp.url))
+    return bytes(data)
+
+
+def _stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
+    return RegistryError(f"download of {desc.digest} broke off: {type(exc).__name__}",
+                         "retry; if it persists check the network or the registry", url=redact(resp.url))
+
+
+class SizedReader:
+    """A file-like view of a chunk iterable with a known length.
+
+    requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
+    explicit Content-Length, both headers); a sized object with ``read`` is
+    sent as a plain body of that length (protocols.md 3.5).
+    """
+
+    def __init__(self, chunks: Iterable[bytes], size: int) -> None:
+        self._chunks = iter(chunks)
+        self._size = size
+        self._buffer = b""
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.read(CHUNK_SIZE)
+        if not data:
+            raise StopIteration
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if n < 0:
+            n = len(self._buffer)
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data
