@@ -10,8 +10,8 @@ from docker_kolla.cli import base
 from docker_kolla.errors import KollaError
 
 # Each command module registers itself on base.app when imported.
-_COMMANDS = ("cmd_init", "cmd_lock", "cmd_diff", "cmd_log", "cmd_verify", "cmd_inspect",
-             "cmd_pull", "cmd_export", "cmd_status", "cmd_promote", "cmd_cache")
+_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc",
+             "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
 
 
 def _load_commands() -> None:

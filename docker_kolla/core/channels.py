@@ -35,6 +35,7 @@ class Channel:
     name: str
     tag: str
     images: tuple = ()
+    optional_images: tuple = ()          # locked when the registry has them, skipped with a note otherwise
     registry: str = "docker.io"
     namespace: str = "kolla"
     name_template: str = "{distro}-{type}-{image}"
@@ -107,19 +108,20 @@ def parse_channels(text: str) -> ChannelsConfig:
         merged = dict(defaults)
         merged.update(_check(table, f"[channels.{name}]"))
         merged.setdefault("tag", name)
-        merged.pop("optional-images", None)
         if not valid_tag(merged["tag"]):
             raise ConfigError(f"channels.toml [channels.{name}]: invalid tag {merged['tag']!r}", _FIX)
         if merged["bump-on"] not in ("manifesto", "digest"):
             raise ConfigError(f"channels.toml [channels.{name}]: bump-on must be 'manifesto' or 'digest'", _FIX)
         channel = Channel(
-            name=name, tag=merged["tag"], images=tuple(merged["images"]), registry=merged["registry"],
+            name=name, tag=merged["tag"], images=tuple(merged["images"]),
+            optional_images=tuple(i for i in merged["optional-images"] if i not in merged["images"]),
+            registry=merged["registry"],
             namespace=merged["namespace"], name_template=merged["name-template"], distro=merged["distro"],
             type=merged["type"], platforms=tuple(merged["platforms"]), manifesto=tuple(merged["manifesto"]),
             revision_format=merged["revision-format"], static=merged["static"], bump_on=merged["bump-on"],
         )
         try:
-            for image in channel.images:
+            for image in channel.images + channel.optional_images:
                 channel.image_ref(image)
         except UsageError as exc:
             raise ConfigError(f"channels.toml [channels.{name}]: {exc.message}", _FIX) from exc

@@ -1,0 +1,130 @@
+"""``diff``, ``log`` and ``verify``: commands that read locks back out of git history."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import List, Optional
+
+import typer
+
+from docker_kolla.cli import base, render
+from docker_kolla.errors import CheckFailed, UsageError
+from docker_kolla.ops.common import load_channels, open_repo, pick_channel
+from docker_kolla.ops.history import run_diff, run_log, run_verify
+
+
+def _format(fmt: str) -> str:
+    if fmt not in render.FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", "use --format text, markdown or json")
+    return fmt
+
+
+@base.app.command("diff")
+def diff(
+    revs: Optional[List[str]] = typer.Argument(None, metavar="[REV [REV2]] | [A..B]",
+                                               help="Revisions as git users type them (HEAD~2, main^, tags, short SHAs)."),
+    channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Only this channel."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, markdown (for a pull request) or json."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when anything changed."),
+) -> None:
+    """What changed between two locks: images, tag-revisions, digests, package versions."""
+    _format(fmt)
+    with open_repo(base.state().repo) as repo:
+        result = run_diff(repo, list(revs or []), channel)
+    if fmt == "json":
+        base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
+    elif fmt == "markdown":
+        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev))
+    else:
+        render.diff_text(result.diffs, result.old_rev, result.new_rev)
+    if exit_code and not result.empty:
+        raise typer.Exit(1)
+
+
+@base.app.command("log")
+def log(
+    image: str = typer.Argument(..., help="Image name as in the lock, e.g. nova-api."),
+    channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Channel (default: the only locked one)."),
+    rev: str = typer.Option("HEAD", "--rev", help="Start from this revision."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """The revision history of one image: revision, commit, date, digest, what changed."""
+    _format(fmt)
+    with open_repo(base.state().repo) as repo:
+        name = pick_channel(repo, channel, rev)
+        entries = run_log(repo, image, name, rev)
+    if fmt == "json":
+        base.out(json.dumps([{"commit": e.commit, "time": e.time, "author": e.author, "revision": e.revision,
+                              "tag": e.tag, "digest": e.digest, "change": e.change,
+                              "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in e.packages]}
+                             for e in entries], indent=2))
+        return
+    rows = []
+    for e in entries:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        what = e.change + ("".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in e.packages[:3]))
+        rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
+    render.table(["tag", "commit", "date (UTC)", "digest", "change"], rows)
+
+
+@base.app.command("verify")
+def verify(
+    channel: Optional[str] = typer.Argument(None, help="Channel (default: every locked channel)."),
+    remote: bool = typer.Option(False, "--remote", help="Also check the registry: pinned digests exist, tags moved."),
+    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
+) -> None:
+    """Recompute every revision from git history; exit 1 on any mismatch."""
+    from docker_kolla.ops.history import channels_in
+    failures = 0
+    with open_repo(base.state().repo) as repo:
+        try:
+            config = load_channels(repo)
+        except UsageError:
+            config = None
+        names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
+        if not names:
+            raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
+        for name in names:
+            result = run_verify(repo, name, config)
+            for m in result.mismatches:
+                base.out(f"{name}: {m.line()}")
+            for p in result.problems:
+                base.out(f"{name}: {p}")
+            failures += len(result.mismatches) + len(result.problems)
+            if result.ok:
+                base.info(f"{name}: {result.versions} lock version(s), every revision reproduces")
+            if remote:
+                failures += _verify_remote(repo, name, insecure_registry or ())
+    if failures:
+        raise CheckFailed(f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit")
+
+
+def _verify_remote(repo, channel: str, insecure) -> int:
+    from docker_kolla.cli import factory
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.errors import NotFoundError
+    from docker_kolla.ops.common import load_lock_at
+    _, lock = load_lock_at(repo, channel, "HEAD")
+    client = factory.registry_client(base.state(), insecure=insecure)
+    problems = 0
+    config = load_channels(repo)
+    chan = config.channels.get(channel)
+    for name, entry in sorted(lock.images.items()):
+        ref = ImageRef.parse(entry.repository + ":latest")
+        try:
+            client.head_manifest(ref.with_digest(entry.digest))
+        except NotFoundError:
+            base.out(f"{channel}: {name}: pinned digest {entry.digest} no longer exists at {entry.repository}")
+            problems += 1
+            continue
+        if chan is not None:
+            try:
+                now = client.head_manifest(ref.with_tag(chan.tag)).digest
+            except NotFoundError:
+                base.out(f"{channel}: {name}: tag {chan.tag} no longer exists at {entry.repository}")
+                problems += 1
+                continue
+            if now is not None and now != entry.digest:
+                base.info(f"{channel}: {name}: {chan.tag} moved upstream ({now.short}); `docker kolla lock` to review")
+    return problems

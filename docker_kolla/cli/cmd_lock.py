@@ -1,0 +1,71 @@
+"""``docker kolla lock CHANNEL``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from docker_kolla.cli import base, factory
+from docker_kolla.cli.progress import ImageProgress
+from docker_kolla.errors import CheckFailed
+from docker_kolla.ops.common import load_channels, open_repo
+from docker_kolla.core.revisions import Outcome
+from docker_kolla.ops.lock import LockOptions, run_lock, summary_text
+
+
+@base.app.command("lock")
+def lock(
+    channel: str = typer.Argument(..., help="Channel from lockfiles/channels.toml, e.g. ocata."),
+    image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Lock only this image (repeatable)."),
+    registry: Optional[str] = typer.Option(None, "--registry", help="Resolve from this registry instead."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", help="Resolve from this namespace instead."),
+    no_commit: bool = typer.Option(False, "--no-commit", help="Write the lockfile, do not commit."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="Commit on this branch; work tree and HEAD untouched."),
+    push: Optional[str] = typer.Option(None, "--push", metavar="REMOTE", help="Push the branch to REMOTE (bare)."),
+    bump_on: Optional[str] = typer.Option(None, "--bump-on", help="manifesto (default) or digest."),
+    jobs: int = typer.Option(8, "--jobs", "-j", min=1, max=64, help="Parallel registry requests."),
+    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
+    accept_moved: bool = typer.Option(False, "--accept-moved", help="Take moved release tags of static channels."),
+    strict_labels: bool = typer.Option(False, "--strict-labels", help="Fail when a version label disagrees with the content."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."),
+) -> None:
+    """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
+    if bump_on not in (None, "manifesto", "digest"):
+        raise typer.BadParameter("must be 'manifesto' or 'digest'", param_hint="--bump-on")
+    if no_commit and (branch or push):
+        raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
+    state = base.state()
+    repo = open_repo(state.repo)
+    try:
+        config = load_channels(repo)
+        chan = config.get(channel)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
+        opts = LockOptions(channel=channel, images=tuple(image or ()), registry=registry, namespace=namespace,
+                           commit=not no_commit, branch=branch, push=push, bump_on=bump_on, jobs=jobs,
+                           accept_moved=accept_moved, strict_labels=strict_labels)
+        total = len(image or ()) or len(chan.images + chan.optional_images)
+        with ImageProgress(f"lock {channel}", total) as progress:
+            result = run_lock(repo, resolver, opts, progress=progress.update)
+    finally:
+        repo.close()
+    for line in result.warnings:
+        base.warn(line)
+    for d in result.by_outcome(Outcome.REBUILT):
+        base.info(f"{d.entry.name}: rebuilt without version change (kept {d.entry.tag}, {d.entry.digest.short})")
+    base.out(summary_text(result))
+    if result.commit:
+        where = f" on branch {branch}" if branch else ""
+        base.info(f"committed {result.commit[:7]}{where}: lockfiles/{channel}.toml")
+    elif result.written:
+        base.info(f"wrote lockfiles/{channel}.toml (not committed)")
+    else:
+        base.info(f"lockfiles/{channel}.toml unchanged; nothing committed")
+    if result.pushed:
+        base.info(f"pushed {result.pushed} to {push}")
+    if result.moved:
+        names = ", ".join(d.entry.name for d in result.moved)
+        raise CheckFailed(f"release tag {channel} moved upstream for: {names}; kept the locked digests",
+                          "pass --accept-moved to take the new digests")

@@ -1,0 +1,110 @@
+"""``init``, ``inspect`` and ``cache``: commands that write no lock."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from docker_kolla.cli import base, factory, render
+from docker_kolla.errors import UsageError
+from docker_kolla.ops.common import CHANNELS_PATH
+
+PRESETS = ("ocata",)
+EXAMPLE = """\
+# docker-kolla channels. See `docker kolla init --preset ocata` for the whole Ocata fleet.
+[defaults]
+registry = "docker.io"
+namespace = "kolla"
+name-template = "{distro}-{type}-{image}"
+distro = "centos"
+type = "binary"
+platforms = ["linux/amd64"]
+manifesto = ["labels", "content"]
+images = ["keystone", "nova-api", "nova-compute"]
+
+[channels.ocata]
+tag = "ocata"
+"""
+
+
+def preset_text(name: str) -> str:
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r}", f"choose one of: {', '.join(PRESETS)}")
+    return resources.files("docker_kolla").joinpath("presets", f"{name}.toml").read_text()
+
+
+@base.app.command("init")
+def init(
+    preset: Optional[str] = typer.Option(None, "--preset", help="Channel preset: ocata (the real Kolla Ocata fleet)."),
+    registry: Optional[str] = typer.Option(None, "--registry", help="Write this registry into [defaults]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing channels.toml."),
+    no_commit: bool = typer.Option(False, "--no-commit", help="Write the file, do not commit it."),
+) -> None:
+    """Create lockfiles/channels.toml (and a git repository if there is none)."""
+    from docker_kolla.adapters.gitstore import LockRepo
+    from docker_kolla.core.channels import parse_channels
+    text = preset_text(preset) if preset else EXAMPLE
+    if registry:
+        text = text.replace('registry = "docker.io"', f'registry = "{registry}"', 1)
+    parse_channels(text)
+    with LockRepo.init(Path(base.state().repo)) as repo:
+        if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
+            raise UsageError(f"{CHANNELS_PATH} already exists in {repo.root}", "pass --force to overwrite it")
+        if no_commit:
+            repo.write_worktree(CHANNELS_PATH, text.encode())
+        else:
+            repo.commit_file(CHANNELS_PATH, text.encode(), f"docker kolla init{' --preset ' + preset if preset else ''}\n")
+        base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
+
+
+@base.app.command("inspect")
+def inspect(
+    ref: str = typer.Argument(..., help="Image reference, e.g. kolla/centos-binary-nova-api:ocata."),
+    platform: Optional[List[str]] = typer.Option(None, "--platform", help="Platform whose content to read."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+) -> None:
+    """Show an image's digests, manifesto and labels; writes nothing."""
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.ops.resolve import LayerScanner, Resolver
+    image = ImageRef.parse(ref)
+    state = base.state()
+    client = factory.registry_client(state, insecure=insecure_registry or ())
+    resolver = Resolver(client, LayerScanner(client, factory.layer_cache(state, cache_dir)),
+                        platforms=tuple(platform or ("linux/amd64",)))
+    report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
+    r = report.resolved
+    if fmt == "json":
+        base.out(json.dumps({"reference": str(image), "digest": str(r.digest), "media-type": r.media_type,
+                             "platform": r.platform, "platforms": r.platforms, "manifesto": r.manifesto,
+                             "labels": r.labels, "warnings": report.label_conflicts + report.notes},
+                            indent=2, sort_keys=True))
+        return
+    for line in report.label_conflicts + report.notes:
+        base.warn(line)
+    base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
+    for plat, dig in sorted(r.platforms.items()):
+        base.out(f"  {plat}: {dig}")
+    render.table(["key", "version"], sorted(r.manifesto.items()))
+    if r.labels:
+        render.table(["label", "value"], sorted(r.labels.items()))
+
+
+cache_app = typer.Typer(help="The per-layer content scan cache.", no_args_is_help=True)
+base.app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("prune")
+def cache_prune(
+    older_than: Optional[int] = typer.Option(None, "--older-than", metavar="DAYS", help="Only entries unused this long."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+) -> None:
+    """Remove cached layer scan results."""
+    cache = factory.layer_cache(base.state(), cache_dir)
+    removed = cache.prune(older_than)
+    base.out(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.root}")

@@ -1,0 +1,39 @@
+"""Per-image progress on stderr: a rich bar on a terminal, nothing otherwise."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from docker_kolla.cli.base import console_err
+
+
+class ImageProgress:
+    """Counts images through ``update(name, state)``; silent when stderr is not a TTY."""
+
+    def __init__(self, title: str, total: int | None = None) -> None:
+        self.title = title
+        self.total = total
+        self._seen: set = set()
+        self._done: set = set()
+        self._lock = threading.Lock()
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[last]}"), console=console_err, transient=True,
+                                  disable=not console_err.is_terminal)
+        self._task = None
+
+    def __enter__(self) -> "ImageProgress":
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.title, total=self.total, last="")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def update(self, name: str, state: str) -> None:
+        with self._lock:
+            self._seen.add(name)
+            if state != "resolving":
+                self._done.add(name)
+            self._progress.update(self._task, completed=len(self._done), last=f"{name}: {state}")

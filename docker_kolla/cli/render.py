@@ -1,0 +1,94 @@
+"""Rendering result objects for humans (rich tables), pull requests (Markdown) and machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from docker_kolla.cli.base import console_out
+from docker_kolla.core.diff import LockDiff
+
+FORMATS = ("text", "markdown", "json")
+
+
+def _v(value) -> str:
+    return "(none)" if value is None else value
+
+
+def _short(digest) -> str:
+    text = str(digest) if digest else ""
+    return text.split(":", 1)[-1][:12] if text else ""
+
+
+def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
+    doc = {"from": old_rev, "to": new_rev, "channels": []}
+    for d in diffs:
+        doc["channels"].append({
+            "channel": d.channel,
+            "unchanged": d.unchanged,
+            "images": [{
+                "name": c.name, "change": c.kind,
+                "old": {"tag": c.old.tag, "digest": str(c.old.digest)} if c.old else None,
+                "new": {"tag": c.new.tag, "digest": str(c.new.digest)} if c.new else None,
+                "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in c.packages],
+            } for c in d.images],
+            "groups": [{"key": g.change.key, "old": g.change.old, "new": g.change.new, "count": g.count,
+                        "images": list(g.images)} for g in d.groups],
+        })
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _counts(d: LockDiff) -> str:
+    kinds = [c.kind for c in d.images]
+    return (f"{kinds.count('changed')} updated, {kinds.count('added')} added, {kinds.count('removed')} removed, "
+            f"{kinds.count('rebuilt')} rebuilt (digest only), {d.unchanged} unchanged")
+
+
+def diff_markdown(diffs: list, old_rev: str, new_rev: str) -> str:
+    lines = []
+    for d in diffs:
+        lines.append(f"### docker kolla: `{d.channel}` ({old_rev} → {new_rev})")
+        lines.append("")
+        if d.empty:
+            lines += ["No image changed.", ""]
+            continue
+        lines += [_counts(d) + ".", "", "| image | change | tag | digest |", "| --- | --- | --- | --- |"]
+        for c in d.images:
+            tag = f"{c.old_tag or '—'} → {c.new_tag or '—'}" if c.old_tag != c.new_tag else c.new_tag
+            old_d, new_d = _short(c.old.digest if c.old else ""), _short(c.new.digest if c.new else "")
+            lines.append(f"| {c.name} | {c.kind} | {tag} | `{old_d or '—'}` → `{new_d or '—'}` |")
+        if d.groups:
+            lines += ["", "#### Package changes", "", "| package | from | to | images |", "| --- | --- | --- | --- |"]
+            for g in d.groups:
+                names = ", ".join(g.images[:8]) + (", …" if g.count > 8 else "")
+                lines.append(f"| `{g.change.key}` | {_v(g.change.old)} | {_v(g.change.new)} | {g.count}: {names} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
+    for d in diffs:
+        console_out.print(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}", markup=False)
+        if d.empty:
+            continue
+        table = Table(show_edge=False, box=None, pad_edge=False)
+        for col in ("image", "change", "tag", "digest"):
+            table.add_column(col)
+        for c in d.images:
+            tag = f"{c.old_tag or '-'} -> {c.new_tag or '-'}" if c.old_tag != c.new_tag else c.new_tag
+            digests = f"{_short(c.old.digest) if c.old else '-'} -> {_short(c.new.digest) if c.new else '-'}"
+            table.add_row(c.name, c.kind, tag, digests)
+        console_out.print(table)
+        for g in d.groups:
+            console_out.print(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)} in {g.count} "
+                              f"image{'s' if g.count != 1 else ''}", markup=False)
+
+
+def table(columns: list, rows: list) -> None:
+    t = Table(show_edge=False, box=None, pad_edge=False)
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*[str(x) for x in row])
+    console_out.print(t)

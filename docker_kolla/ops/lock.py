@@ -1,0 +1,197 @@
+"""``docker kolla lock CHANNEL``: resolve, read manifestos, apply the revision policy, write, commit.
+
+Compute, then act: everything is resolved and checked before a single byte is
+written, so a failure (registry down, digest mismatch, bad config) leaves the
+lock repository exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from docker_kolla.core import lockfile
+from docker_kolla.core.channels import Channel
+from docker_kolla.core.diff import LockDiff, diff_locks
+from docker_kolla.core.lockfile import Lockfile
+from docker_kolla.core.revisions import Decision, Outcome, decide, last_seen
+from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
+from docker_kolla.ops.common import load_channels, lock_path, parse_lock
+from docker_kolla.ops.resolve import Resolver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LockOptions:
+    channel: str
+    images: tuple = ()
+    registry: str | None = None
+    namespace: str | None = None
+    commit: bool = True
+    branch: str | None = None
+    push: str | None = None
+    bump_on: str | None = None
+    jobs: int = 8
+    accept_moved: bool = False
+    strict_labels: bool = False
+
+
+@dataclass
+class LockResult:
+    channel: str
+    lock: Lockfile
+    decisions: list
+    diff: LockDiff
+    removed: list = field(default_factory=list)
+    written: bool = False
+    commit: str | None = None
+    pushed: str | None = None
+    warnings: list = field(default_factory=list)
+
+    def by_outcome(self, outcome: Outcome) -> list:
+        return [d for d in self.decisions if d.outcome == outcome]
+
+    @property
+    def moved(self) -> list:
+        return self.by_outcome(Outcome.MOVED)
+
+
+def _previous(repo, channel: str, base: str | None) -> tuple[Lockfile | None, dict]:
+    """The lock at the base commit and the last entry of every image ever locked."""
+    if base is None:
+        return None, {}
+    path = lock_path(channel)
+    history = [parse_lock(v.data, f"{path}@{v.commit[:7]}") for v in repo.history(path, base) if v.data is not None]
+    current_data = repo.read(base, path)
+    current = parse_lock(current_data, path) if current_data is not None else None
+    return current, last_seen(history)
+
+
+def _base_commit(repo, branch: str | None) -> str | None:
+    if repo.is_empty():
+        return None
+    if branch and repo.branch_exists(branch):
+        return repo.resolve(branch)
+    return repo.resolve("HEAD")
+
+
+def _summary(result: LockResult) -> str:
+    counts = {o: len(result.by_outcome(o)) for o in Outcome}
+    changed = [d for d in result.decisions if d.outcome in (Outcome.NEW, Outcome.BUMPED, Outcome.REPLACED,
+                                                            Outcome.ACCEPTED_MOVE)]
+    title = f"lock {result.channel}: "
+    parts = []
+    if counts[Outcome.NEW]:
+        parts.append(f"{counts[Outcome.NEW]} new")
+    bumped = counts[Outcome.BUMPED] + counts[Outcome.REPLACED] + counts[Outcome.ACCEPTED_MOVE]
+    if bumped:
+        parts.append(f"{bumped} updated")
+    if result.removed:
+        parts.append(f"{len(result.removed)} removed")
+    title += ", ".join(parts) if parts else "no change"
+    lines = [title, ""]
+    for d in sorted(changed, key=lambda d: d.entry.name):
+        old = f"{d.previous.tag} -> " if d.previous else ""
+        lines.append(f"- {d.entry.name}: {old}{d.entry.tag} ({d.entry.digest.short})")
+    for name in result.removed:
+        lines.append(f"- {name}: removed")
+    for group in result.diff.groups[:20]:
+        c = group.change
+        lines.append(f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'} in {group.count} image"
+                     f"{'s' if group.count != 1 else ''}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
+    """Lock one channel. ``progress(name, state)`` is called as images are resolved."""
+    config = load_channels(repo)
+    channel: Channel = config.get(opts.channel)
+    path = lock_path(opts.channel)
+    if not opts.branch and repo.is_dirty(path):
+        raise DirtyTree(f"{path} has uncommitted edits",
+                        f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)")
+    configured = channel.images + channel.optional_images
+    wanted = list(opts.images) or list(configured)
+    unknown = [i for i in opts.images if i not in configured]
+    if unknown:
+        raise UsageError(f"image {unknown[0]!r} is not in channel {opts.channel!r}",
+                         f"add it to the channel's images in lockfiles/channels.toml")
+    if not wanted:
+        raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
+    refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
+    base = _base_commit(repo, opts.branch)
+    current, seen = _previous(repo, opts.channel, base)
+    bump_on = opts.bump_on or channel.bump_on
+
+    def work(name: str) -> tuple[Decision | None, list, list]:
+        ref = refs[name]
+        previous = seen.get(name)
+        if progress:
+            progress(name, "resolving")
+        try:
+            head = resolver.head(ref)
+        except NotFoundError:
+            if name in channel.optional_images:
+                return None, [f"{name}: skipped, optional image not found at {ref}"], []
+            raise
+        if previous is not None and head is not None and head == previous.digest:
+            resolved = _same(previous, ref)
+            return decide(channel, resolved, previous, bump_on=bump_on), [], []
+        report = resolver.resolve(name, ref, head)
+        gone = False
+        if previous is not None and report.resolved.manifesto == previous.manifesto and not channel.static:
+            gone = not resolver.exists(ref, previous.digest)
+        decision = decide(channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone,
+                          accept_moved=opts.accept_moved)
+        if progress:
+            progress(name, decision.outcome.value)
+        return decision, report.notes, report.label_conflicts
+
+    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        results = list(pool.map(work, sorted(wanted)))
+    decisions = [r[0] for r in results if r[0] is not None]
+    warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
+    conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
+    if conflicts and opts.strict_labels:
+        raise CheckFailed(f"{len(conflicts)} version label(s) disagree with the image content; first: {conflicts[0]}",
+                          "fix the image labels or drop --strict-labels (the content's value is what gets locked)")
+    warnings.extend(conflicts)
+
+    new = Lockfile(channel=opts.channel, static=channel.static)
+    if current is not None and opts.images:
+        new = Lockfile(channel=opts.channel, images=dict(current.images), static=channel.static)
+    for d in decisions:
+        new = new.with_entry(d.entry)
+    removed = sorted(set(current.images) - set(new.images)) if current else []
+    result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
+    text = lockfile.dumps(new).encode()
+    lockfile.loads(text.decode(), path)            # never write what we cannot read back
+    old_bytes = repo.read(base, path) if base else None
+    if text != old_bytes:
+        message = _summary(result)
+        if opts.commit:
+            result.commit = repo.commit_file(path, text, message, branch=opts.branch)
+        else:
+            repo.write_worktree(path, text)
+        result.written = True
+    if opts.push:
+        branch = opts.branch or repo.head_branch()
+        if not branch:
+            raise UsageError("HEAD is detached: nothing to push", "pass --branch NAME")
+        repo.push(opts.push, branch)
+        result.pushed = branch
+    return result
+
+
+def _same(previous, ref):
+    """A Resolved equal to the previous entry (the tag still points at the locked digest)."""
+    from docker_kolla.core.revisions import Resolved
+    return Resolved(name=previous.name, repository=ref.repository, digest=previous.digest,
+                    media_type=previous.media_type, platform=previous.platform, platforms=previous.platforms,
+                    manifesto=previous.manifesto, labels=previous.labels)
+
+
+def summary_text(result: LockResult) -> str:
+    return _summary(result)

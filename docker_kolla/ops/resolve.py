@@ -1,0 +1,148 @@
+"""Resolve an image reference to digests and a manifesto: the read side of ``lock`` and ``inspect``.
+
+A tag is resolved with one HEAD. Manifests, the config and layers are fetched
+only when the digest is new to the lock. Each layer is scanned at most once per
+run (in-memory, shared across threads) and at most once ever (the persistent
+per-layer cache), so a fleet sharing base layers downloads each layer once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.manifest import Descriptor, Index, Manifest, Platform, parse_config
+from docker_kolla.core.manifesto import build_manifesto
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.revisions import Resolved
+from docker_kolla.errors import NotFoundError, RegistryError, ScanError
+
+log = logging.getLogger(__name__)
+CONFIG_MAX_BYTES = 8 * 1024 * 1024     # image configs are a few KiB; 8 MiB bounds a hostile one
+
+
+@dataclass
+class ContentResult:
+    facts: dict
+    notes: list = field(default_factory=list)
+
+
+class LayerScanner:
+    """Scans layers once per run and once ever (through the persistent cache)."""
+
+    def __init__(self, client, cache=None, limits=None):
+        self.client = client
+        self.cache = cache
+        self.limits = limits
+        self._done: dict = {}
+        self._locks: dict = {}
+        self._guard = threading.Lock()
+        self.scanned = 0
+        self.cache_hits = 0
+
+    def facts(self, ref: ImageRef, layer: Descriptor):
+        from docker_kolla.scan.layers import scan_layer
+        key = str(layer.digest)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._done:
+                return self._done[key]
+            facts = self.cache.get(layer.digest) if self.cache else None
+            if facts is not None:
+                self.cache_hits += 1
+            else:
+                chunks = self.client.open_blob(ref, layer)
+                facts = scan_layer(chunks, layer.media_type, *([self.limits] if self.limits else []))
+                self.scanned += 1
+                if self.cache:
+                    self.cache.put(layer.digest, facts)
+            self._done[key] = facts
+            return facts
+
+    def content(self, ref: ImageRef, manifest: Manifest) -> ContentResult:
+        from docker_kolla.scan.layers import merge_layers
+        notes, per_layer = [], []
+        for layer in manifest.layers:
+            if layer.is_foreign:
+                notes.append(f"skipped foreign layer {layer.digest.short} ({layer.media_type})")
+                continue
+            per_layer.append(self.facts(ref, layer))
+        for facts in per_layer:
+            notes.extend(getattr(facts, "notes", []) or [])
+        return ContentResult(merge_layers(per_layer), notes)
+
+
+@dataclass
+class ImageReport:
+    """Everything learnt about one image reference."""
+
+    resolved: Resolved
+    notes: list = field(default_factory=list)            # scan notes (skipped foreign layers, ...)
+    label_conflicts: list = field(default_factory=list)  # a version label disagreeing with the content
+
+
+class Resolver:
+    """Turns references into :class:`Resolved` values (digests + manifesto)."""
+
+    def __init__(self, client, scanner: LayerScanner | None, *, platforms=("linux/amd64",),
+                 sources=("labels", "content")):
+        self.client = client
+        self.scanner = scanner
+        self.platforms = [Platform.parse(p) for p in platforms] or [Platform("linux", "amd64")]
+        self.sources = tuple(sources)
+
+    def head(self, ref: ImageRef) -> Digest | None:
+        """The digest the tag points at now (HEAD only; None if the registry omits it)."""
+        return self.client.head_manifest(ref).digest
+
+    def exists(self, ref: ImageRef, digest: Digest) -> bool:
+        try:
+            self.client.head_manifest(ref.with_digest(digest))
+            return True
+        except NotFoundError:
+            return False
+
+    def resolve(self, name: str, ref: ImageRef, digest: Digest | None = None) -> ImageReport:
+        """Fetch the manifest (by digest when known), the chosen platform's config and content."""
+        top = self.client.get_manifest(ref.with_digest(digest) if digest else ref)
+        platforms: dict = {}
+        chosen_platform: Platform | None = None
+        if isinstance(top, Index):
+            for entry in top.platform_entries():
+                if entry.platform is not None:
+                    platforms.setdefault(str(entry.platform), str(entry.digest))
+            entry = None
+            for wanted in self.platforms:
+                entry = top.select(wanted)
+                if entry is not None:
+                    break
+            if entry is None:
+                offered = ", ".join(platforms) or "none"
+                raise RegistryError(f"{ref}: no manifest for {', '.join(map(str, self.platforms))} (index offers {offered})",
+                                    "set platforms in lockfiles/channels.toml to one the image provides")
+            chosen_platform = entry.platform
+            manifest = self.client.get_manifest(ref.with_digest(entry.digest))
+            if not isinstance(manifest, Manifest):
+                raise RegistryError(f"{ref}: nested index at {entry.digest}", "docker-kolla reads one level of index")
+        else:
+            manifest = top
+        config = parse_config(self.client.get_blob(ref, manifest.config.digest, CONFIG_MAX_BYTES))
+        platform = chosen_platform or config.platform
+        notes: list = []
+        content: dict = {}
+        if "content" in self.sources and self.scanner is not None:
+            try:
+                result = self.scanner.content(ref, manifest)
+            except ScanError as exc:
+                raise ScanError(f"{ref}: {exc.message}", exc.hint) from exc
+            content = result.facts
+            notes.extend(result.notes)
+        built = build_manifesto(config.labels, content, self.sources)
+        resolved = Resolved(
+            name=name, repository=ref.repository, digest=top.digest, media_type=top.media_type,
+            platform=str(platform), platforms=platforms, manifesto=built.manifesto, labels=built.labels,
+        )
+        return ImageReport(resolved, notes, list(built.warnings))
