@@ -1,0 +1,234 @@
+"""Read side of the git store: revisions, a path's blob at a commit, its history.
+
+Part of the git adapter (``gitstore`` is the facade other code imports); only
+these two modules import dulwich.
+
+dulwich's ``parse_commit`` resolves a *name* (HEAD, branch, tag peeled to its
+commit, full or short SHA) but none of git's ``~N`` / ``^N`` suffixes after a
+short SHA or a tag (reference/protocols.md 5.2), so the suffix walk is done here:
+``~N`` follows N first parents, ``^N`` takes the Nth parent, ``^0`` is the commit
+itself, ``^{}`` and ``^{commit}`` peel (a no-op: we always peel to a commit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from dulwich.errors import NotTreeError
+from dulwich.object_store import tree_lookup_path
+from dulwich.objects import Blob, Commit, Tree
+from dulwich.objectspec import AmbiguousShortId, parse_commit
+from dulwich.refs import check_ref_format
+from dulwich.repo import Repo
+
+from docker_kolla.errors import RevisionNotFound, UsageError
+
+UNKNOWN_HINT = "check `git log --oneline`; HEAD~N needs N earlier commits"
+EMPTY_HINT = "the repository has no commits yet; run `docker kolla lock` first"
+
+# One suffix step: ~N, ^{} / ^{commit}, or ^N (N optional, default 1).
+_STEP = re.compile(r"~(\d*)|\^\{(?:commit)?\}|\^(\d*)")
+_HEX = re.compile(r"[0-9a-fA-F]{4,64}")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One commit in which a path's content changed.
+
+    Attributes:
+        commit: full hex sha.
+        parents: parent shas, first parent first.
+        author: "Name <email>".
+        time: author time, unix seconds.
+        message: the commit message.
+        data: the path's bytes at that commit (None = deleted there).
+    """
+
+    commit: str
+    parents: tuple[str, ...]
+    author: str
+    time: int
+    message: str
+    data: bytes | None
+
+
+def git_path(relpath: str | PurePosixPath) -> bytes:
+    """A repo-relative path as the bytes git stores in trees and the index.
+
+    Rejects absolute paths, ``..`` and ``.git`` so a caller can never address
+    anything outside the work tree.
+    """
+    text = str(relpath).replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if text.startswith("/") or not parts or ".." in parts or parts[0].lower() == ".git":
+        raise UsageError(f"bad repository path {str(relpath)!r}",
+                         "give a path relative to the repository root, e.g. lockfiles/ocata.toml")
+    return str(PurePosixPath(*parts)).encode("utf-8")
+
+
+def resolve(repo: Repo, rev: str) -> Commit:
+    """The commit a git revision names (see the module docstring for syntax).
+
+    Raises:
+        RevisionNotFound: unknown, ambiguous or malformed revision, or walking
+            past the first commit.
+    """
+    base, steps = _split(rev)
+    commit = _resolve_base(repo, base, rev)
+    for op, n in steps:
+        if op == "~":
+            for _ in range(n):
+                commit = _parent(repo, commit, 1, rev)
+        elif n:
+            commit = _parent(repo, commit, n, rev)
+    return commit
+
+
+def _unknown(rev: str) -> RevisionNotFound:
+    return RevisionNotFound(f"unknown revision {rev!r}", UNKNOWN_HINT)
+
+
+def _split(rev: str) -> tuple[str, list[tuple[str, int]]]:
+    """Split ``rev`` into a base name and its ``~``/``^`` steps."""
+    rev_s = rev.strip() if isinstance(rev, str) else ""
+    cut = min((i for i in (rev_s.find("~"), rev_s.find("^")) if i >= 0), default=len(rev_s))
+    base, tail = rev_s[:cut], rev_s[cut:]
+    steps: list[tuple[str, int]] = []
+    pos = 0
+    while pos < len(tail):
+        m = _STEP.match(tail, pos)
+        if not m or m.end() == pos:
+            raise _unknown(rev)
+        if m.group(0).startswith("~"):
+            steps.append(("~", int(m.group(1) or 1)))
+        elif not m.group(0).startswith("^{"):
+            steps.append(("^", int(m.group(2) if m.group(2) else 1)))
+        pos = m.end()
+    if base == "@":
+        base = "HEAD"
+    return base, steps
+
+
+def _resolve_base(repo: Repo, base: str, rev: str) -> Commit:
+    """Resolve a plain name with dulwich: refs first (git's order), then SHAs."""
+    if not base or "@{" in base or ".." in base or ":" in base:
+        raise _unknown(rev)
+    if base != "HEAD" and not _HEX.fullmatch(base) and not check_ref_format(
+            b"refs/heads/" + base.encode("utf-8")):
+        raise _unknown(rev)
+    try:
+        return parse_commit(repo, base.encode("utf-8"))
+    except AmbiguousShortId:
+        raise RevisionNotFound(f"ambiguous short revision {rev!r}",
+                               "give more hex digits of the commit id") from None
+    except (KeyError, ValueError, TypeError):
+        if head_sha(repo) is None:
+            raise RevisionNotFound(f"unknown revision {rev!r}", EMPTY_HINT) from None
+        raise _unknown(rev) from None
+
+
+def _parent(repo: Repo, commit: Commit, n: int, rev: str) -> Commit:
+    """The ``n``-th (1-based) parent of ``commit``."""
+    if len(commit.parents) < n:
+        raise _unknown(rev)
+    try:
+        obj = repo.object_store[commit.parents[n - 1]]
+    except KeyError:  # shallow clone: the parent object is not here
+        raise RevisionNotFound(f"unknown revision {rev!r}",
+                               "the history is shallow; fetch more of it (`git fetch --unshallow`)") from None
+    if not isinstance(obj, Commit):
+        raise _unknown(rev)
+    return obj
+
+
+def head_sha(repo: Repo) -> bytes | None:
+    """HEAD's commit sha, or None on an unborn branch."""
+    try:
+        return repo.refs[b"HEAD"]
+    except KeyError:
+        return None
+
+
+def blob_id(repo: Repo, tree: bytes | None, path: bytes) -> tuple[int, bytes] | None:
+    """(mode, sha) of the file at ``path`` in ``tree``, or None if no file is there."""
+    if tree is None:
+        return None
+    try:
+        mode, sha = tree_lookup_path(repo.object_store.__getitem__, tree, path)
+    except (KeyError, NotTreeError):
+        return None
+    if mode & 0o170000 not in (0o100000, 0o120000):  # a directory or submodule
+        return None
+    return mode, sha
+
+
+def read_blob(repo: Repo, sha: bytes) -> bytes:
+    """The bytes of blob ``sha``."""
+    obj = repo.object_store[sha]
+    if not isinstance(obj, Blob):
+        raise KeyError(sha)
+    return obj.as_raw_string()
+
+
+def tree_of(repo: Repo, commit_sha: bytes | None) -> bytes | None:
+    """The root tree sha of a commit (None for None)."""
+    if commit_sha is None:
+        return None
+    obj = repo.object_store[commit_sha]
+    assert isinstance(obj, Commit)
+    return obj.tree
+
+
+def history(repo: Repo, start: Commit, path: bytes) -> list[Version]:
+    """First-parent history of ``path`` from ``start``, oldest first.
+
+    Only commits whose blob for ``path`` differs from their first parent's are
+    listed (a deletion gives ``data=None``). Comparing blob shas from
+    ``tree_lookup_path`` costs two tree lookups per commit, far less than the
+    tree diff ``get_walker(paths=...)`` does (protocols.md 5.4).
+    """
+    out: list[Version] = []
+    commit: Commit | None = start
+    cur = _sha(blob_id(repo, start.tree, path))
+    while commit is not None:
+        parent = _first_parent(repo, commit)
+        prev = _sha(blob_id(repo, parent.tree, path)) if parent is not None else None
+        if cur != prev:
+            out.append(_version(commit, read_blob(repo, cur) if cur else None))
+        commit, cur = parent, prev
+    out.reverse()
+    return out
+
+
+def _sha(entry: tuple[int, bytes] | None) -> bytes | None:
+    return entry[1] if entry else None
+
+
+def _first_parent(repo: Repo, commit: Commit) -> Commit | None:
+    """First parent, or None at a root commit or a shallow boundary."""
+    if not commit.parents:
+        return None
+    try:
+        obj = repo.object_store[commit.parents[0]]
+    except KeyError:
+        return None
+    return obj if isinstance(obj, Commit) else None
+
+
+def _version(commit: Commit, data: bytes | None) -> Version:
+    enc = (commit.encoding or b"utf-8").decode("ascii", "replace")
+    def text(raw: bytes) -> str:
+        try:
+            return raw.decode(enc, "replace")
+        except LookupError:
+            return raw.decode("utf-8", "replace")
+    return Version(
+        commit=commit.id.decode("ascii"),
+        parents=tuple(p.decode("ascii") for p in commit.parents),
+        author=text(commit.author),
+        time=int(commit.author_time),
+        message=text(commit.message),
+        data=data,
+    )

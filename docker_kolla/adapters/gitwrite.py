@@ -1,0 +1,256 @@
+"""Write side of the git store: one path into a commit, refs, work-tree file, index entry.
+
+Part of the git adapter behind ``gitstore.LockRepo``. Order of a commit: blob,
+trees and commit objects first (objects are immutable, so a crash leaves only
+unreferenced objects), then the ref by compare-and-swap, then the work-tree file
+(temp file + ``os.replace``), then the one index entry under ``index.lock``.
+
+Commits are built here rather than with ``WorkTree.commit`` because that would
+also pick up ``MERGE_HEAD`` as a parent during a user's merge, run hooks, add
+sign-offs and sign when ``commit.gpgsign`` is set (protocols.md 5.3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import stat
+import time
+from pathlib import Path
+
+from dulwich.errors import RefFormatError
+from dulwich.file import FileLocked, GitFile
+from dulwich.index import (ConflictedIndexEntry, Index, IndexChecksumWriter,
+                           index_entry_from_stat, write_index_dict)
+from dulwich.objects import Blob, Commit, Tree
+from dulwich.repo import Repo
+
+from docker_kolla.adapters.gitrev import blob_id, tree_of
+from docker_kolla.errors import GitError, UsageError
+
+FILE_MODE = 0o100644
+_EXEC_MODE = 0o100755
+_DIR_MODE = 0o040000
+CONFLICT = object()  # index_sha() result for a path with unresolved merge stages
+FALLBACK_NAME, FALLBACK_EMAIL = "docker-kolla", "docker-kolla@localhost"
+# git fails at once on a held index.lock; a short wait rides out a concurrent
+# `git status` refreshing the index (tens of ms) without hanging on a stale lock.
+_LOCK_TRIES, _LOCK_PAUSE = 40, 0.05
+
+
+def clean_message(message: str) -> bytes:
+    """The message as git stores it: trimmed, one final newline; empty is refused."""
+    lines = [line.rstrip() for line in str(message).strip().splitlines()]
+    if not lines:
+        raise UsageError("empty commit message", "give a commit message")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def identity(repo: Repo, kind: str) -> bytes:
+    """``Name <email>`` for AUTHOR or COMMITTER, as git picks it, with our fallback.
+
+    Order: GIT_<KIND>_NAME/EMAIL, ``<kind>.name``/``.email`` and ``user.*`` from
+    the config stack (repo, global, system). Unlike dulwich's
+    ``get_user_identity`` this never guesses ``user@hostname``.
+    """
+    config = repo.get_config_stack()
+    found = {}
+    for field in ("name", "email"):
+        value = os.environ.get(f"GIT_{kind}_{field.upper()}") or None
+        for section in (kind.lower(), "user"):
+            if value is None:
+                with contextlib.suppress(KeyError):
+                    value = config.get((section.encode(),), field.encode()).decode("utf-8", "replace") or None
+        found[field] = value
+    name = _scrub(found["name"] or FALLBACK_NAME)
+    email = _scrub(found["email"] or FALLBACK_EMAIL).strip("<>")
+    return f"{name} <{email}>".encode("utf-8")
+
+
+def _scrub(text: str) -> str:
+    """Drop characters that would break a git identity line."""
+    return "".join(ch for ch in text if ch not in "<>\n\r\0").strip() or "unknown"
+
+
+def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes,
+                message: bytes) -> bytes:
+    """Store a commit of ``parent``'s tree with ``path`` set to ``data``; return its sha.
+
+    Returns ``parent`` itself, storing nothing, when the path already has ``data``.
+    No ref moves here.
+    """
+    store = repo.object_store
+    base_tree = tree_of(repo, parent)
+    old = blob_id(repo, base_tree, path)
+    blob = Blob.from_string(data)
+    if parent is not None and old is not None and old[1] == blob.id:
+        return parent
+    mode = old[0] if old and old[0] in (FILE_MODE, _EXEC_MODE) else FILE_MODE
+    store.add_object(blob)
+    commit = Commit()
+    commit.tree = _put_path(repo, base_tree, path.split(b"/"), mode, blob.id)
+    commit.parents = [parent] if parent is not None else []
+    commit.author = identity(repo, "AUTHOR")
+    commit.committer = identity(repo, "COMMITTER")
+    commit.author_time = commit.commit_time = int(time.time())
+    commit.author_timezone = commit.commit_timezone = 0  # explicit UTC
+    commit.message = message
+    store.add_object(commit)
+    return commit.id
+
+
+def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int,
+              sha: bytes) -> bytes:
+    """A copy of tree ``tree_sha`` with ``parts`` set to (mode, sha); stores new trees."""
+    tree = Tree()
+    if tree_sha is not None:
+        for item in repo.object_store[tree_sha].items():
+            tree.add(item.path, item.mode, item.sha)
+    head, rest = parts[0], parts[1:]
+    if rest:
+        sub = None
+        if head in tree:
+            sub_mode, sub = tree[head]
+            if sub_mode != _DIR_MODE:
+                raise UsageError(f"{head.decode('utf-8', 'replace')} is a file in the repository, not a directory",
+                                 "choose a lockfile path that does not run through a file")
+        tree[head] = (_DIR_MODE, _put_path(repo, sub, rest, mode, sha))
+    else:
+        tree[head] = (mode, sha)
+    repo.object_store.add_object(tree)
+    return tree.id
+
+
+def move_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, message: bytes) -> None:
+    """Point ``ref`` at ``new`` if it still points at ``old`` (None: must not exist)."""
+    subject = message.splitlines()[0] if message else b""
+    log = (b"commit (initial): " if old is None else b"commit: ") + subject
+    who = identity(repo, "COMMITTER")
+    now = int(time.time())
+    name = ref.decode("utf-8", "replace")
+    try:
+        if old is None:
+            ok = repo.refs.add_if_new(ref, new, committer=who, timestamp=now, timezone=0, message=log)
+        else:
+            ok = repo.refs.set_if_equals(ref, old, new, committer=who, timestamp=now,
+                                         timezone=0, message=log)
+    except FileLocked:
+        raise GitError(f"{name} is locked by another git process",
+                       "wait for it to finish, or remove its stale .lock file") from None
+    except (OSError, RefFormatError, ValueError) as exc:
+        raise GitError(f"cannot update {name}: {exc}", "check the repository is writable") from None
+    if not ok:
+        raise GitError(f"{name} moved while committing",
+                       "another process committed meanwhile; run the command again")
+
+
+def sync_worktree(repo: Repo, root: Path, path: bytes, data: bytes, mode: int,
+                  commit: bytes) -> None:
+    """Make the work-tree file and its index entry hold ``data`` (after a commit)."""
+    rel = path.decode("utf-8")
+    target = root / rel
+    sha = Blob.from_string(data).id
+    try:
+        same = target.is_file() and not target.is_symlink() and target.read_bytes() == data
+        if not same:
+            write_atomic(target, data, executable=mode == _EXEC_MODE)
+        if not same or index_sha(repo, path) != sha:
+            _set_index_entry(repo, path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
+    except (OSError, GitError) as exc:
+        raise GitError(f"committed {commit.decode()[:12]} but could not update {rel}: {exc}",
+                       f"run `git checkout HEAD -- {rel}` to bring it up to date") from None
+
+
+def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None:
+    """Replace ``target`` with ``data`` so readers see the old or the new file, never half.
+
+    The temp file is created with mode 0666/0777 so the umask applies as for any
+    new file; an existing file's permissions are kept.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.is_file() and not target.is_symlink():
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def index_sha(repo: Repo, path: bytes) -> bytes | object | None:
+    """The staged blob sha of ``path``, None if not in the index, CONFLICT if unmerged."""
+    try:
+        entry = _read_index(repo)[path]
+    except KeyError:
+        return None
+    return CONFLICT if isinstance(entry, ConflictedIndexEntry) else entry.sha
+
+
+def _read_index(repo: Repo) -> Index:
+    try:
+        return Index(repo.index_path(), object_format=repo.object_format)
+    except (OSError, ValueError, AssertionError) as exc:
+        raise GitError(f"cannot read the git index: {exc}", "run `git status` to check the repository") from None
+
+
+def _set_index_entry(repo: Repo, path: bytes, entry: object) -> None:
+    """Replace one index entry, holding ``index.lock`` from read to write.
+
+    Every other entry is written back as read. Extensions are dropped: the
+    cache-tree would be stale and the rest are caches git rebuilds; split and
+    sparse indexes (whose entries live elsewhere) are refused instead.
+    """
+    _refuse_split_index(repo)
+    index_file = repo.index_path()
+    lock = _lock(index_file)
+    try:
+        index = Index(index_file, object_format=repo.object_format)
+        if index.is_sparse():
+            raise GitError("the git index is sparse", "run `git sparse-checkout disable` or commit by hand")
+        index[path] = entry
+        writer = IndexChecksumWriter(lock, repo.object_format)
+        write_index_dict(writer, dict(index.items()), version=_index_version(index_file),
+                         object_format=repo.object_format)
+        writer.close()
+    except BaseException:
+        lock.abort()
+        raise
+
+
+def _lock(index_file: str) -> GitFile:
+    for _ in range(_LOCK_TRIES):
+        try:
+            return GitFile(index_file, "wb")
+        except FileLocked:
+            time.sleep(_LOCK_PAUSE)
+    raise GitError(f"{index_file}.lock exists: another git process is using the index",
+                   "wait for it to finish, or remove the stale index.lock")
+
+
+def _index_version(index_file: str) -> int | None:
+    """The on-disk index format version (2, 3 or 4), kept when rewriting."""
+    try:
+        with open(index_file, "rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        return None
+    return int.from_bytes(head[4:8], "big") if head[:4] == b"DIRC" else None
+
+
+def _refuse_split_index(repo: Repo) -> None:
+    split = False
+    with contextlib.suppress(KeyError, ValueError):
+        split = repo.get_config_stack().get_boolean((b"core",), b"splitIndex", False)
+    dirs = {repo.controldir(), repo.commondir()}
+    if split or any(glob.glob(os.path.join(d, "sharedindex.*")) for d in dirs):
+        raise GitError("the git index is split (core.splitIndex)",
+                       "run `git update-index --no-split-index`, then retry")
