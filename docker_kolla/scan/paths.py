@@ -52,6 +52,10 @@ def normalise(name: str) -> str | None:
     return posixpath.normpath("/" + name).lstrip("/") or None
 
 
+# Every pattern starts with one of these: a cheap first test for the common case.
+_ROOTS = frozenset({"var", "usr", "lib"})
+
+
 def _matches(parts: list[str], pattern: tuple[re.Pattern, ...]) -> bool:
     return all(regex.fullmatch(part) for regex, part in zip(pattern, parts))
 
@@ -59,6 +63,8 @@ def _matches(parts: list[str], pattern: tuple[re.Pattern, ...]) -> bool:
 def classify(path: str) -> str | None:
     """The parser kind for an interesting regular file, else None."""
     parts = path.split("/")
+    if parts[0] not in _ROOTS:
+        return None
     for kind, pattern in PATTERNS:
         if len(parts) == len(pattern) and _matches(parts, pattern):
             if kind == DPKG_D and parts[-1].endswith(".md5sums"):
@@ -70,4 +76,6 @@ def classify(path: str) -> str | None:
 def may_hide(path: str) -> bool:
     """Whether removing or replacing ``path`` could remove an interesting file."""
     parts = path.split("/")
+    if parts[0] not in _ROOTS:
+        return False
     return any(len(parts) <= len(pattern) and _matches(parts, pattern) for _kind, pattern in PATTERNS)

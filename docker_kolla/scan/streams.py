@@ -27,27 +27,29 @@ class Chunks(io.RawIOBase):
         super().__init__()
         self._iter: Iterator[bytes] = iter(chunks)
         self._buffer = b""
+        self._pos = 0  # read offset into _buffer: slicing a large chunk per read would copy it
 
     def readable(self) -> bool:
         return True
 
     def peek(self, size: int) -> bytes:
-        while len(self._buffer) < size:
+        while len(self._buffer) - self._pos < size:
             chunk = next(self._iter, None)
             if chunk is None:
                 break
-            self._buffer += chunk
-        return self._buffer[:size]
+            self._buffer = self._buffer[self._pos:] + bytes(chunk)
+            self._pos = 0
+        return self._buffer[self._pos:self._pos + size]
 
     def readinto(self, target) -> int:
-        while not self._buffer:
+        while self._pos >= len(self._buffer):
             chunk = next(self._iter, None)
             if chunk is None:
                 return 0
-            self._buffer = bytes(chunk)
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+            self._buffer, self._pos = bytes(chunk), 0
+        size = min(len(target), len(self._buffer) - self._pos)
+        target[:size] = memoryview(self._buffer)[self._pos:self._pos + size]
+        self._pos += size
         return size
 
 

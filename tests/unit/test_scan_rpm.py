@@ -63,20 +63,29 @@ Version: {version}
 Release: {release}
 {epoch}Summary: test package
 License: MIT
-BuildArch: noarch
-%description
+{arch}%description
 test package
 %files
 """
 
 
-def _build(tmp_path: Path, name: str, version: str, release: str, epoch: str = "") -> Path:
-    spec = tmp_path / f"{name}.spec"
+def _build(tmp_path: Path, name: str, version: str, release: str, epoch: str = "", target: str = "") -> Path:
+    """A real empty rpm built by rpmbuild (noarch unless a target arch is given)."""
+    spec = tmp_path / f"{name}-{version}-{target}.spec"
     spec.write_text(SPEC.format(name=name, version=version, release=release,
-                                epoch=f"Epoch: {epoch}\n" if epoch else ""))
+                                epoch=f"Epoch: {epoch}\n" if epoch else "",
+                                arch="" if target else "BuildArch: noarch\n"))
     top = tmp_path / "rpmbuild"
-    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", str(spec)], check=True, capture_output=True)
-    return next((top / "RPMS" / "noarch").glob(f"{name}-{version}-*.rpm"))
+    extra = ["--target", target] if target else []
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", *extra, str(spec)],
+                   check=True, capture_output=True)
+    return next((top / "RPMS" / (target or "noarch")).glob(f"{name}-{version}-*.rpm"))
+
+
+def _install(db: Path, packages: list[Path]) -> None:
+    subprocess.run(["rpm", "--dbpath", str(db), "--initdb"], check=True)
+    subprocess.run(["rpm", "--dbpath", str(db), "-i", "--nodeps", "--justdb", "--ignoreos", "--ignorearch",
+                    *map(str, packages)], check=True, capture_output=True)
 
 
 def test_sqlite_written_by_debian_rpm(tmp_path):
@@ -86,9 +95,7 @@ def test_sqlite_written_by_debian_rpm(tmp_path):
     packages = [_build(tmp_path, "kolla-alpha", "1.2", "3", epoch="2"),
                 _build(tmp_path, "kolla-beta", "0.9~rc1", "1.el9")]
     db = tmp_path / "db"
-    subprocess.run(["rpm", "--dbpath", str(db), "--initdb"], check=True)
-    subprocess.run(["rpm", "--dbpath", str(db), "-i", "--nodeps", "--justdb", "--ignoreos", "--ignorearch",
-                    *map(str, packages)], check=True, capture_output=True)
+    _install(db, packages)
     query = subprocess.run(["rpm", "--dbpath", str(db), "-qa", "--qf",
                             "%{NAME}\t%|EPOCH?{%{EPOCH}}:{}|\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"],
                            check=True, capture_output=True, text=True)
@@ -97,3 +104,13 @@ def test_sqlite_written_by_debian_rpm(tmp_path):
     got = rpm.parse_sqlite((db / "rpmdb.sqlite").read_bytes())
     assert got == expected(tsv)
     assert got == {"rpm:kolla-alpha": "2:1.2-3", "rpm:kolla-beta": "0.9~rc1-1.el9"}
+
+
+def test_two_arches_of_one_name_keep_both_versions(tmp_path):
+    db = tmp_path / "db"
+    _install(db, [_build(tmp_path, "kolla-gamma", "1.0", "1", target="x86_64"),
+                  _build(tmp_path, "kolla-gamma", "1.1", "1", target="i686"),
+                  _build(tmp_path, "kolla-delta", "3", "1", target="x86_64"),
+                  _build(tmp_path, "kolla-delta", "3", "1", target="i686")])
+    got = rpm.parse_sqlite((db / "rpmdb.sqlite").read_bytes())
+    assert got == {"rpm:kolla-delta": "3-1", "rpm:kolla-gamma": "1.0-1, 1.1-1"}
