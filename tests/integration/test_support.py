@@ -89,3 +89,107 @@ def test_delete_manifest(fleet: KollaFleet) -> None:
     assert skopeo_inspect(fleet.image_ref("cron")).returncode != 0
     url = f"http://{fleet.host}/v2/{fleet.repo('cron')}/manifests/{pushed.digest}"
     assert requests.head(url, headers={"Accept": ACCEPT_ALL}, timeout=10).status_code == 404
+
+
+def test_htpasswd_registry_refuses_anonymous(htpasswd_registry: Registry, fleet_factory) -> None:
+    assert requests.get(f"{htpasswd_registry.url}/v2/", timeout=10).status_code == 401
+    assert requests.get(f"{htpasswd_registry.url}/v2/", auth=("kolla", "wrong"), timeout=10).status_code == 401
+    assert requests.get(f"{htpasswd_registry.url}/v2/", auth=("kolla", "s3cret"), timeout=10).status_code == 200
+    private = fleet_factory(htpasswd_registry)
+    private.seed(["glance-api"])
+    ref = private.image_ref("glance-api")
+    assert skopeo_inspect(ref).returncode != 0
+    ok = skopeo_inspect(ref, "--creds", "kolla:s3cret")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["Digest"] == private.pushed["glance-api"].digest
+
+
+def test_token_registry_issues_scoped_tokens(token_registry: Registry, token_server, fleet_factory) -> None:
+    token_server.reset()
+    assert requests.get(f"{token_registry.url}/v2/", timeout=10).status_code == 401
+    tokened = fleet_factory(token_registry, auth=("kolla", "s3cret"))
+    tokened.seed(["heat-api"])
+    repo = tokened.repo("heat-api")
+    assert token_server.count(scope=f"repository:{repo}:pull,push", user="kolla") == 1  # cached per scope
+    ok = skopeo_inspect(tokened.image_ref("heat-api"), "--creds", "reader:readonly")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["Digest"] == tokened.pushed["heat-api"].digest
+    assert token_server.count(user="reader") >= 1
+    assert skopeo_inspect(tokened.image_ref("heat-api")).returncode != 0  # no anonymous pull
+    assert skopeo_inspect(tokened.image_ref("heat-api"), "--creds", "reader:wrong").returncode != 0
+    reader = fleet_factory(token_registry, auth=("reader", "readonly"), namespace=tokened.namespace)
+    with pytest.raises(AssertionError, match="401"):  # pull-only: the push is refused
+        reader.seed(["heat-engine"])
+
+
+def test_token_server_access_token_only(tmp_path) -> None:
+    from tests.support import TokenServer
+
+    with TokenServer(tmp_path, users={"u": "p"}, access_token_only=True, anonymous_pull=True) as server, \
+            Registry(tmp_path, token=server) as reg:
+        resp = requests.get(server.realm, params={"service": server.service, "scope": "repository:a/b:pull,push"},
+                            timeout=10)
+        body = resp.json()
+        assert "token" not in body and body["expires_in"] == 300
+        assert server.requests[-1].granted == (("a/b", ("pull",)),)  # anonymous: pull only
+        assert requests.get(f"{reg.url}/v2/a/b/tags/list", timeout=10,
+                            headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 404
+        bad = requests.get(server.realm, params={"scope": "repository:a/b:pull"}, auth=("u", "x"), timeout=10)
+        assert bad.status_code == 401
+
+
+def test_proxy_forwards_and_counts(registry: Registry, proxy_factory, fleet_factory) -> None:
+    proxy = proxy_factory(registry)
+    through = fleet_factory(proxy)
+    through.seed(["nova-api"])
+    counts = proxy.counts()
+    assert counts[("PUT", "manifest")] == 1 and counts[("POST", "upload")] >= 4
+    proxy.reset_counts()
+    out = skopeo_inspect(through.image_ref("nova-api"))
+    assert json.loads(out.stdout)["Digest"] == through.pushed["nova-api"].digest
+    assert proxy.count("GET", "manifest") >= 1 and proxy.count("GET", "blob") >= 1  # config blob
+    assert proxy.bytes_sent > 0
+
+
+def test_proxy_faults(registry: Registry, proxy_factory, fleet: KollaFleet) -> None:
+    pushed = fleet.seed(["keystone"])["keystone"]
+    proxy = proxy_factory(registry, latency_ms=5)
+    layer = pushed.layers[0]
+    url = f"{proxy.url}/v2/{fleet.repo('keystone')}/blobs/{layer.digest}"
+    proxy.set_fault("status", match=layer.digest, times=2, status=429, retry_after=1)
+    first = requests.get(url, timeout=10)
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    assert requests.get(url, timeout=10).status_code == 429
+    assert requests.get(url, timeout=10).content == layer.blob  # only the next 2 failed
+    proxy.set_fault("corrupt", match=layer.digest, times=1)
+    bad = requests.get(url, timeout=10)
+    assert bad.status_code == 200 and len(bad.content) == layer.size and bad.content != layer.blob
+    assert bad.headers["Docker-Content-Digest"] == layer.digest  # headers kept
+    proxy.set_fault("truncate", match=layer.digest, times=1)
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(url, timeout=10).content
+    proxy.set_fault("reset", match=layer.digest, times=1)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(url, timeout=10)
+    proxy.set_fault("status", kind="manifest", status=503)
+    assert skopeo_inspect(f"{proxy.host}/{fleet.repo('keystone')}:ocata", "--retry-times", "0").returncode != 0
+    proxy.clear_faults()
+    assert requests.get(url, timeout=10).content == layer.blob
+    assert proxy.count("GET", "blob") == 7
+
+
+@pytest.mark.engine
+def test_dockerd_pulls_and_runs_busybox(dockerd, registry: Registry, fleet_factory) -> None:
+    runnable = fleet_factory(registry, runnable=True)
+    pushed = runnable.seed(["kolla-toolbox"])["kolla-toolbox"]
+    ref = runnable.image_ref("kolla-toolbox")
+    pulled = dockerd.docker("pull", ref, check=False)
+    assert pulled.returncode == 0, pulled.stderr + dockerd.log_tail()
+    digests = dockerd.docker("image", "inspect", "--format", "{{json .RepoDigests}}", ref).stdout
+    assert f"{registry.host}/{runnable.repo('kolla-toolbox')}@{pushed.digest}" in json.loads(digests)
+    run = dockerd.docker("run", "-d", "--network", "none", ref, "sleep", "60", check=False)
+    assert run.returncode == 0, run.stderr + dockerd.log_tail()
+    cid = run.stdout.strip()
+    state = dockerd.docker("inspect", "--format", "{{.State.Running}} {{.Config.Labels.kolla_version}}", cid)
+    assert state.stdout.split() == ["true", "4.0.2"]
+    dockerd.docker("rm", "-f", cid)

@@ -21,13 +21,17 @@ from tests.support.push import (Client, Pushed, delete_manifest, head_digest, pu
 
 BUSYBOX = "/bin/busybox"
 BUSYBOX_APPLETS = ("sh", "sleep", "ls", "cat", "echo", "true", "env", "id", "ps")
+ETC_FILES = {  # the engine resolves the config's User through /etc/passwd
+    "/etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    "/etc/group": b"root:x:0:\nnogroup:x:65534:\n",
+}
 
 
 def busybox_files() -> tuple[dict[str, tuple[bytes, int]], dict[str, str]]:
     """Files and symlinks of a runnable busybox root (Debian's busybox-static)."""
     with open(BUSYBOX, "rb") as fh:
         data = fh.read()
-    return {"/bin/busybox": (data, 0o755)}, {f"/bin/{a}": "busybox" for a in BUSYBOX_APPLETS}
+    return {"/bin/busybox": (data, 0o755), **ETC_FILES}, {f"/bin/{a}": "busybox" for a in BUSYBOX_APPLETS}
 
 
 def busybox_layer(compression: str = "gzip") -> Layer:
@@ -123,7 +127,7 @@ class KollaFleet:
         debs = {**kd.BASE_DEBS, **base_overrides}
         files: dict = {"/var/lib/dpkg/status": dpkg_status(debs, arch=arch),
                        "/etc/os-release": b'PRETTY_NAME="Debian GNU/Linux 9 (stretch)"\nID=debian\nVERSION_ID="9"\n',
-                       "/etc/debian_version": b"9.3\n", "/etc/motd": b"Kolla test base\n"}
+                       "/etc/debian_version": b"9.3\n", "/etc/motd": b"Kolla test base\n", **ETC_FILES}
         links: dict = {}
         if self.runnable:
             bb_files, links = busybox_files()
