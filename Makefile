@@ -1,0 +1,47 @@
+# docker-kolla: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEB_PACKAGES := docker-registry skopeo git docker.io busybox-static rpm
+PYTEST_ARGS ?=
+
+.PHONY: help deps venv demo test test-unit bench clean
+
+help:
+	@echo "make demo   - offline demo: local registry, small Kolla fleet, lock -> rebuild -> lock -> diff -> log -> pull"
+	@echo "make test   - install what is missing and run the whole suite against real services"
+	@echo "make bench  - benchmarks against skopeo / docker pull (figures as ratios)"
+
+# Debian packages: installed only when a command is missing (apt needs root; CI runs as root).
+deps:
+	@missing=""; \
+	for cmd in docker-registry:docker-registry skopeo:skopeo git:git dockerd:docker.io busybox:busybox-static rpmbuild:rpm; do \
+	  command -v $${cmd%%:*} >/dev/null 2>&1 || missing="$$missing $${cmd##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+demo: deps venv
+	$(PY) -m demo
+
+test: deps venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: deps venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache *.egg-info .demo bench/results

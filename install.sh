@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install docker-kolla into its own virtual environment and link it as a Docker CLI plugin.
+#   ./install.sh            -> venv in .venv, plugin link in ${DOCKER_CONFIG:-~/.docker}/cli-plugins
+#   VENV=/opt/docker-kolla ./install.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="${VENV:-$here/.venv}"
+python="${PYTHON:-python3}"
+extras="${EXTRAS:-}"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$here${extras:+[$extras]}"
+plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+mkdir -p "$plugins"
+ln -sf "$venv/bin/docker-kolla" "$plugins/docker-kolla"
+echo "installed: $plugins/docker-kolla -> $venv/bin/docker-kolla"
+if command -v docker >/dev/null 2>&1; then
+  docker kolla --help >/dev/null && echo "check: \`docker kolla --help\` works"
+fi
