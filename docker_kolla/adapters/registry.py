@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
+import urllib3
 
 from docker_kolla.adapters.auth import Authenticator, repository_scopes
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, redact, send
@@ -296,9 +297,8 @@ class RegistryClient:
                     hasher.update(chunk)
                     self.stats.add("bytes_downloaded", len(chunk))
                     yield chunk
-            except requests.RequestException as exc:
-                raise _stream_broken(exc, desc, resp) from None
-            except OSError as exc:  # urllib3 ProtocolError / socket errors while reading
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                # resp.raw raises urllib3's own errors (ProtocolError on a reset mid-body)
                 raise _stream_broken(exc, desc, resp) from None
         got = Digest(desc.digest.algorithm, hasher.hexdigest())
         if got != desc.digest:

@@ -21,7 +21,6 @@ from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import DigestMismatch, NotFoundError, RegistryError, RegistryUnreachable
 from tests.support.layers import build_layer
 from tests.support.push import push_image, push_index
-from tests.support.registry import Registry
 
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_cap=0.05, retry_after_cap=0.1)
 
@@ -33,15 +32,15 @@ def make_client(credentials=None, **kw) -> RegistryClient:
 
 
 @pytest.fixture(scope="module")
-def reg(tmp_path_factory):
-    with Registry(tmp_path_factory.mktemp("reg")) as registry:
-        yield registry
+def reg(registry):
+    """The shared anonymous registry (tests/conftest.py); this module uses namespace regclient/."""
+    return registry
 
 
 @pytest.fixture(scope="module")
 def image(reg):
     layers = [build_layer({"/etc/os-release": b"ID=centos\n"}), build_layer({"/usr/bin/x": b"x" * 5000})]
-    return push_image(reg.host, "kolla/centos-binary-nova-api", "ocata", layers, {"kolla_version": "4.0.0"})
+    return push_image(reg.host, "regclient/centos-binary-nova-api", "ocata", layers, {"kolla_version": "4.0.0"})
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +48,9 @@ def multiarch(reg):
     children = []
     for arch in ("amd64", "arm64"):
         layer = build_layer({"/etc/arch": arch.encode()})
-        children.append((f"linux/{arch}", push_image(reg.host, "kolla/multi", None, [layer], {},
+        children.append((f"linux/{arch}", push_image(reg.host, "regclient/multi", None, [layer], {},
                                                      platform=("linux", arch), oci=True)))
-    return push_index(reg.host, "kolla/multi", "ocata", children, oci=True, with_attestation=True), children
+    return push_index(reg.host, "regclient/multi", "ocata", children, oci=True, with_attestation=True), children
 
 
 def skopeo(*args: str) -> bytes:
@@ -59,7 +58,7 @@ def skopeo(*args: str) -> bytes:
 
 
 def test_head_and_get_match_skopeo(reg, image):
-    ref = ImageRef.parse(f"{reg.host}/kolla/centos-binary-nova-api:ocata")
+    ref = ImageRef.parse(f"{reg.host}/regclient/centos-binary-nova-api:ocata")
     raw = skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{ref}")
     inspected = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{ref}"))
     client = make_client()
@@ -73,7 +72,7 @@ def test_head_and_get_match_skopeo(reg, image):
 
 def test_index_with_attestation(reg, multiarch):
     index_pushed, children = multiarch
-    ref = ImageRef.parse(f"{reg.host}/kolla/multi:ocata")
+    ref = ImageRef.parse(f"{reg.host}/regclient/multi:ocata")
     raw = skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{ref}")
     client = make_client()
     index = client.get_manifest(ref)
@@ -88,17 +87,17 @@ def test_index_with_attestation(reg, multiarch):
 
 
 def test_missing_tag_names_image_and_hint(reg, image):
-    ref = ImageRef.parse(f"{reg.host}/kolla/centos-binary-nova-api:no-such-tag")
+    ref = ImageRef.parse(f"{reg.host}/regclient/centos-binary-nova-api:no-such-tag")
     with pytest.raises(NotFoundError) as info:
         make_client().head_manifest(ref)
-    assert "kolla/centos-binary-nova-api:no-such-tag" in info.value.line()
+    assert "regclient/centos-binary-nova-api:no-such-tag" in info.value.line()
     assert "skopeo list-tags" in info.value.line() and info.value.exit_code == 2
     with pytest.raises(NotFoundError):
         make_client().get_manifest(ref)
 
 
 def test_blobs_verified(reg, image):
-    ref = ImageRef.parse(f"{reg.host}/kolla/centos-binary-nova-api:ocata")
+    ref = ImageRef.parse(f"{reg.host}/regclient/centos-binary-nova-api:ocata")
     client = make_client()
     manifest = client.get_manifest(ref)
     config = client.get_blob(ref, manifest.config.digest, max_size=1 << 20)
@@ -117,8 +116,8 @@ def test_blobs_verified(reg, image):
 
 
 def test_upload_mount_put_tags_delete(reg, image, monkeypatch):
-    src = ImageRef.parse(f"{reg.host}/kolla/centos-binary-nova-api:ocata")
-    dst = ImageRef.parse(f"{reg.host}/mirror/nova-api:ocata-1")
+    src = ImageRef.parse(f"{reg.host}/regclient/centos-binary-nova-api:ocata")
+    dst = ImageRef.parse(f"{reg.host}/regclient-mirror/nova-api:ocata-1")
     client = make_client()
     manifest = client.get_manifest(src)
     for desc in (manifest.config, *manifest.layers):
@@ -142,7 +141,7 @@ def test_upload_mount_put_tags_delete(reg, image, monkeypatch):
 def test_upload_to_location_with_query(reg):
     """distribution's Location carries ?_state=...: the digest must be appended with '&'."""
     data = b"config-ish blob"
-    ref = ImageRef.parse(f"{reg.host}/kolla/uploads:x")
+    ref = ImageRef.parse(f"{reg.host}/regclient/uploads:x")
     client = make_client()
     client.upload_blob(ref, Digest.of(data), len(data), iter([data[:5], data[5:]]))
     assert client.get_blob(ref, Digest.of(data), 100) == data
@@ -167,22 +166,61 @@ def test_unreachable_port():
     assert "is the registry running" in info.value.line()
 
 
-# --- faults through a small reverse proxy ---------------------------------
+# --- faults through the shared fault proxy (tests/support/proxy.py) ------------
 
-class FaultProxy:
-    """Forwards to a registry; scripted faults apply once to the next matching request.
+def test_corrupt_manifest_and_blob_raise_digest_mismatch(proxy_factory, reg, image):
+    proxy = proxy_factory(reg)
+    ref = ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:ocata")
+    fault = proxy.set_fault("corrupt", match="/manifests/ocata", method="GET", times=1)
+    with pytest.raises(DigestMismatch):
+        make_client().get_manifest(ref)
+    assert fault.hits == 1  # a mismatch is not retried into a success
+    manifest = make_client().get_manifest(ref)
+    proxy.set_fault("corrupt", match=f"/manifests/{manifest.digest}", times=1)
+    with pytest.raises(DigestMismatch):
+        make_client().get_manifest(ref.with_digest(manifest.digest))
+    blob_fault = proxy.set_fault("corrupt", kind="blob", times=1)
+    with pytest.raises(DigestMismatch) as info:
+        b"".join(make_client().open_blob(ref, manifest.layers[0]))
+    assert info.value.expected == str(manifest.layers[0].digest) and blob_fault.hits == 1
 
-    Faults: ``503`` (answer 503 with Retry-After), ``flip`` (change one body byte),
-    ``redirect`` (answer 307 to a second server on another port that serves the
-    body and records the headers it received).
-    """
+
+def test_truncated_blob_is_an_error(proxy_factory, reg, image):
+    proxy = proxy_factory(reg)
+    ref = ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:ocata")
+    manifest = make_client().get_manifest(ref)
+    proxy.set_fault("truncate", kind="blob", times=1)
+    with pytest.raises(RegistryError):
+        b"".join(make_client().open_blob(ref, manifest.layers[1]))
+
+
+@pytest.mark.parametrize("fault", [dict(action="status", status=503), dict(action="reset"),
+                                   dict(action="status", status=429, retry_after=0)])
+def test_transient_faults_are_retried(proxy_factory, reg, image, fault):
+    proxy = proxy_factory(reg)
+    ref = ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:ocata")
+    injected = proxy.set_fault(match="/manifests/ocata", times=2, **fault)
+    assert str(make_client().head_manifest(ref).digest) == image.digest
+    assert str(make_client().get_manifest(ref).digest) == image.digest
+    assert injected.hits == 2
+
+
+def test_404_is_not_retried(proxy_factory, reg, image):
+    proxy = proxy_factory(reg)
+    proxy.reset_counts()
+    with pytest.raises(NotFoundError):
+        make_client().head_manifest(ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:gone"))
+    assert proxy.count("HEAD", "manifest") == 1
+
+
+class RedirectingFront:
+    """Answers every blob GET with 307 to a second server on another host name that
+    serves the bytes and records the headers it got; everything else is forwarded."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.faults: list[tuple[str, str]] = []  # (path substring, fault)
         self.storage_headers: list[dict] = []
         self._stored: dict[str, bytes] = {}
-        proxy = self
+        front = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -199,33 +237,21 @@ class FaultProxy:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            def _forward(self):
+            def do_GET(self):  # noqa: N802
                 if self.path.startswith("/storage/"):
-                    proxy.storage_headers.append(dict(self.headers))
-                    return self._reply(200, {}, proxy._stored[self.path])
-                fault = next((f for f in proxy.faults if f[0] in self.path), None)
-                if fault:
-                    proxy.faults.remove(fault)
-                if fault and fault[1] == "503":
-                    return self._reply(503, {"Retry-After": "0"}, b"busy")
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                resp = requests.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
-                                        allow_redirects=False, timeout=30)
-                content = resp.content
-                if fault and fault[1] == "flip" and content:
-                    content = bytes([content[0] ^ 1]) + content[1:]
-                if fault and fault[1] == "redirect":
-                    key = f"/storage/{len(proxy._stored)}"
-                    proxy._stored[key] = content
-                    return self._reply(307, {"Location": f"http://localhost:{self.server.server_port}{key}"
-                                                         "?X-Amz-Signature=s"}, b"")
+                    front.storage_headers.append(dict(self.headers))
+                    return self._reply(200, {}, front._stored[self.path.split("?")[0]])
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                resp = requests.get(upstream + self.path, headers=headers, allow_redirects=False, timeout=30)
+                if "/blobs/" in self.path and resp.status_code == 200:
+                    key = f"/storage/{len(front._stored)}"
+                    front._stored[key] = resp.content
+                    # "localhost" is another host than 127.0.0.1 for requests' should_strip_auth
+                    location = f"http://localhost:{self.server.server_port}{key}?X-Amz-Signature=s"
+                    return self._reply(307, {"Location": location}, b"")
                 keep = {k: v for k, v in resp.headers.items()
-                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
-                self._reply(resp.status_code, keep, content)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+                        if k.lower() in ("content-type", "docker-content-digest", "www-authenticate")}
+                self._reply(resp.status_code, keep, resp.content)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -237,49 +263,17 @@ class FaultProxy:
         self.server.server_close()
 
 
-@pytest.fixture
-def proxy(reg):
-    fault_proxy = FaultProxy(reg.url)
-    yield fault_proxy
-    fault_proxy.close()
-
-
-def test_corrupt_manifest_and_blob_raise_digest_mismatch(proxy, image):
-    ref = ImageRef.parse(f"{proxy.host}/kolla/centos-binary-nova-api:ocata")
-    proxy.faults.append(("/manifests/ocata", "flip"))
-    with pytest.raises(DigestMismatch):
-        make_client().get_manifest(ref)
-    manifest = make_client().get_manifest(ref)
-    proxy.faults.append(("/manifests/", "flip"))
-    with pytest.raises(DigestMismatch):
-        make_client().get_manifest(ref.with_digest(manifest.digest))
-    proxy.faults.append(("/blobs/", "flip"))
-    with pytest.raises(DigestMismatch) as info:
-        b"".join(make_client().open_blob(ref, manifest.layers[0]))
-    assert info.value.expected == str(manifest.layers[0].digest)
-    assert proxy.faults == []  # each fault was hit once: nothing retried a mismatch into success
-
-
-def test_503_then_success_is_retried(proxy, image):
-    ref = ImageRef.parse(f"{proxy.host}/kolla/centos-binary-nova-api:ocata")
-    proxy.faults += [("/manifests/ocata", "503"), ("/manifests/ocata", "503")]
-    assert str(make_client().head_manifest(ref).digest) == image.digest
-    assert proxy.faults == []
-
-
-def test_blob_redirect_drops_authorization(tmp_path_factory, image):
-    with Registry(tmp_path_factory.mktemp("basic"), htpasswd=("kolla", "s3cret")) as basic:
-        layer = build_layer({"/etc/redirected": b"yes"})
-        push_image(basic.host, "kolla/r", "ocata", [layer], {}, auth=basic.auth)
-        fault_proxy = FaultProxy(basic.url)
-        try:
-            creds = CredentialStore({"auths": {fault_proxy.host: {"auth": "a29sbGE6czNjcmV0"}}}, {})
-            client = make_client(creds)
-            ref = ImageRef.parse(f"{fault_proxy.host}/kolla/r:ocata")
-            manifest = client.get_manifest(ref)
-            fault_proxy.faults.append(("/blobs/", "redirect"))
-            assert b"".join(client.open_blob(ref, manifest.layers[0])) == layer.blob
-            assert len(fault_proxy.storage_headers) == 1
-            assert "Authorization" not in fault_proxy.storage_headers[0]
-        finally:
-            fault_proxy.close()
+def test_blob_redirect_drops_authorization(htpasswd_registry):
+    layer = build_layer({"/etc/redirected": b"yes"})
+    push_image(htpasswd_registry.host, "regclient/r", "ocata", [layer], {}, auth=htpasswd_registry.auth)
+    front = RedirectingFront(htpasswd_registry.url)
+    try:
+        creds = CredentialStore({"auths": {front.host: {"auth": "a29sbGE6czNjcmV0"}}}, {})  # kolla:s3cret
+        client = make_client(creds)
+        ref = ImageRef.parse(f"{front.host}/regclient/r:ocata")
+        manifest = client.get_manifest(ref)
+        assert b"".join(client.open_blob(ref, manifest.layers[0])) == layer.blob
+        assert len(front.storage_headers) == 1
+        assert "Authorization" not in front.storage_headers[0]
+    finally:
+        front.close()
