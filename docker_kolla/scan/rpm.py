@@ -36,7 +36,7 @@ def parse_header(blob: bytes) -> dict[int, str | int]:
         raise ScanError(f"rpm header claims {count} entries and {size} data bytes in {len(blob)}", _HINT)
     data = blob[store:store + size]
     found: dict[int, str | int] = {}
-    for index in range(count):
+    for index in range(count):  # the size check above keeps every read inside the blob
         tag, kind, offset, _n = struct.unpack_from(">IIiI", blob, 8 + 16 * index)
         if tag not in _WANTED or not 0 <= offset < size:
             continue
@@ -82,6 +82,9 @@ def parse_sqlite(data: bytes) -> dict[str, str]:
     # checkpoints on close, so the main file holds every committed package.
     image[18:20] = b"\x01\x01"
     conn = sqlite3.connect(":memory:")
+    if not hasattr(conn, "deserialize"):  # Connection.deserialize is Python 3.11+
+        conn.close()
+        raise ScanError("reading rpmdb.sqlite in memory needs Python 3.11 or later", "run docker-kolla on Python 3.11+")
     try:
         conn.deserialize(bytes(image))
         conn.execute("PRAGMA query_only = ON")

@@ -129,4 +129,8 @@ def values(data: bytes) -> list[bytes]:
 
 def parse_bdb(data: bytes) -> dict[str, str]:
     """Entries of a Berkeley DB ``Packages`` file."""
-    return rpm.entries_of(values(data))
+    try:
+        blobs = values(data)
+    except (struct.error, IndexError) as exc:  # offsets pointing past a page's end
+        raise _fail(str(exc)) from exc
+    return rpm.entries_of(blobs)
