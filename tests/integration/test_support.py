@@ -193,3 +193,33 @@ def test_dockerd_pulls_and_runs_busybox(dockerd, registry: Registry, fleet_facto
     state = dockerd.docker("inspect", "--format", "{{.State.Running}} {{.Config.Labels.kolla_version}}", cid)
     assert state.stdout.split() == ["true", "4.0.2"]
     dockerd.docker("rm", "-f", cid)
+
+
+def test_generate_shares_layers(fleet: KollaFleet) -> None:
+    names = fleet.generate(75)  # past the 69 real names, into synthetic ones
+    assert len(set(names)) == 75 and names[:2] == ["nova-api", "nova-compute"]
+    bases = {fleet.layers(name)[0].digest for name in names}
+    assert len(bases) == 1
+    tags = requests.get(f"http://{fleet.host}/v2/{fleet.repo(names[-1])}/tags/list", timeout=10).json()
+    assert tags["tags"] == ["ocata"]
+
+
+def test_missing_binary_fails_loudly() -> None:
+    from tests.support._proc import ServiceError, require_binary
+
+    with pytest.raises(ServiceError, match="apt-get install -y some-package"):
+        require_binary("no-such-binary-for-docker-kolla", "some-package")
+
+
+def test_content_helpers() -> None:
+    from tests.support import dist_info, dpkg_status, egg_info
+
+    status = dpkg_status({"openssl": "1.1.0f-3+deb9u2", "bash": "4.4-5"}).decode()
+    stanzas = status.split("\n\n")
+    assert stanzas[0].startswith("Package: bash\nStatus: install ok installed\n")
+    assert "Version: 1.1.0f-3+deb9u2" in stanzas[1]
+    files = dist_info("/usr/lib/python2.7/site-packages", "oslo.config", "3.22.0")
+    meta = files["/usr/lib/python2.7/site-packages/oslo_config-3.22.0.dist-info/METADATA"].decode()
+    assert "\nName: oslo.config\nVersion: 3.22.0\n" in meta
+    egg = egg_info("/usr/lib/python2.7/site-packages", "nova", "15.0.2")
+    assert b"Version: 15.0.2" in egg["/usr/lib/python2.7/site-packages/nova-15.0.2-py2.7.egg-info/PKG-INFO"]
