@@ -1,0 +1,110 @@
+"""``docker kolla pull [CHANNEL] [--lock REV]``: reproduce a deploy's images in the engine."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from docker_kolla.cli import base
+from docker_kolla.errors import UsageError
+from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
+from docker_kolla.ops.pull import DEFAULT_JOBS, PullProgress, run_pull, summary_rows
+
+
+def engine_for(state: base.State, context: str | None = None, *, pool_size: int = 10):
+    """The engine the docker CLI would use for this run, or the named context's engine."""
+    from docker_kolla.adapters.endpoint import TLSFlags, resolve_endpoint
+    from docker_kolla.adapters.engine import Engine
+    tls = TLSFlags(tls=state.tls, tlsverify=state.tlsverify, tlscacert=state.tlscacert, tlscert=state.tlscert,
+                   tlskey=state.tlskey)
+    if context:
+        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=context, tls=tls)
+    else:
+        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=state.context,
+                                    host=state.docker_host, tls=tls)
+    return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size)
+
+
+class _RichPullProgress(PullProgress):
+    """One transient bar per image on stderr; rich disables itself when stderr is not a TTY."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                  TextColumn("{task.fields[state]}"), console=base.console_err, transient=True,
+                                  disable=not base.console_err.is_terminal)
+        self._tasks: dict = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "_RichPullProgress":
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def start(self, entry) -> None:
+        with self._lock:
+            self._tasks[entry.name] = self._progress.add_task(entry.name, total=None, state="checking")
+
+    def advance(self, entry, current: int, total: int) -> None:
+        self._progress.update(self._tasks[entry.name], completed=current, total=total, state="pulling")
+
+    def finish(self, entry, outcome) -> None:
+        task = self._tasks[entry.name]
+        self._progress.update(task, state=outcome.action)
+        self._progress.remove_task(task)
+
+
+@base.app.command("pull")
+def pull(
+    channel: Optional[str] = typer.Argument(None, help="Channel to pull (default: the only locked channel)."),
+    lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
+    image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Pull only this image (repeatable)."),
+    jobs: int = typer.Option(DEFAULT_JOBS, "--jobs", "-j", min=1, max=32, help="Parallel pulls."),
+    mark: Optional[str] = typer.Option(None, "--mark", metavar="NAME",
+                                       help="Also tag repository:<channel>-NAME (e.g. deployed); "
+                                            "the image it replaces keeps repository:<channel>-previous."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests."""
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown format {fmt!r}", "use --format text or json")
+    if mark is not None and (not mark or mark == "previous" or not all(c.isalnum() or c in "._-" for c in mark)):
+        raise UsageError(f"invalid --mark {mark!r}", "use a word such as deployed (not 'previous')")
+    state = base.state()
+    repo = open_repo(state.repo)
+    try:
+        name = pick_channel(repo, channel, lock)
+        commit, locked = load_lock_at(repo, name, lock)
+    finally:
+        repo.close()
+    engine = engine_for(state, pool_size=jobs + 2)
+    try:
+        with _RichPullProgress() as progress:
+            result = run_pull(engine, locked, commit=commit, names=image or (), jobs=jobs, mark=mark,
+                              progress=progress)
+    finally:
+        engine.close()
+    if fmt == "json":
+        base.out(json.dumps({"channel": result.channel, "commit": result.commit, "images": [
+            {"name": o.entry.name, "pinned": o.entry.pinned, "tag": o.entry.tag, "action": o.action,
+             "error": o.error or None, "tags": list(o.tags)} for o in result.outcomes]}, indent=2, sort_keys=True))
+    else:
+        _table(result, lock)
+    result.raise_for_failures()
+
+
+def _table(result, rev: str) -> None:
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for col in ("image", "tag", "digest", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for row in summary_rows(result):
+        table.add_row(*row)
+    base.console_out.print(table)
+    base.out(f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
+             f"{result.count('present')} already present, {len(result.failed)} failed")
