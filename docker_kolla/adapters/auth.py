@@ -30,13 +30,14 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import docker.auth
 import docker.credentials
 import requests
 
-from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, redact, send
-from docker_kolla.core.reference import DOCKER_HUB, DOCKER_HUB_AUTH_KEY, ImageRef
+from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
+from docker_kolla.core.reference import DOCKER_HUB, ImageRef
 from docker_kolla.errors import AuthError, ConfigError, RegistryError
 
 # A token is reused until this many seconds before it expires, so it cannot
@@ -243,6 +244,18 @@ def repository_scopes(path: str, push: bool = False, mount_from: str = "") -> tu
     return tuple(sorted(scopes))
 
 
+def _check_realm(realm: str, ref: ImageRef, creds: Credentials) -> None:
+    """Credentials go over plain HTTP only to loopback or to the registry host itself."""
+    parts = urlsplit(realm)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise AuthError(f"{ref.registry} names an invalid token realm {redact(realm)!r}",
+                        "the registry's auth configuration is broken")
+    if parts.scheme == "http" and not creds.anonymous and not (
+            is_loopback(parts.netloc) or parts.hostname == urlsplit(f"//{ref.api_host}").hostname):
+        raise AuthError(f"{ref.registry} asks for credentials over plain HTTP at {redact(realm)}",
+                        "refusing to send them; configure the token service with HTTPS")
+
+
 def _login_hint(ref: ImageRef) -> str:
     return "`docker login`" if ref.registry == DOCKER_HUB else f"`docker login {ref.registry}`"
 
@@ -340,6 +353,7 @@ class Authenticator:
 
     def _fetch_token(self, challenge: Challenge, ref: ImageRef, creds: Credentials, scopes) -> tuple[str, float]:
         realm, service = challenge.get("realm"), challenge.get("service")
+        _check_realm(realm, ref, creds)
         self.token_requests += 1
         if creds.identity_token:
             # oauth.md: POST form, ONE space-separated scope; 404 = GET-only server.

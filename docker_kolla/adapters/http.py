@@ -8,6 +8,7 @@ accidents, and a digest mismatch is never retried into a success.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import time
@@ -102,6 +103,18 @@ def redact(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "REDACTED" if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _replayable(kw: dict) -> bool:

@@ -9,7 +9,6 @@ a digest never changes (protocols.md 3.7).
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Iterator
@@ -19,7 +18,7 @@ import requests
 import urllib3
 
 from docker_kolla.adapters.auth import Authenticator, repository_scopes
-from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, redact, send
+from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import ACCEPT, Descriptor, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
@@ -63,18 +62,6 @@ class ManifestHead:
     digest: Digest | None
     media_type: str
     size: int
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
-    name = name.strip("[]")
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _registry_error(resp: requests.Response, what: str) -> RegistryError:

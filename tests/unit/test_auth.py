@@ -173,3 +173,23 @@ def test_docker_auth_config_env_first(tmp_path, helper_env):
     assert CredentialStore.load(cfg, env).lookup("reg.example") == Credentials("envuser", "envpw")
     with pytest.raises(ConfigError):
         CredentialStore.load(cfg, {"DOCKER_AUTH_CONFIG": "[1]"})
+
+
+def test_credentials_not_sent_to_plain_http_realm_elsewhere():
+    """A challenge naming an http:// realm on another host gets no password (refused before any I/O)."""
+    import requests
+
+    from docker_kolla.adapters.auth import Authenticator
+
+    class Fixed:
+        def lookup(self, key):
+            return Credentials("kolla", "s3cret")
+
+    resp = requests.Response()
+    resp.status_code, resp.url = 401, "https://registry.example/v2/a/b/manifests/x"
+    resp.headers["WWW-Authenticate"] = 'Bearer realm="http://auth.example/token",service="reg"'
+    auth = Authenticator(requests.Session(), Fixed())
+    with pytest.raises(AuthError) as info:
+        auth.on_unauthorized(resp, ImageRef.parse("registry.example/a/b:x"), repository_scopes("a/b"))
+    assert "plain HTTP" in info.value.line() and "s3cret" not in info.value.line()
+    assert auth.token_requests == 0
