@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UsageError
@@ -26,16 +27,39 @@ def split_range(revs: list) -> tuple[str, str]:
     return revs[0], revs[1] if len(revs) == 2 else WORKTREE
 
 
+def _configured(data: bytes | None) -> set:
+    if data is None:
+        return set()
+    try:
+        return set(parse_channels(data.decode("utf-8", "replace")).channels)
+    except ConfigError:
+        return set()
+
+
 def channels_in(repo, rev: str) -> list[str]:
-    """Channels with a lockfile at REV (or in the work tree)."""
-    names = repo.list_dir(None if rev == WORKTREE else rev, LOCK_DIR)
-    return sorted(n[:-5] for n in names if n.endswith(".toml") and f"{LOCK_DIR}/{n}" != CHANNELS_PATH)
+    """Channels with a lockfile at REV (or in the work tree).
+
+    Candidates are the channels configured in the work tree or at REV (and, for
+    the work tree, any ``lockfiles/*.toml``): a lock needs a channel to exist.
+    """
+    candidates = _configured(repo.worktree_bytes(CHANNELS_PATH))
+    if rev == WORKTREE:
+        folder = repo.root / LOCK_DIR
+        if folder.is_dir():
+            candidates |= {p.stem for p in folder.glob("*.toml") if p.name != "channels.toml"}
+    else:
+        candidates |= _configured(repo.read(rev, CHANNELS_PATH))
+    return sorted(n for n in candidates if read_lock_bytes(repo, rev, n) is not None)
+
+
+def read_lock_bytes(repo, rev: str, channel: str) -> bytes | None:
+    path = lock_path(channel)
+    return repo.worktree_bytes(path) if rev == WORKTREE else repo.read(rev, path)
 
 
 def read_lock(repo, rev: str, channel: str):
-    path = lock_path(channel)
-    data = repo.worktree_bytes(path) if rev == WORKTREE else repo.read(rev, path)
-    return None if data is None else parse_lock(data, f"{path}@{rev}")
+    data = read_lock_bytes(repo, rev, channel)
+    return None if data is None else parse_lock(data, f"{lock_path(channel)}@{rev[:12]}")
 
 
 @dataclass

@@ -63,7 +63,7 @@ class LayerScanner:
             return facts
 
     def content(self, ref: ImageRef, manifest: Manifest) -> ContentResult:
-        from docker_kolla.scan.layers import merge_layers
+        from docker_kolla.scan.merge import merge_layers
         notes, per_layer = [], []
         for layer in manifest.layers:
             if layer.is_foreign:
