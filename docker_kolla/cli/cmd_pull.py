@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-from rich.table import Table
 
 from docker_kolla.cli import base
 from docker_kolla.errors import UsageError
@@ -99,12 +98,15 @@ def pull(
     result.raise_for_failures()
 
 
+def plain_table(headers: tuple, rows: list) -> str:
+    """Columns aligned with two spaces, never wrapped or cut (stdout is often a pipe or a log)."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [tuple(headers), *rows]]
+    return "\n".join(lines)
+
+
 def _table(result, rev: str) -> None:
-    table = Table(show_edge=False, box=None, pad_edge=False)
-    for col in ("image", "tag", "digest", "result", "detail"):
-        table.add_column(col, overflow="fold")
-    for row in summary_rows(result):
-        table.add_row(*row)
-    base.console_out.print(table)
+    base.out(plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
     base.out(f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
              f"{result.count('present')} already present, {len(result.failed)} failed")

@@ -6,10 +6,9 @@ import json
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from docker_kolla.cli import base
-from docker_kolla.cli.cmd_pull import engine_for
+from docker_kolla.cli.cmd_pull import engine_for, plain_table
 from docker_kolla.errors import CheckFailed, UsageError
 from docker_kolla.ops.common import open_repo, pick_channel
 from docker_kolla.ops.status import BEHIND, load_history, run_status
@@ -66,13 +65,8 @@ def _table(report, rev: str) -> None:
     if not report.rows:
         base.out(f"no running containers ({report.channel} at {rev})")
         return
-    table = Table(show_edge=False, box=None, pad_edge=False)
-    for col in ("engine", "container", "image", "lock entry", "status", "labels"):
-        table.add_column(col, overflow="fold")
-    for row in report.rows:
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(row.labels.items()))
-        table.add_row(row.engine, row.container, row.image, row.entry.name if row.entry else "-",
-                      _state_text(row), labels)
-    base.console_out.print(table)
+    rows = [(row.engine, row.container, row.entry.name if row.entry else "-", _state_text(row), row.image,
+             ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-") for row in report.rows]
+    base.out(plain_table(("ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE", "LABELS"), rows))
     base.out(f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, "
              f"{len(report.drift)} drifted")
