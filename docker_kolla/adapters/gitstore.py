@@ -181,26 +181,42 @@ class LockRepo:
             return self._commit_on_branch(branch, path, data, text, expected_parent)
         return self._commit_on_head(path, data, text, expected_parent)
 
+    def write_worktree(self, relpath: str, data: bytes) -> None:
+        """Replace the work-tree file atomically, committing nothing (``--no-commit``).
+
+        The index is left alone, so ``git status`` shows the edit. Callers check
+        ``is_dirty`` first if the user's edits must not be overwritten.
+        """
+        rel = gitrev.git_path(relpath).decode("utf-8")
+        try:
+            gitwrite.write_atomic(self.root / rel, data)
+        except OSError as exc:
+            raise GitError(f"cannot write {rel}: {_line(exc)}", "check the directory is writable") from None
+
     def _commit_on_head(self, path: bytes, data: bytes, text: bytes,
                         expected: str | None) -> str:
         repo = self._repo
-        old = gitrev.head_sha(repo)
-        _check_expected(expected, old, "HEAD")
-        head = gitrev.blob_id(repo, gitrev.tree_of(repo, old), path)
-        self._refuse_losing_edits(path, head, data)
-        new = gitwrite.commit_path(repo, old, path, data, text)
-        if new != old:
-            target = b"HEAD" if old is not None else _unborn_target(repo)
-            gitwrite.move_ref(repo, target, old, new, text)
-        mode = head[0] if head else gitwrite.FILE_MODE
-        gitwrite.sync_worktree(repo, self.root, path, data, mode, new)
+        with gitwrite.IndexLock(repo) as index:
+            old = gitrev.head_sha(repo)
+            _check_expected(expected, old, "HEAD")
+            head = gitrev.blob_id(repo, gitrev.tree_of(repo, old), path)
+            self._refuse_losing_edits(path, head, data, index.staged(path))
+            new = gitwrite.commit_path(repo, old, path, data, text)
+            if new != old:
+                target = b"HEAD" if old is not None else _unborn_target(repo)
+                gitwrite.move_ref(repo, target, old, new, text)
+            mode = head[0] if head else gitwrite.FILE_MODE
+            gitwrite.sync_worktree(index, self.root, path, data, mode, new)
         return new.decode("ascii")
 
     def _commit_on_branch(self, name: str, path: bytes, data: bytes, text: bytes,
                           expected: str | None) -> str:
         repo = self._repo
         ref = _branch_ref(name)
-        old = repo.refs.get_peeled(ref) if ref in repo.refs else None
+        try:
+            old = repo.refs[ref]
+        except KeyError:
+            old = None
         base = old if old is not None else gitrev.head_sha(repo)
         _check_expected(expected, base, name)
         new = gitwrite.commit_path(repo, base, path, data, text)
@@ -209,10 +225,9 @@ class LockRepo:
         return new.decode("ascii")
 
     def _refuse_losing_edits(self, path: bytes, head: tuple[int, bytes] | None,
-                             data: bytes) -> None:
+                             data: bytes, staged: object) -> None:
         """DirtyTree if the index or work tree has bytes found neither in HEAD nor in ``data``."""
         keep = {head[1] if head else None, Blob.from_string(data).id}
-        staged = gitwrite.index_sha(self._repo, path)
         work = self.worktree_bytes(path.decode("utf-8"))
         lost_staged = staged is gitwrite.CONFLICT or (staged is not None and staged not in keep)
         lost_work = work is not None and not any(_same_content(work, k) for k in keep if k)

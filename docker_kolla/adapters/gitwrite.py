@@ -146,20 +146,20 @@ def move_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, message: byt
                        "another process committed meanwhile; run the command again")
 
 
-def sync_worktree(repo: Repo, root: Path, path: bytes, data: bytes, mode: int,
+def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: int,
                   commit: bytes) -> None:
-    """Make the work-tree file and its index entry hold ``data`` (after a commit)."""
+    """Make the work-tree file and its (locked) index entry hold ``data`` after a commit."""
     rel = path.decode("utf-8")
     target = root / rel
-    sha = Blob.from_string(data).id
     try:
         same = target.is_file() and not target.is_symlink() and target.read_bytes() == data
         if not same:
             write_atomic(target, data, executable=mode == _EXEC_MODE)
-        if not same or index_sha(repo, path) != sha:
-            _set_index_entry(repo, path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
-    except (OSError, GitError) as exc:
-        raise GitError(f"committed {commit.decode()[:12]} but could not update {rel}: {exc}",
+        sha = Blob.from_string(data).id
+        if not same or index.staged(path) != sha:
+            index.stage(path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
+    except OSError as exc:
+        raise GitError(f"committed {commit.decode()[:12]} but could not write {rel}: {exc}",
                        f"run `git checkout HEAD -- {rel}` to bring it up to date") from None
 
 
@@ -188,8 +188,12 @@ def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None
 
 def index_sha(repo: Repo, path: bytes) -> bytes | object | None:
     """The staged blob sha of ``path``, None if not in the index, CONFLICT if unmerged."""
+    return _staged(_read_index(repo), path)
+
+
+def _staged(index: Index, path: bytes) -> bytes | object | None:
     try:
-        entry = _read_index(repo)[path]
+        entry = index[path]
     except KeyError:
         return None
     return CONFLICT if isinstance(entry, ConflictedIndexEntry) else entry.sha
@@ -202,28 +206,60 @@ def _read_index(repo: Repo) -> Index:
         raise GitError(f"cannot read the git index: {exc}", "run `git status` to check the repository") from None
 
 
-def _set_index_entry(repo: Repo, path: bytes, entry: object) -> None:
-    """Replace one index entry, holding ``index.lock`` from read to write.
+class IndexLock:
+    """The index, read and rewritten while holding git's ``index.lock``.
 
-    Every other entry is written back as read. Extensions are dropped: the
-    cache-tree would be stale and the rest are caches git rebuilds; split and
-    sparse indexes (whose entries live elsewhere) are refused instead.
+    Taken before a commit moves any ref, so a busy index fails the command
+    before anything changed, and the path's staged state checked under the
+    lock is the one that gets replaced. Leaving the block without an error
+    writes the staged entries back (all others as read); an error discards.
+    Extensions are dropped: the cache-tree would be stale and the rest are
+    caches git rebuilds. Split and sparse indexes keep entries elsewhere, so
+    they are refused rather than rewritten.
     """
-    _refuse_split_index(repo)
-    index_file = repo.index_path()
-    lock = _lock(index_file)
-    try:
-        index = Index(index_file, object_format=repo.object_format)
-        if index.is_sparse():
-            raise GitError("the git index is sparse", "run `git sparse-checkout disable` or commit by hand")
-        index[path] = entry
-        writer = IndexChecksumWriter(lock, repo.object_format)
-        write_index_dict(writer, dict(index.items()), version=_index_version(index_file),
-                         object_format=repo.object_format)
-        writer.close()
-    except BaseException:
-        lock.abort()
-        raise
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._file = repo.index_path()
+        self._changed = False
+
+    def __enter__(self) -> IndexLock:
+        _refuse_split_index(self._repo)
+        self._lock = _lock(self._file)
+        try:
+            self._index = _read_index(self._repo)
+            if self._index.is_sparse():
+                raise GitError("the git index is sparse",
+                               "run `git sparse-checkout disable`, or commit the lockfile by hand")
+        except BaseException:
+            self._lock.abort()
+            raise
+        return self
+
+    def staged(self, path: bytes) -> bytes | object | None:
+        """Like ``index_sha``, read under the lock."""
+        return _staged(self._index, path)
+
+    def stage(self, path: bytes, entry: object) -> None:
+        """Set one entry; written when the block ends without an error."""
+        self._index[path] = entry
+        self._changed = True
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if exc_type is not None or not self._changed:
+            self._lock.abort()
+            return
+        fmt = self._repo.object_format
+        try:
+            writer = IndexChecksumWriter(self._lock, fmt)
+            write_index_dict(writer, dict(self._index.items()),
+                             version=_index_version(self._file), object_format=fmt)
+            writer.close()
+        except (OSError, ValueError) as exc:
+            self._lock.abort()
+            raise GitError(f"cannot write the git index: {exc}",
+                           "run `git status`; `git reset -q -- <path>` refreshes one entry") from None
 
 
 def _lock(index_file: str) -> GitFile:
