@@ -1,0 +1,198 @@
+"""``docker kolla promote CHANNEL --to HOST[/NAMESPACE]``: copy a lock's images to another registry.
+
+Plan, then act: the destination's tags are observed first (HEAD only) and the
+plan (core.promote_plan) decides per image; only then are bytes copied. Each
+image is copied by digest (adapters.copier) and tagged last, so an interrupted
+run never leaves a tag on an incomplete image and a re-run picks up where it
+stopped. One image failing does not stop the others; its tags stay untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from docker_kolla.adapters.copier import Copier, CopyStats
+from docker_kolla.adapters.registry import RegistryClient
+from docker_kolla.core import promote_plan as pp
+from docker_kolla.core.channels import Channel
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import INDEX_TYPES, Platform
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.errors import KollaError, NotFoundError
+from docker_kolla.ops.common import load_channels, open_lock
+
+log = logging.getLogger(__name__)
+
+COPIED, TAGGED, PRESENT, REFUSED, FAILED = "copied", "tagged", "already present", "refused", "failed"
+STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED)
+
+
+@dataclass
+class PromoteOptions:
+    channel: str
+    to: str
+    rev: str = "HEAD"
+    images: tuple = ()
+    platforms: tuple = ()
+    dry_run: bool = False
+    jobs: int = 8
+
+
+@dataclass
+class ImageOutcome:
+    item: pp.PlanItem
+    status: str
+    stats: CopyStats = field(default_factory=CopyStats)
+    error: str = ""
+
+
+@dataclass
+class PromoteResult:
+    plan: pp.Plan
+    outcomes: list = field(default_factory=list)   # ImageOutcome, plan order; empty for --dry-run
+    totals: CopyStats = field(default_factory=CopyStats)
+
+    def by_status(self, status: str) -> list[ImageOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def subsets(self) -> list[pp.Target]:
+        """Images for which ``--platform`` made a new index (its digest differs from the lock)."""
+        return [i.target for i in self.plan.items if i.target.subset]
+
+
+Progress = Callable[[str, str], None]
+
+
+def _channel(repo, lock: Lockfile, name: str) -> Channel | None:
+    try:
+        return load_channels(repo).get(name)
+    except KollaError:
+        return None
+
+
+def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str],
+                  platforms: tuple, src: RegistryClient) -> tuple[list[pp.Target], dict]:
+    """Targets for the selected images, and the bytes of every new (subset) index by name."""
+    static = lock.static or bool(chan and chan.static)
+    channel_tag = "" if static else (chan.tag if chan else lock.channel)
+    wanted = tuple(Platform.parse(p) for p in platforms)
+    targets, tops = [], {}
+    for name in names:
+        entry: LockEntry = lock.images[name]
+        digest, subset, note = entry.digest, False, ""
+        if wanted and entry.media_type in INDEX_TYPES:
+            index = src.get_manifest(ImageRef.parse(entry.repository), entry.digest)
+            made = pp.subset_index(index.raw, wanted)
+            if made is not None:
+                if not made[1]:
+                    note = f"{entry.repository}@{entry.digest} has none of the platforms {', '.join(platforms)}"
+                else:
+                    tops[name] = made[0]
+                    digest, subset = Digest.of(made[0]), True
+        elif wanted and entry.platform and Platform.parse(entry.platform) not in wanted:
+            note = f"{entry.repository} is a single {entry.platform} image, not one of {', '.join(platforms)}"
+        targets.append(pp.Target(
+            name=name, source=entry.repository, destination=dest.repository(entry.repository).repository,
+            digest=digest, locked=entry.digest, media_type=entry.media_type, rev_tag=entry.tag,
+            channel_tag=channel_tag if channel_tag != entry.tag else "", subset=subset, note=note))
+    return targets, tops
+
+
+def _head(dst: RegistryClient, ref: ImageRef):
+    try:
+        return dst.head_manifest(ref).digest
+    except NotFoundError:
+        return None
+
+
+def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[str, pp.Observed]:
+    """HEAD each target's two tags at the destination (404 = absent)."""
+    def one(t: pp.Target) -> pp.Observed:
+        repo = ImageRef.parse(t.destination)
+        rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
+        chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
+        return pp.Observed(rev, chan)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip([t.name for t in targets], pool.map(one, targets)))
+
+
+def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
+    t = item.target
+    if item.action == pp.PRESENT:
+        return ImageOutcome(item, PRESENT)
+    if item.action == pp.REFUSED:
+        return ImageOutcome(item, REFUSED, error=item.reason)
+    src = ImageRef.parse(t.source)
+    dst = ImageRef.parse(t.destination)
+    try:
+        if item.action == pp.TAG:
+            raw = tops.get(t.name) or copier.dst.get_manifest(dst, t.digest).raw
+            return ImageOutcome(item, TAGGED, copier.put_tags(dst, raw, t.media_type, item.put_tags))
+        raw = tops.get(t.name) or copier.src.get_manifest(src, t.locked).raw
+        stats = copier.copy_image(src, dst, raw, t.media_type, item.put_tags)
+        return ImageOutcome(item, COPIED, stats)
+    except KollaError as exc:
+        log.debug("promote of %s failed: %s", t.name, exc.line())
+        return ImageOutcome(item, FAILED, error=exc.line())
+
+
+def execute(plan: pp.Plan, tops: dict, copier: Copier, jobs: int, progress: Progress | None = None) -> PromoteResult:
+    """Carry out a plan, ``jobs`` images at a time; failures are recorded per image."""
+    def run(item: pp.PlanItem) -> ImageOutcome:
+        outcome = _execute_one(item, tops, copier)
+        if progress:
+            progress(item.target.name, outcome.status)
+        return outcome
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        outcomes = list(pool.map(run, plan.items))
+    totals = CopyStats()
+    for o in outcomes:
+        totals.add(o.stats)
+    return PromoteResult(plan, outcomes, totals)
+
+
+def plan_promote(lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src: RegistryClient,
+                 dst: RegistryClient) -> tuple[pp.Plan, dict]:
+    """Observe the destination and decide: (plan, subset index bytes by image)."""
+    dest = pp.Destination.parse(opts.to)
+    names = pp.select_images(lock.images, opts.images)
+    targets, tops = build_targets(lock, chan, dest, names, tuple(opts.platforms), src)
+    observed = observe(dst, targets, opts.jobs)
+    return pp.make_plan(lock.channel, opts.to, targets, observed), tops
+
+
+def run_promote(repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient,
+                progress: Progress | None = None) -> PromoteResult:
+    """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
+    repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
+    try:
+        chan = _channel(repo, lock, lock.channel)
+    finally:
+        close = getattr(repo, "close", None)
+        if close:
+            close()
+    plan, tops = plan_promote(lock, chan, opts, src, dst)
+    if opts.dry_run:
+        return PromoteResult(plan)
+    with Copier(src, dst, blob_jobs=opts.jobs) as copier:
+        return execute(plan, tops, copier, opts.jobs, progress)
+
+
+def result_json(result: PromoteResult) -> dict:
+    """Everything a machine needs: the plan, each image's outcome and the byte counts."""
+    doc = pp.plan_json(result.plan)
+    by_name = {o.item.target.name: o for o in result.outcomes}
+    for image in doc["images"]:
+        outcome = by_name.get(image["name"])
+        if outcome is not None:
+            image.update(status=outcome.status, error=outcome.error, stats=outcome.stats.as_dict())
+    doc["dry_run"] = not result.outcomes and bool(result.plan.items)
+    doc["statuses"] = {s: len(result.by_status(s)) for s in STATUSES}
+    doc["totals"] = result.totals.as_dict()
+    return doc
