@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import Iterable
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -44,6 +45,8 @@ RETRY_AFTER_CAP = 60.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
 # Connection pool: at least one connection per --jobs worker plus token fetches.
 DEFAULT_POOL_SIZE = 16
+# Block size when a streamed request body is iterated (1 MiB: few syscalls, little memory).
+BODY_CHUNK = 1024 * 1024
 # Query parameters whose values are secrets (signed object-storage URLs,
 # upload state, tokens).
 SECRET_PARAMS = frozenset({
@@ -203,3 +206,40 @@ def send(session: requests.Session, method: str, url: str, *,
             resp.close()
         time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SizedReader:
+    """A file-like view of a chunk iterable with a known length.
+
+    requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
+    explicit Content-Length, both headers); a sized object with ``read`` is
+    sent as a plain body of that length (protocols.md 3.5).
+    """
+
+    def __init__(self, chunks: Iterable[bytes], size: int) -> None:
+        self._chunks = iter(chunks)
+        self._size = size
+        self._buffer = b""
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.read(BODY_CHUNK)
+        if not data:
+            raise StopIteration
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if n < 0:
+            n = len(self._buffer)
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data

@@ -18,7 +18,7 @@ import requests
 import urllib3
 
 from docker_kolla.adapters.auth import Authenticator, repository_scopes
-from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
+from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, SizedReader, is_loopback, redact, send
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import ACCEPT, Descriptor, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
@@ -350,40 +350,3 @@ def _read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
 def _stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
     return RegistryError(f"download of {desc.digest} broke off: {type(exc).__name__}",
                          "retry; if it persists check the network or the registry", url=redact(resp.url))
-
-
-class SizedReader:
-    """A file-like view of a chunk iterable with a known length.
-
-    requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
-    explicit Content-Length, both headers); a sized object with ``read`` is
-    sent as a plain body of that length (protocols.md 3.5).
-    """
-
-    def __init__(self, chunks: Iterable[bytes], size: int) -> None:
-        self._chunks = iter(chunks)
-        self._size = size
-        self._buffer = b""
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        data = self.read(CHUNK_SIZE)
-        if not data:
-            raise StopIteration
-        return data
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buffer) < n:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if n < 0:
-            n = len(self._buffer)
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data

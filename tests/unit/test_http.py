@@ -157,3 +157,13 @@ def test_retry_after_http_date():
     assert http.retry_after(Resp(), 10.0) == 0.0
     Resp.headers = {"Retry-After": "soon"}
     assert http.retry_after(Resp(), 10.0) is None
+
+
+def test_sized_reader_sends_content_length_not_chunked(script):
+    srv = script([(201, {})])
+    body = http.SizedReader(iter([b"abc", b"", b"defg"]), 7)
+    resp = http.send(http.make_session("t/1"), "PUT", srv.url + "/up", data=body,
+                     headers={"Content-Length": "7"})
+    assert resp.status_code == 201
+    headers = srv.seen[0][2]
+    assert headers["Content-Length"] == "7" and "Transfer-Encoding" not in headers
