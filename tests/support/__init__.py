@@ -1,6 +1,12 @@
 """Test infrastructure: real services (registry, token server, proxy, dockerd) and a fleet builder.
 
 Import from here: ``from tests.support import Registry, KollaFleet, push_image, ...``.
+
+Fixtures (tests/conftest.py): ``registry`` (anonymous), ``htpasswd_registry``
+(kolla/s3cret), ``token_server`` + ``token_registry`` (kolla/s3cret may do anything,
+reader/readonly may only pull), ``dockerd`` (real engine, ``.host`` = unix socket),
+``fleet`` (empty KollaFleet on ``registry``, unique namespace), ``fleet_factory`` and
+``proxy_factory``. Services are session-scoped: reset shared counters before counting.
 """
 
 from tests.support._proc import ServiceError, free_port

@@ -75,6 +75,7 @@ class KollaFleet:
         self.children: dict[str, dict[str, Pushed]] = {}
         self._layers: dict[tuple, Layer] = {}
         self._blob_home: dict[str, str] = {}  # digest -> first repo holding it (for mounts)
+        self._present: set[tuple[str, str]] = set()  # (repo, digest) pushed by this fleet
 
     # -- names ---------------------------------------------------------------
     def name(self, image: str) -> str:
@@ -84,7 +85,12 @@ class KollaFleet:
         return f"{self.namespace}/{self.name(image)}"
 
     def image_ref(self, image: str, tag: str | None = None) -> str:
+        """``HOST/NAMESPACE/DISTRO-TYPE-IMAGE:TAG``."""
         return f"{self.host}/{self.repo(image)}:{tag or self.tag}"
+
+    def digest_ref(self, image: str) -> str:
+        """``HOST/REPO@DIGEST`` of what this fleet last pushed for ``image``."""
+        return f"{self.host}/{self.repo(image)}@{self.pushed[image].digest}"
 
     # -- expected facts --------------------------------------------------------
     def debs(self, image: str) -> dict[str, str]:
@@ -180,11 +186,14 @@ class KollaFleet:
         repo = self.repo(image)
         layers = self.layers(image, arch)
         for layer in layers:
+            if (repo, layer.digest) in self._present:
+                continue
             push_blob(self.host, repo, layer.blob, auth=self.client, mount_from=self._blob_home.get(layer.digest))
             self._blob_home.setdefault(layer.digest, repo)
+            self._present.add((repo, layer.digest))
         platform = ("linux", arch) if arch != "arm64" else ("linux", "arm64", "v8")
         return push_image(self.host, repo, tag, layers, self.labels(image), platform=platform, oci=self.oci,
-                          auth=self.client)
+                          auth=self.client, layers_present=True)
 
     def seed(self, images: Sequence[str]) -> dict[str, Pushed]:
         """Push each image (single-arch amd64) under the fleet tag."""
@@ -238,7 +247,7 @@ class KollaFleet:
         return head_digest(self.host, self.repo(image), tag or self.tag, auth=self.client)
 
     def delete(self, image: str, digest: str | None = None) -> None:
-        """Delete the image's manifest (by default the currently pushed one)."""
+        """Delete the image's manifest (by default the currently pushed one); blobs stay."""
         delete_manifest(self.host, self.repo(image), digest or self.pushed[image].digest, auth=self.client)
 
     def generate(self, n: int) -> list[str]:

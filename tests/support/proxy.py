@@ -137,7 +137,8 @@ class Proxy:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> "Proxy":
-        threading.Thread(target=self._server.serve_forever, name=f"proxy-{self.port}", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"proxy-{self.port}",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -98,12 +98,17 @@ def _check(resp: requests.Response, *ok: int) -> requests.Response:
 
 def push_blob(host: str, repo: str, data: bytes, *, auth: "tuple[str, str] | Client | None" = None,
               mount_from: str | None = None) -> str:
-    """Upload ``data`` monolithically (POST, then PUT ?digest=) unless present; returns its digest."""
+    """Upload ``data`` monolithically (POST, then PUT ?digest=) unless present; returns its digest.
+
+    With ``mount_from`` (another repository holding the blob) it first tries a
+    cross-repository mount and falls back to the upload if the registry declines.
+    """
     client, digest = _client(host, auth), sha256(data)
     scope = f"repository:{repo}:pull,push"
-    if client.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope).status_code == 200:
+    mount = bool(mount_from and mount_from != repo)
+    if not mount and client.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope).status_code == 200:
         return digest
-    params = {"mount": digest, "from": mount_from} if mount_from and mount_from != repo else None
+    params = {"mount": digest, "from": mount_from} if mount else None
     resp = _check(client.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, params=params), 201, 202)
     if resp.status_code == 201:  # cross-repository mount succeeded
         return digest
@@ -143,10 +148,13 @@ def image_config(layers: Sequence[Layer], labels: dict[str, str], platform: Sequ
 def push_image(host: str, repo: str, tag: str | None, layers: Sequence[Layer], labels: dict[str, str], *,
                platform: Sequence[str] = ("linux", "amd64"), oci: bool = False,
                auth: "tuple[str, str] | Client | None" = None, mount_from: str | None = None,
-               cmd: Sequence[str] = ("kolla_start",)) -> Pushed:
-    """Push layers, config and manifest (Docker v2 or OCI); ``tag=None`` pushes by digest only."""
+               cmd: Sequence[str] = ("kolla_start",), layers_present: bool = False) -> Pushed:
+    """Push layers, config and manifest (Docker v2 or OCI); ``tag=None`` pushes by digest only.
+
+    ``layers_present=True`` skips the layer uploads (the caller already pushed them).
+    """
     client = _client(host, auth)
-    for layer in layers:
+    for layer in () if layers_present else layers:
         push_blob(host, repo, layer.blob, auth=client, mount_from=mount_from)
     config = image_config(layers, labels, platform, cmd=cmd)
     config_digest = push_blob(host, repo, config, auth=client)

@@ -137,7 +137,8 @@ class TokenServer:
 
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> "TokenServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="token-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="token-server",
+                                        daemon=True)
         self._thread.start()
         return self
 
