@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 
 import pytest
 import requests
+import zstandard
 
 from tests.support import (ACCEPT_ALL, KollaFleet, Registry, build_layer, delete_manifest, push_image,
                            push_index, sha256)
@@ -223,3 +226,15 @@ def test_content_helpers() -> None:
     assert "\nName: oslo.config\nVersion: 3.22.0\n" in meta
     egg = egg_info("/usr/lib/python2.7/site-packages", "nova", "15.0.2")
     assert b"Version: 15.0.2" in egg["/usr/lib/python2.7/site-packages/nova-15.0.2-py2.7.egg-info/PKG-INFO"]
+
+
+def test_oci_zstd_egg_info_fleet(registry: Registry, fleet_factory) -> None:
+    oci = fleet_factory(registry, oci=True, compression="zstd", python_meta="egg-info")
+    pushed = oci.seed(["cinder-api"])["cinder-api"]
+    doc = json.loads(skopeo_inspect(oci.image_ref("cinder-api"), raw=True).stdout)
+    assert doc["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert {layer["mediaType"] for layer in doc["layers"]} == {"application/vnd.oci.image.layer.v1.tar+zstd"}
+    assert pushed.media_type == doc["mediaType"]
+    blob = requests.get(f"{registry.url}/v2/{oci.repo('cinder-api')}/blobs/{doc['layers'][2]['digest']}", timeout=10)
+    names = tarfile.open(fileobj=io.BytesIO(zstandard.ZstdDecompressor().decompress(blob.content))).getnames()
+    assert "usr/lib/python2.7/site-packages/cinder-10.0.1-py2.7.egg-info/PKG-INFO" in names

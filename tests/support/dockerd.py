@@ -57,11 +57,17 @@ class Dockerd:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def docker(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run the docker CLI against this engine, capturing text output."""
+    def docker(self, *args: str, check: bool = True, timeout: float = 120,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run the docker CLI against this engine, capturing text output.
+
+        The CLI config defaults to a private dir (no host credentials leak in);
+        ``env`` adds or overrides variables, e.g. ``{"DOCKER_CONFIG": ...}``.
+        """
         cli = require_binary("docker", "docker.io")
+        full_env = {**os.environ, "DOCKER_CONFIG": str(self.tmpdir / "cli"), **(env or {})}
         return subprocess.run([cli, "-H", self.host, *args], capture_output=True, text=True, check=check,
-                              timeout=timeout, env={**os.environ, "DOCKER_CONFIG": str(self.tmpdir / "cli")})
+                              timeout=timeout, env=full_env)
 
     def start(self) -> "Dockerd":
         if os.geteuid() != 0:
