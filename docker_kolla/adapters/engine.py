@@ -18,6 +18,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from requests.exceptions import RequestException
 
 from docker_kolla.adapters.endpoint import Endpoint
+from docker_kolla.core.repo_names import normalise_repo, split_ref  # noqa: F401 - re-exported
 from docker_kolla.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -48,33 +49,6 @@ class ContainerInfo:
     image_id: str
     labels: dict = field(default_factory=dict)
     state: str = ""
-
-
-def normalise_repo(repo: str) -> str:
-    """Canonical repository name: ``docker.io/library/x`` == ``library/x`` == ``x``.
-
-    The engine reports Docker Hub repositories in their familiar form
-    (``kolla/centos-binary-nova-api``); locks may carry ``docker.io/...``.
-    """
-    first, sep, rest = repo.partition("/")
-    if not sep or not ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        first, rest = "docker.io", repo
-    if first in ("docker.io", "index.docker.io", "registry-1.docker.io"):
-        first = "docker.io"
-        if "/" not in rest:
-            rest = f"library/{rest}"
-    return f"{first}/{rest}"
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    """``repo@digest`` or ``repo:tag`` -> (normalised repo, digest or tag)."""
-    if "@" in ref:
-        repo, _, rest = ref.partition("@")
-    else:
-        slash = ref.rfind("/")
-        colon = ref.rfind(":")
-        repo, rest = (ref[:colon], ref[colon + 1:]) if colon > slash else (ref, "latest")
-    return normalise_repo(repo), rest
 
 
 class Engine:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from docker_kolla.adapters.engine import Engine, ImageInfo, normalise_repo
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.repo_names import normalise_repo
 from docker_kolla.errors import EngineError, KollaError, UsageError
+
+if TYPE_CHECKING:  # the docker SDK loads only when a command talks to an engine
+    from docker_kolla.adapters.engine import Engine, ImageInfo
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,14 @@ digest is behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from docker_kolla.adapters.engine import ContainerInfo, Engine, normalise_repo, split_ref
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.repo_names import normalise_repo, split_ref
 from docker_kolla.errors import ConfigError
+
+if TYPE_CHECKING:  # the docker SDK loads only when a command talks to an engine
+    from docker_kolla.adapters.engine import ContainerInfo, Engine
 
 IN_SYNC, BEHIND, UNKNOWN_DIGEST, NOT_IN_LOCK = "in-sync", "behind", "unknown-digest", "not-in-lock"
 # States that make `status --exit-code` exit 1: a locked image not at its pin.
