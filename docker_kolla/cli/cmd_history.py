@@ -63,7 +63,8 @@ def log(
     rows = []
     for e in entries:
         when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        what = e.change + ("".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in e.packages[:3]))
+        shown = () if e.change == "added" else e.packages[:3]
+        what = e.change + "".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in shown)
         rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
     render.table(["tag", "commit", "date (UTC)", "digest", "change"], rows)
 

@@ -10,7 +10,7 @@ from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UsageError
 from docker_kolla.ops.common import CHANNELS_PATH, LOCK_DIR, lock_path, parse_lock
 
-WORKTREE = "worktree"
+WORKTREE = "work tree"
 
 
 def split_range(revs: list) -> tuple[str, str]:
