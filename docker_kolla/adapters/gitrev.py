@@ -62,7 +62,7 @@ def git_path(relpath: str | PurePosixPath) -> bytes:
     """
     text = str(relpath).replace("\\", "/")
     parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or not parts or ".." in parts or parts[0].lower() == ".git":
+    if text.startswith("/") or not parts or ".." in parts or ".git" in (p.lower() for p in parts):
         raise UsageError(f"bad repository path {str(relpath)!r}",
                          "give a path relative to the repository root, e.g. lockfiles/ocata.toml")
     return str(PurePosixPath(*parts)).encode("utf-8")

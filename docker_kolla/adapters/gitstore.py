@@ -1,7 +1,7 @@
 """The lock repository: a git work tree read and written through dulwich.
 
-Together with ``gitrev`` (revisions, history) and ``gitwrite`` (trees, the work-tree
-file, the index entry) this is the only code that imports dulwich; every dulwich
+Together with ``gitrev`` (revisions, history), ``gitwrite`` (trees, the work-tree
+file, the index entry) and ``gitpush`` this is the only code that imports dulwich; every dulwich
 error leaves here as a ``docker_kolla.errors`` type with a one-line message.
 
 Promise: never lose or half-write a lockfile or a commit. Objects are written
@@ -12,28 +12,45 @@ refuses to overwrite content of the path that git has nowhere else.
 
 from __future__ import annotations
 
-import io
+import functools
 import os
-import re
 from pathlib import Path
 from types import TracebackType
 
-from dulwich import porcelain
 from dulwich.config import StackedConfig
-from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.errors import (ChecksumMismatch, FileFormatException, NotGitRepository,
+                            ObjectMissing, WrongObjectException)
 from dulwich.file import FileLocked
 from dulwich.objects import Blob
 from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
 
-from docker_kolla.adapters import gitrev, gitwrite
+from docker_kolla.adapters import gitpush, gitrev, gitwrite
 from docker_kolla.adapters.gitrev import Version
-from docker_kolla.errors import DirtyTree, GitError, NotARepository, UsageError
+from docker_kolla.errors import DirtyTree, GitError, KollaError, NotARepository, UsageError
 
 __all__ = ["LockRepo", "Version"]
 
 NOT_A_REPO_HINT = "run `docker kolla init` or `git init`, or pass --repo"
 _DEFAULT_BRANCH = b"main"  # when init.defaultBranch is not configured
+# What dulwich raises on a damaged or unreadable repository (missing or corrupt
+# objects, bad packed-refs, permissions); mapped to GitError so no traceback leaks.
+_DULWICH_FAILURES = (KeyError, ValueError, AssertionError, OSError, ChecksumMismatch,
+                     FileFormatException, WrongObjectException, ObjectMissing, FileLocked)
+
+
+def _mapped(method):
+    """Turn a dulwich failure inside a LockRepo method into one-line GitError."""
+    @functools.wraps(method)
+    def wrapper(self: LockRepo, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except KollaError:
+            raise
+        except _DULWICH_FAILURES as exc:
+            raise GitError(f"git {method.__name__.strip('_')} failed in {self.root}: {_line(exc)}",
+                           "run `git fsck` and `git status` to check the repository") from None
+    return wrapper
 
 
 class LockRepo:
@@ -88,30 +105,36 @@ class LockRepo:
 
     # -- reading ------------------------------------------------------------
 
+    @_mapped
     def is_empty(self) -> bool:
         """True while HEAD has no commit (a new repository or an unborn branch)."""
         return gitrev.head_sha(self._repo) is None
 
+    @_mapped
     def head_branch(self) -> str | None:
         """The branch HEAD names (also when unborn), or None when detached."""
         target = self._repo.refs.read_ref(b"HEAD") or b""
         prefix = b"ref: refs/heads/"
         return target[len(prefix):].decode("utf-8") if target.startswith(prefix) else None
 
+    @_mapped
     def branch_exists(self, name: str) -> bool:
         """Whether ``refs/heads/<name>`` exists."""
         return _branch_ref(name) in self._repo.refs
 
+    @_mapped
     def resolve(self, rev: str) -> str:
         """Full sha of the commit ``rev`` names (git syntax, see ``gitrev``)."""
         return gitrev.resolve(self._repo, rev).id.decode("ascii")
 
+    @_mapped
     def read(self, rev: str, relpath: str) -> bytes | None:
         """The bytes of ``relpath`` at ``rev``, or None if it is absent there."""
         commit = gitrev.resolve(self._repo, rev)
         entry = gitrev.blob_id(self._repo, commit.tree, gitrev.git_path(relpath))
         return gitrev.read_blob(self._repo, entry[1]) if entry else None
 
+    @_mapped
     def history(self, relpath: str, rev: str = "HEAD") -> list[Version]:
         """First-parent history of ``relpath`` from ``rev``, oldest first.
 
@@ -123,6 +146,7 @@ class LockRepo:
             return []
         return gitrev.history(self._repo, gitrev.resolve(self._repo, rev), path)
 
+    @_mapped
     def worktree_bytes(self, relpath: str) -> bytes | None:
         """The current work-tree file, or None if there is no file there."""
         target = self.root / gitrev.git_path(relpath).decode("utf-8")
@@ -131,6 +155,7 @@ class LockRepo:
         except OSError as exc:
             raise GitError(f"cannot read {target}: {_line(exc)}", "check file permissions") from None
 
+    @_mapped
     def is_dirty(self, relpath: str) -> bool:
         """Whether ``git status`` would list ``relpath``: staged or unstaged edits.
 
@@ -149,6 +174,7 @@ class LockRepo:
 
     # -- writing ------------------------------------------------------------
 
+    @_mapped
     def commit_file(self, relpath: str, data: bytes, message: str, *,
                     branch: str | None = None, expected_parent: str | None = None) -> str:
         """Commit ``data`` as ``relpath`` and nothing else; return the commit sha.
@@ -181,6 +207,7 @@ class LockRepo:
             return self._commit_on_branch(branch, path, data, text, expected_parent)
         return self._commit_on_head(path, data, text, expected_parent)
 
+    @_mapped
     def write_worktree(self, relpath: str, data: bytes) -> None:
         """Replace the work-tree file atomically, committing nothing (``--no-commit``).
 
@@ -241,6 +268,7 @@ class LockRepo:
 
     # -- pushing ------------------------------------------------------------
 
+    @_mapped
     def push(self, remote: str, branch: str) -> None:
         """Push ``refs/heads/<branch>`` to the same name on ``remote``.
 
@@ -252,30 +280,7 @@ class LockRepo:
         ref = _branch_ref(branch)
         if ref not in self._repo.refs:
             raise UsageError(f"no branch {branch!r} to push", "commit on it first (`--branch`)")
-        _refuse_non_bare(self._remote_url(remote), remote)
-        out = io.BytesIO()
-        try:
-            result = porcelain.push(self._repo, remote, [ref + b":" + ref],
-                                    outstream=out, errstream=out)
-        except porcelain.DivergedBranches:
-            raise GitError(f"push of {branch} to {remote} refused: the remote branch has other commits",
-                           "fetch and rebase, or push under a new branch name") from None
-        except (porcelain.Error, GitProtocolError, HangupException, NotGitRepository,
-                FileLocked, OSError, KeyError, ValueError) as exc:
-            raise GitError(f"push of {branch} to {remote} failed: {_line(exc)}",
-                           "check the remote name or URL and your access to it") from None
-        for name, error in (result.ref_status or {}).items():
-            if error:
-                raise GitError(f"push of {name.decode('utf-8', 'replace')} to {remote} refused: {error}",
-                               "the remote rejected the update (protected branch or hook)")
-
-    def _remote_url(self, remote: str) -> str:
-        """The URL of a configured remote, else ``remote`` itself."""
-        try:
-            url = self._repo.get_config().get((b"remote", remote.encode("utf-8")), b"url")
-        except KeyError:
-            return remote
-        return url.decode("utf-8")
+        gitpush.push(self._repo, remote, ref)
 
 
 def _discover(start: Path) -> Repo | None:
@@ -328,23 +333,6 @@ def _same_content(work: bytes | None, blob_sha: bytes | None) -> bool:
     if Blob.from_string(work).id == blob_sha:
         return True
     return b"\r\n" in work and Blob.from_string(work.replace(b"\r\n", b"\n")).id == blob_sha
-
-
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_SCP_LIKE = re.compile(r"^[^/:]+:")
-
-
-def _refuse_non_bare(url: str, remote: str) -> None:
-    """GitError when ``url`` is a local repository with a work tree."""
-    if url.startswith("file://"):
-        local = url[len("file://"):]
-    elif _SCHEME.match(url) or (_SCP_LIKE.match(url) and not os.path.exists(url)):
-        return
-    else:
-        local = url
-    if os.path.exists(os.path.join(local, ".git")):
-        raise GitError(f"{remote} is a repository with a work tree; pushing there would leave it stale",
-                       "push to a bare repository (`git init --bare`) or your hosting remote")
 
 
 def _line(exc: BaseException) -> str:

@@ -209,7 +209,11 @@ def _snapshot(r: Path) -> tuple[str, str, str]:
             git(r, "diff", "--cached"), git(r, "diff"))
 
 
-def test_commit_file_keeps_other_changes(repo: Path) -> None:
+@pytest.mark.parametrize("index_setup", [(), ("update-index", "--index-version", "4"),
+                                         ("config", "core.untrackedCache", "true")])
+def test_commit_file_keeps_other_changes(repo: Path, index_setup: tuple[str, ...]) -> None:
+    if index_setup:
+        git(repo, *index_setup)
     commit(repo, "src/a.txt", "a\n", "a")
     commit(repo, "src/b.txt", "b\n", "b")
     put(repo, "src/a.txt", "a staged\n")
@@ -222,7 +226,7 @@ def test_commit_file_keeps_other_changes(repo: Path) -> None:
     put(repo, "intent.txt", "i\n")
     git(repo, "add", "-N", "intent.txt")
     git(repo, "rm", "-q", "--cached", "README")
-    before = _snapshot(repo)
+    before = _snapshot(repo)  # `git status` also writes the untracked cache, if enabled
     old_head = git(repo, "rev-parse", "HEAD").strip()
 
     with LockRepo.open(repo) as lr:
@@ -357,6 +361,25 @@ def test_expected_parent_and_concurrent_ref_change(repo: Path) -> None:
     assert git(repo, "rev-parse", "HEAD").strip() == theirs
 
 
+def test_split_index_is_refused_before_committing(repo: Path) -> None:
+    git(repo, "update-index", "--split-index")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with LockRepo.open(repo) as lr, pytest.raises(GitError, match="split"):
+        lr.commit_file(LOCK, b"x\n", "blocked")
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../x", "a/../../x", ".git/config", "sub/.GIT/x", "", "."])
+def test_paths_outside_the_work_tree_are_refused(repo: Path, bad: str) -> None:
+    with LockRepo.open(repo) as lr:
+        with pytest.raises(UsageError):
+            lr.commit_file(bad, b"x\n", "nope")
+        with pytest.raises(UsageError):
+            lr.worktree_bytes(bad)
+    assert git(repo, "status", "--porcelain") == ""
+
+
 def test_busy_index_fails_before_committing(repo: Path) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
     (repo / ".git" / "index.lock").write_bytes(b"")
@@ -465,3 +488,13 @@ def test_push_refuses_non_bare_remote(repo: Path, tmp_path: Path) -> None:
         with pytest.raises(GitError, match="work tree"):
             lr.push(str(other), "main2")
     assert git(other, "branch", "--list", "main2") == ""
+
+
+def test_damaged_repository_gives_git_error(repo: Path) -> None:
+    blob = git(repo, "rev-parse", f"HEAD:{LOCK}").strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    with LockRepo.open(repo) as lr:
+        for call in (lambda: lr.read("HEAD", LOCK), lambda: lr.history(LOCK)):
+            with pytest.raises(GitError) as err:
+                call()
+            assert err.value.exit_code == 3 and "\n" not in err.value.line()
