@@ -132,7 +132,7 @@ def plan_image(target: Target, observed: Observed) -> PlanItem:
     have = observed.rev_tag
     if have is not None and have != target.digest:
         return PlanItem(target, REFUSED, reason=(
-            f"{target.destination}:{target.rev_tag} is {have}, the lock says {target.digest}; "
+            f"{target.destination}:{target.rev_tag} is {have}, not {target.digest}; "
             "immutable tags are never overwritten"))
     if have is None:
         return PlanItem(target, COPY, put_tags=target.tags)

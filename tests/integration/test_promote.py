@@ -318,3 +318,64 @@ def test_cli_dry_run_exit_codes_and_json(fleet, registry, tmp_path, ns):
     assert skopeo_digest(f"{to}/{fleet.name('keystone')}:ocata-1") == fleet.pushed["keystone"].digest
     done = subprocess.run(base + ["--dry-run"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "1 already present" in done.stdout
+
+
+def test_token_registry_mount_asks_for_source_pull_scope(fleet_factory, token_registry, token_server, tmp_path, ns):
+    src_fleet = fleet_factory(token_registry, auth=(USER, PASSWORD))
+    # one image only: the support Client's own mounts lack the `from` scope on a token registry
+    src_fleet.seed(["nova-api"])
+    repo = write_lock_repo(tmp_path / "locks", src_fleet, {"nova-api": 1})
+    client = make_client({token_registry.host: (USER, PASSWORD)})
+    token_server.reset()
+    result = promote(repo, f"{token_registry.host}/{ns}", client, client)
+    assert set(statuses(result).values()) == {COPIED}
+    assert result.totals.bytes_moved == 0 and result.totals.blobs_mounted > 0
+    # the destination token for a mount also carries pull on the source repository
+    src_repo = src_fleet.repo("nova-api")
+    dst_repo = f"{ns}/{src_fleet.name('nova-api')}"
+    assert token_server.count(scope=f"repository:{src_repo}:pull") >= 1
+    assert any(f"repository:{dst_repo}:pull,push" in r.scopes and f"repository:{src_repo}:pull" in r.scopes
+               for r in token_server.requests)
+    assert skopeo_digest(f"{token_registry.host}/{dst_repo}:ocata", CREDS) == src_fleet.pushed["nova-api"].digest
+
+
+def test_killed_promote_leaves_no_tag_on_incomplete_image_and_rerun_converges(fleet, htpasswd_registry,
+                                                                               proxy_factory, tmp_path, ns):
+    names = ["nova-api", "nova-compute", "keystone", "glance-api", "cinder-api"]
+    fleet.seed(names)
+    repo = write_lock_repo(tmp_path / "locks", fleet, {n: 1 for n in names})
+    dst_proxy = proxy_factory(htpasswd_registry, latency_ms=40)
+    config = tmp_path / "docker"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"auths": {dst_proxy.host: {
+        "auth": base64.b64encode(CREDS.encode()).decode()}}}))
+    to = f"{dst_proxy.host}/{ns}"
+    proc = subprocess.Popen([CLI, "--config", str(config), "--repo", str(repo), "promote", "ocata", "--to", to,
+                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = 600
+        while dst_proxy.count("PUT", "upload") < 6 and proc.poll() is None and deadline:
+            subprocess.run(["sleep", "0.05"])
+            deadline -= 1
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert dst_proxy.count("PUT", "upload") >= 6
+    check = make_client({htpasswd_registry.host: (USER, PASSWORD)})
+    incomplete = 0
+    for name in names:
+        dest = make_ref(f"{htpasswd_registry.host}/{ns}/{fleet.name(name)}")
+        pushed = fleet.pushed[name]
+        complete = all(check.blob_exists(dest, Digest.parse(d)) for d in
+                       [pushed.config_digest] + [layer.digest for layer in pushed.layers])
+        tagged = not skopeo_missing(f"{dest.repository}:ocata-1", CREDS)
+        assert complete or not tagged, f"{name} tagged while incomplete"
+        incomplete += not tagged
+    assert incomplete > 0   # the kill did interrupt the run
+
+    again = promote(repo, to, make_client(), make_client({dst_proxy.host: (USER, PASSWORD)}))
+    assert not again.by_status(FAILED) and again.by_status(COPIED)
+    for name in names:
+        dest = f"{htpasswd_registry.host}/{ns}/{fleet.name(name)}"
+        assert skopeo_digest(f"{dest}:ocata-1", CREDS) == skopeo_digest(f"{dest}:ocata", CREDS) \
+            == fleet.pushed[name].digest
