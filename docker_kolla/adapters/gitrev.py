@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from dulwich.errors import NotTreeError
 from dulwich.object_store import tree_lookup_path
-from dulwich.objects import Blob, Commit, Tree
+from dulwich.objects import Blob, Commit
 from dulwich.objectspec import AmbiguousShortId, parse_commit
 from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
