@@ -192,3 +192,17 @@ def test_errors_are_one_line(setup, tmp_path):
     bad_rev = docker(env, "-H", f"unix://{tmp_path}/x.sock", "kolla", "--repo", str(repo), "pull", "ocata",
                      "--lock", "HEAD~7")
     assert_one_line_error(bad_rev, 2)
+
+
+def test_multiarch_index_digest_is_pulled_and_verified(tmp_path, fleet, registry, dockerd):
+    """Locks of multi-arch images pin the index; the engine records that digest in RepoDigests."""
+    index = fleet.multiarch("heat-api", with_attestation=True)
+    repo = new_lock_repo(tmp_path / "locks", images=("heat-api",))
+    pin = LockEntry(name="heat-api", repository=f"{registry.host}/{fleet.repo('heat-api')}", tag="ocata-1",
+                    revision=1, digest=Digest.parse(index.digest), media_type=index.media_type,
+                    platform="linux/amd64", platforms={"linux/amd64": fleet.children["heat-api"]["linux/amd64"].digest})
+    commit_lock(repo, [pin], "lock multi-arch")
+    env = plugin_env(tmp_path / "docker-config")
+    result = docker(env, "-H", dockerd.host, "kolla", "--repo", str(repo), "pull")
+    assert result.returncode == 0, result.stderr
+    assert pin.pinned in image_attrs(dockerd, f"{pin.repository}:ocata-1")["RepoDigests"]
