@@ -53,9 +53,8 @@ class Destination:
             raise UsageError(f"malformed --to {text!r}", _TO_HINT) from None
         return cls(host, namespace)
 
-    def repository(self, source_repository: str) -> ImageRef:
-        """The destination repository (no tag) for a source ``registry/path``."""
-        source = ImageRef.parse(source_repository)
+    def repository(self, source: ImageRef) -> ImageRef:
+        """The destination repository (no tag) for a source repository."""
         last = source.path.rsplit("/", 1)[-1]
         path = f"{self.namespace}/{last}" if self.namespace else source.path
         ref = ImageRef.from_parts(self.host, path)
@@ -76,8 +75,8 @@ class Target:
     """
 
     name: str
-    source: str
-    destination: str
+    source: ImageRef        # repositories (no tag, no digest)
+    destination: ImageRef
     digest: Digest
     locked: Digest
     media_type: str
@@ -200,8 +199,8 @@ def plan_json(plan: Plan) -> dict:
         "destination": plan.destination,
         "counts": plan.counts(),
         "images": [{
-            "name": i.target.name, "action": i.action, "source": i.target.source,
-            "destination": i.target.destination, "digest": str(i.target.digest),
+            "name": i.target.name, "action": i.action, "source": str(i.target.source),
+            "destination": str(i.target.destination), "digest": str(i.target.digest),
             "locked": str(i.target.locked), "subset": i.target.subset,
             "tags": list(i.target.tags), "put_tags": list(i.put_tags), "reason": i.reason,
         } for i in plan.items],

@@ -69,11 +69,17 @@ class PromoteResult:
 Progress = Callable[[str, str], None]
 
 
-def _channel(repo, lock: Lockfile, name: str) -> Channel | None:
+def _channel(repo, name: str) -> Channel | None:
     try:
         return load_channels(repo).get(name)
     except KollaError:
         return None
+
+
+def repository_ref(repository: str) -> ImageRef:
+    """A lock entry's ``registry/path`` as a reference without tag."""
+    ref = ImageRef.parse(repository)
+    return ImageRef(ref.registry, ref.path)
 
 
 def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str],
@@ -87,7 +93,7 @@ def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, na
         entry: LockEntry = lock.images[name]
         digest, subset, note = entry.digest, False, ""
         if wanted and entry.media_type in INDEX_TYPES:
-            index = src.get_manifest(ImageRef.parse(entry.repository), entry.digest)
+            index = src.get_manifest(repository_ref(entry.repository), entry.digest)
             made = pp.subset_index(index.raw, wanted)
             if made is not None:
                 if not made[1]:
@@ -97,16 +103,19 @@ def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, na
                     digest, subset = Digest.of(made[0]), True
         elif wanted and entry.platform and Platform.parse(entry.platform) not in wanted:
             note = f"{entry.repository} is a single {entry.platform} image, not one of {', '.join(platforms)}"
+        source = repository_ref(entry.repository)
         targets.append(pp.Target(
-            name=name, source=entry.repository, destination=dest.repository(entry.repository).repository,
+            name=name, source=source, destination=dest.repository(source),
             digest=digest, locked=entry.digest, media_type=entry.media_type, rev_tag=entry.tag,
             channel_tag=channel_tag if channel_tag != entry.tag else "", subset=subset, note=note))
     return targets, tops
 
 
-def _head(dst: RegistryClient, ref: ImageRef):
+def _head(dst: RegistryClient, ref: ImageRef) -> Digest | None:
+    """The tag's digest; a registry that omits Docker-Content-Digest is answered by a GET."""
     try:
-        return dst.head_manifest(ref).digest
+        digest = dst.head_manifest(ref).digest
+        return digest if digest is not None else dst.get_manifest(ref).digest
     except NotFoundError:
         return None
 
@@ -114,7 +123,7 @@ def _head(dst: RegistryClient, ref: ImageRef):
 def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[str, pp.Observed]:
     """HEAD each target's two tags at the destination (404 = absent)."""
     def one(t: pp.Target) -> pp.Observed:
-        repo = ImageRef.parse(t.destination)
+        repo = t.destination
         rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
         chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
         return pp.Observed(rev, chan)
@@ -128,8 +137,7 @@ def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
         return ImageOutcome(item, PRESENT)
     if item.action == pp.REFUSED:
         return ImageOutcome(item, REFUSED, error=item.reason)
-    src = ImageRef.parse(t.source)
-    dst = ImageRef.parse(t.destination)
+    src, dst = t.source, t.destination
     try:
         if item.action == pp.TAG:
             raw = tops.get(t.name) or copier.dst.get_manifest(dst, t.digest).raw
@@ -172,7 +180,7 @@ def run_promote(repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst:
     """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
     repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
     try:
-        chan = _channel(repo, lock, lock.channel)
+        chan = _channel(repo, lock.channel)
     finally:
         close = getattr(repo, "close", None)
         if close:

@@ -9,6 +9,7 @@ import pytest
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import OCI_INDEX, Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import UsageError
 
 A = Digest.of(b"a")
@@ -16,8 +17,8 @@ B = Digest.of(b"b")
 
 
 def target(name="nova-api", digest=A, channel_tag="ocata", note="") -> pp.Target:
-    return pp.Target(name=name, source=f"src.example/kolla/centos-binary-{name}",
-                     destination=f"dst.example/mirror/centos-binary-{name}", digest=digest, locked=digest,
+    return pp.Target(name=name, source=ImageRef("src.example", f"kolla/centos-binary-{name}"),
+                     destination=ImageRef("dst.example", f"mirror/centos-binary-{name}"), digest=digest, locked=digest,
                      media_type=OCI_INDEX, rev_tag="ocata-3", channel_tag=channel_tag, note=note)
 
 
@@ -37,6 +38,7 @@ def test_plan_image_rules(observed, action, tags):
 
 def test_refusal_names_both_digests_and_never_puts():
     item = pp.plan_image(target(), pp.Observed(B, None))
+    assert "dst.example/mirror/centos-binary-nova-api:ocata-3 is" in item.reason
     assert item.put_tags == () and str(A) in item.reason and str(B) in item.reason and "ocata-3" in item.reason
 
 
@@ -69,7 +71,8 @@ def test_plan_counts_and_work():
     ("localhost/", "docker.io/library/nginx", "localhost/library/nginx"),
 ])
 def test_destination_repository(to, source, expected):
-    assert pp.Destination.parse(to).repository(source).repository == expected
+    src = ImageRef.parse(source)
+    assert pp.Destination.parse(to).repository(ImageRef(src.registry, src.path)).repository == expected
 
 
 @pytest.mark.parametrize("bad", ["", "https://x.example/kolla", "x.example/Bad Name", "x.example/a@sha256:00"])
