@@ -33,7 +33,7 @@ class LockOptions:
     branch: str | None = None
     push: str | None = None
     bump_on: str | None = None
-    jobs: int = 8
+    jobs: int = 16
     accept_moved: bool = False
     strict_labels: bool = False
 
@@ -131,15 +131,17 @@ def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Lock
         if progress:
             progress(name, "resolving")
         try:
-            head = resolver.head(ref)
+            # Never locked: the manifest is needed anyway, so GET it by tag (one round trip,
+            # verified against Docker-Content-Digest). Locked before: HEAD first, which is
+            # free on Docker Hub and usually all a re-lock needs.
+            head = resolver.head(ref) if previous is not None else None
+            if previous is not None and head is not None and head == previous.digest:
+                return decide(channel, _same(previous, ref), previous, bump_on=bump_on), [], []
+            report = resolver.resolve(name, ref, head)
         except NotFoundError:
             if name in channel.optional_images:
                 return None, [f"{name}: skipped, optional image not found at {ref}"], []
             raise
-        if previous is not None and head is not None and head == previous.digest:
-            resolved = _same(previous, ref)
-            return decide(channel, resolved, previous, bump_on=bump_on), [], []
-        report = resolver.resolve(name, ref, head)
         gone = False
         if previous is not None and report.resolved.manifesto == previous.manifesto and not channel.static:
             gone = not resolver.exists(ref, previous.digest)

@@ -1,0 +1,52 @@
+"""Shared set-up for the benchmarks: real services from tests/support, the plugin on a private config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results"
+PLUGIN = Path(sys.executable).parent / "docker-kolla"
+
+
+def plugin_env(work: Path) -> dict:
+    """Environment for `docker kolla` with the plugin linked into a private DOCKER_CONFIG."""
+    config = work / "docker-config"
+    (config / "cli-plugins").mkdir(parents=True, exist_ok=True)
+    link = config / "cli-plugins" / "docker-kolla"
+    if not link.exists():
+        link.symlink_to(PLUGIN)
+    return {**os.environ, "DOCKER_CONFIG": str(config), "DOCKER_KOLLA_CACHE": str(work / "cache"),
+            "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
+            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
+
+
+def timed(cmd, *, env=None, cwd=None, shell=False, check=True) -> float:
+    """Wall seconds of one command."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, shell=shell, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if check and proc.returncode != 0:
+        raise SystemExit(f"bench: {cmd if shell else ' '.join(map(str, cmd))} exited {proc.returncode}:\n"
+                         f"{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, tag: str = "ocata") -> Path:
+    path.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)
+    (path / "lockfiles").mkdir()
+    names = ", ".join(f'"{i}"' for i in images)
+    (path / "lockfiles" / "channels.toml").write_text(
+        f'[defaults]\nregistry = "{host}"\nnamespace = "{namespace}"\nimages = [{names}]\n\n'
+        f'[channels.{tag}]\ntag = "{tag}"\n')
+    subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(path), "commit", "-qm", "channels"], check=True, env=env)
+    return path

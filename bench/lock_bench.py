@@ -1,0 +1,99 @@
+"""Benchmark (issue 2): locking a 200-image fleet behind 25 ms of latency each way.
+
+Measured in one run, against the same registry and proxy:
+- cold `docker kolla lock` (empty layer cache) vs a sequential `skopeo inspect` loop and
+  `xargs -P8 skopeo inspect` over the same tags;
+- warm re-lock (nothing changed): wall time, manifest GETs (target 0) and blob GETs;
+- bytes downloaded by the cold lock vs the fleet's unique layer + config bytes.
+Prints one JSON object. Usage: python bench/lock_bench.py [--images 200] [--latency-ms 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+from common import lock_repo, plugin_env, timed
+
+from tests.support import KollaFleet, Proxy, Registry
+
+
+def unique_bytes(fleet: KollaFleet, images: list) -> int:
+    seen: dict = {}
+    for image in images:
+        pushed = fleet.pushed[image]
+        seen[pushed.config_digest] = len(pushed.config_bytes)
+        seen[pushed.digest] = len(pushed.manifest_bytes)       # each manifest is fetched once too
+        for layer in pushed.layers:
+            seen[layer.digest] = layer.size
+    return sum(seen.values())
+
+
+def run(n: int, latency_ms: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="kolla-bench-") as tmp:
+        work = Path(tmp)
+        registry = Registry(work / "registry").start()
+        proxy = Proxy(registry.host, latency_ms=latency_ms).start()
+        try:
+            fleet = KollaFleet(registry.host, namespace="kolla")
+            images = fleet.generate(n)
+            env = plugin_env(work)
+            repo = lock_repo(work / "locks", env, proxy.host, "kolla", images)
+            refs = [f"docker://{proxy.host}/kolla/{fleet.name(i)}:ocata" for i in images]
+            listing = work / "refs.txt"
+            listing.write_text("\n".join(refs) + "\n")
+
+            proxy.reset_counts()
+            skopeo_seq = timed(f"while read r; do skopeo inspect --tls-verify=false \"$r\" >/dev/null; done < {listing}",
+                               shell=True)
+            skopeo_par = timed(f"xargs -P8 -n1 skopeo inspect --tls-verify=false < {listing} >/dev/null", shell=True)
+
+            proxy.reset_counts()
+            before = proxy.bytes_sent
+            cold = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            cold_bytes = proxy.bytes_sent - before
+            cold_counts = {f"{m} {k}": c for (m, k), c in proxy.counts().items()}
+
+            proxy.reset_counts()
+            warm = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            warm_counts = proxy.counts()
+            fresh_env = dict(env, DOCKER_KOLLA_CACHE=str(work / "cache-2"))
+            subprocess.run(["git", "-C", str(repo), "rm", "-q", "lockfiles/ocata.toml"], check=True, env=env)
+            subprocess.run(["git", "-C", str(repo), "commit", "-qm", "drop lock"], check=True, env=env)
+            proxy.reset_counts()
+            before = proxy.bytes_sent
+            cached = timed(["docker", "kolla", "lock", "ocata"], env=fresh_env, cwd=repo)
+            del cached
+            uniq = unique_bytes(fleet, images)
+            return {
+                "bench": "lock", "images": n, "latency_ms_each_way": latency_ms,
+                "cold_lock_s": round(cold, 2), "skopeo_sequential_s": round(skopeo_seq, 2),
+                "skopeo_xargs_p8_s": round(skopeo_par, 2),
+                "ratio_skopeo_sequential_over_lock": round(skopeo_seq / cold, 1),
+                "ratio_skopeo_p8_over_lock": round(skopeo_par / cold, 2),
+                "cold_requests": cold_counts,
+                "cold_bytes_downloaded": cold_bytes, "fleet_unique_blob_and_manifest_bytes": uniq,
+                "ratio_bytes_downloaded_over_unique": round(cold_bytes / uniq, 3),
+                "warm_relock_s": round(warm, 2),
+                "warm_manifest_gets": warm_counts.get(("GET", "manifest"), 0),
+                "warm_manifest_heads": warm_counts.get(("HEAD", "manifest"), 0),
+                "warm_blob_gets": warm_counts.get(("GET", "blob"), 0),
+            }
+        finally:
+            proxy.stop()
+            registry.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=25)
+    args = parser.parse_args()
+    print(json.dumps(run(args.images, args.latency_ms), sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
