@@ -1,0 +1,64 @@
+"""docker-kolla as a real Docker CLI plugin: discovery, help, global flags, standalone, install.sh, init."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import tomli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_docker_help_lists_kolla_and_plugin_help_works(docker_cli):
+    top = docker_cli.run("--help")
+    assert top.returncode == 0 and "kolla*" in top.stdout and "Lock Kolla image channels" in top.stdout
+    helped = docker_cli.kolla("--help")
+    assert helped.returncode == 0 and "lock" in helped.stdout and "verify" in helped.stdout
+    assert docker_cli.run("help", "kolla").returncode == 0
+
+
+def test_global_flags_before_the_plugin_name(docker_cli, tmp_path):
+    other = tmp_path / "other-config"
+    (other / "cli-plugins").mkdir(parents=True)
+    (other / "cli-plugins" / "docker-kolla").symlink_to(docker_cli.config_dir / "cli-plugins" / "docker-kolla")
+    repo = tmp_path / "r"
+    repo.mkdir()
+    out = docker_cli.run("--config", str(other), "-D", "kolla", "init", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert (repo / ".git").is_dir() and (repo / "lockfiles" / "channels.toml").exists()
+    # --context and -H together: docker's own rule, one line, no traceback
+    bad = docker_cli.run("--context", "x", "-H", "unix:///nope.sock", "kolla", "status")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_standalone_binary_and_module(tmp_path, docker_cli):
+    exe = Path(docker_cli.config_dir / "cli-plugins" / "docker-kolla").resolve()
+    proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, env=docker_cli.env)
+    assert proc.returncode == 0 and "lock" in proc.stdout
+    meta = subprocess.run([str(exe), "docker-cli-plugin-metadata"], capture_output=True, text=True)
+    assert '"SchemaVersion": "0.1.0"' in meta.stdout
+
+
+def test_init_preset_ocata_in_an_empty_directory(docker_cli, tmp_path):
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    out = docker_cli.kolla("init", "--preset", "ocata", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    doc = tomli.loads((repo / "lockfiles" / "channels.toml").read_text())
+    assert len(doc["defaults"]["images"]) + len(doc["defaults"]["optional-images"]) == 139
+    log = subprocess.run(["git", "-C", str(repo), "log", "--oneline"], capture_output=True, text=True).stdout
+    assert "docker kolla init --preset ocata" in log
+    again = docker_cli.kolla("init", "--preset", "ocata", cwd=repo)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_install_sh_links_the_plugin(tmp_path):
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"), "VENV": str(ROOT / ".venv")}
+    proc = subprocess.run(["bash", str(ROOT / "install.sh")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    link = tmp_path / "cfg" / "cli-plugins" / "docker-kolla"
+    assert link.is_symlink() and os.access(link, os.X_OK)
+    listed = subprocess.run(["docker", "--help"], capture_output=True, text=True, env=env).stdout
+    assert "kolla*" in listed
