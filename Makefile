@@ -41,7 +41,7 @@ test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: deps venv
-	$(PY) -m bench
+	cd bench && ../$(PY) __main__.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info .demo bench/results

@@ -1,0 +1,47 @@
+"""`make bench`: every benchmark, side by side with the tool a user would otherwise use.
+
+Runs each bench script in its own process (one JSON line each), stores the
+results in bench/results/, and prints the ratios the README quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+BENCHES = [
+    ("lock", ["lock_bench.py", "--images", "200", "--latency-ms", "25"]),
+    ("promote", ["promote_bench.py", "--images", "200"]),
+    ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
+    ("scan", ["scan_throughput.py"]),
+]
+
+
+def main(argv: list) -> int:
+    wanted = set(argv) or {name for name, _ in BENCHES}
+    RESULTS.mkdir(exist_ok=True)
+    failed = 0
+    for name, cmd in BENCHES:
+        if name not in wanted:
+            continue
+        print(f"== bench {name}: {' '.join(cmd)}", flush=True)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, *cmd], cwd=HERE, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            failed += 1
+            continue
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        print(json.dumps(result, indent=2, sort_keys=True))
+        print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
