@@ -88,3 +88,14 @@ def test_verify_catches_a_wrong_merge_of_two_lock_branches(docker_cli, fleet, tm
     assert docker_cli.kolla("verify", cwd=repo).returncode != 0
     out = docker_cli.kolla("verify", cwd=repo)
     assert out.returncode == 1 and "nova-api: revision 2" in out.stdout and "expected 3" in out.stdout
+
+
+def test_verify_remote_names_a_pinned_digest_that_vanished(docker_cli, fleet, tmp_path):
+    fleet.seed(["nova-api", "keystone"])
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api", "keystone"])
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    assert docker_cli.kolla("verify", "--remote", cwd=repo).returncode == 0
+    fleet.delete("keystone")
+    out = docker_cli.kolla("verify", "ocata", "--remote", cwd=repo)
+    assert out.returncode == 1 and "keystone: pinned digest" in out.stdout and "no longer exists" in out.stdout
+    assert "nova-api" not in out.stdout
