@@ -36,7 +36,8 @@ def main(argv: list) -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             failed += 1
             continue
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = proc.stdout.strip()
+        result = json.loads(out[out.index("{"):])      # one JSON object, on one line or indented
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(json.dumps(result, indent=2, sort_keys=True))
         print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)

@@ -13,6 +13,7 @@ import tomli
 import tomli_w
 
 from docker_kolla.core.digest import Digest
+from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
@@ -54,7 +55,6 @@ class LockEntry:
 
     @property
     def manifesto_digest(self) -> Digest:
-        from docker_kolla.core.manifesto import manifesto_digest
         return manifesto_digest(self.manifesto)
 
     @property
@@ -101,19 +101,22 @@ class LockEntry:
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
             )
         except UsageError as exc:
-            raise ConfigError(f"{where}: {exc.message}", exc.hint) from exc
+            raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
         if entry.revision is not None and (not isinstance(entry.revision, int) or entry.revision < 1):
-            raise ConfigError(f"{where}: revision must be a whole number >= 1", "")
+            raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
         recorded = table.get("manifesto-digest")
         if recorded is not None and str(recorded) != str(entry.manifesto_digest):
-            raise ConfigError(f"{where}: manifesto-digest does not match the manifesto table (hand edit?)", "")
+            raise ConfigError(f"{where}: manifesto-digest does not match the manifesto table", _EDIT_HINT)
         return entry
+
+
+_EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
 
 
 def _str(table: dict, key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}: missing or empty key {key!r}", "")
+        raise ConfigError(f"{where}: missing or empty key {key!r}", _EDIT_HINT)
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from docker_kolla.core.channels import parse_channels
-from docker_kolla.core.diff import LockDiff, diff_locks
+from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
 from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UsageError
 from docker_kolla.ops.common import CHANNELS_PATH, LOCK_DIR, lock_path, parse_lock
@@ -109,9 +109,7 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
         if current is None:
             entries.append(LogEntry(version.commit, version.time, version.author, None, "", "", "removed"))
         elif previous is None or current.digest != previous.digest or current.manifesto != previous.manifesto:
-            d = diff_locks(lock.__class__(channel, {image: previous}) if previous else None,
-                           lock.__class__(channel, {image: current}))
-            pkgs = d.images[0].packages if d.images else ()
+            pkgs = package_changes(previous.manifesto if previous else {}, current.manifesto)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
             entries.append(LogEntry(version.commit, version.time, version.author, current.revision, current.tag,
                                     str(current.digest), change, pkgs))
