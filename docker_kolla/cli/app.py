@@ -54,4 +54,14 @@ def run(flags, args: list) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("docker kolla: interrupted\n")
         return 130
+    except OSError as exc:      # a file the user named cannot be read or written
+        sys.stderr.write(f"docker kolla: error: {exc.strerror or exc}: {exc.filename or ''}: "
+                         "check the path and its permissions\n")
+        return 3
+    except Exception as exc:    # a bug: one line by default, the traceback with -D
+        if state.debug:
+            raise
+        sys.stderr.write(f"docker kolla: internal error: {type(exc).__name__}: {exc}: "
+                         "run again with `docker -D kolla ...` for the traceback and report it\n")
+        return 3
     return 0
