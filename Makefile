@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install what is missing and run the whole suite against real services"
 	@echo "make bench  - benchmarks against skopeo / docker pull (figures as ratios)"
 
-# Debian packages: installed only when a command is missing (apt needs root; CI runs as root).
+# Debian packages: installed only when missing (apt needs root; CI runs as root).
 deps:
 	@missing=""; \
 	for pkg in $(DEB_PACKAGES); do \
