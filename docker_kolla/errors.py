@@ -121,3 +121,9 @@ class EngineError(KollaError):
 
 class ScanError(KollaError):
     """An image's content could not be scanned (layer bomb, corrupt tar)."""
+
+
+class Interrupted(KollaError):
+    """Ctrl-C, SIGTERM, or the docker CLI closing the plugin socket."""
+
+    exit_code = 130

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from docker_kolla.cli import base
-from docker_kolla.errors import KollaError
+from docker_kolla.errors import Interrupted, KollaError
 
 # Each command module registers itself on base.app when imported.
 _COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc",
@@ -37,8 +37,39 @@ def build_state(flags, env: dict) -> base.State:
     )
 
 
+def watch_cli_socket(env: dict) -> None:
+    """Cancel on EOF of DOCKER_CLI_PLUGIN_SOCKET (docker CLI >= 25).
+
+    Without a TTY the docker CLI forwards Ctrl-C / SIGTERM only by closing this
+    socket (protocols.md 1.4); reading it in a daemon thread and turning EOF into
+    SIGINT gives the same clean cancel (exit 130, lock repo untouched) as a Ctrl-C.
+    """
+    address = env.get("DOCKER_CLI_PLUGIN_SOCKET")
+    if not address:
+        return
+    import signal
+    import socket
+    import threading
+
+    def watch() -> None:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect("\0" + address[1:] if address.startswith("@") else address)
+                while sock.recv(4096):
+                    pass
+        except OSError:
+            return
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="docker-cli-socket", daemon=True).start()
+
+
 def run(flags, args: list) -> int:
     """Run the typer app on ``args``; turn every KollaError into one line and its exit code."""
+    import signal
+    signal.signal(signal.SIGINT, base.on_interrupt)
+    signal.signal(signal.SIGTERM, base.on_interrupt)
+    watch_cli_socket(dict(os.environ))
     state = build_state(flags, dict(os.environ))
     base.set_state(state)
     base.configure_logging(state.debug)
@@ -48,12 +79,14 @@ def run(flags, args: list) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except Interrupted as exc:
+        sys.stdout.flush()
+        sys.stderr.write(f"docker kolla: {exc.line()}\n")
+        sys.stderr.flush()
+        os._exit(exc.exit_code)      # do not wait for worker threads blocked on the network
     except KollaError as exc:
         sys.stderr.write(base.error_line(exc) + "\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("docker kolla: interrupted\n")
-        return 130
     except OSError as exc:      # a file the user named cannot be read or written
         sys.stderr.write(f"docker kolla: error: {exc.strerror or exc}: {exc.filename or ''}: "
                          "check the path and its permissions\n")

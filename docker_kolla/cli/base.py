@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from docker_kolla.errors import KollaError
+from docker_kolla.errors import Interrupted, KollaError
 
 app = typer.Typer(
     name="docker kolla",
@@ -82,6 +83,30 @@ def _root(repo: Path = typer.Option(None, "--repo", help="Lock repository (defau
                                     file_okay=False)) -> None:
     if repo is not None:
         _state.repo = repo
+
+
+_signals = {"critical": 0, "pending": False}
+
+
+def on_interrupt(signum, frame) -> None:
+    """SIGINT/SIGTERM handler: raise Interrupted, unless a write is under way (then after it)."""
+    if _signals["critical"]:
+        _signals["pending"] = True
+        return
+    raise Interrupted("interrupted", "nothing was written; run the command again")
+
+
+@contextlib.contextmanager
+def uninterruptible():
+    """Hold interrupts while a commit and its work-tree write happen, so they are never half done."""
+    _signals["critical"] += 1
+    try:
+        yield
+    finally:
+        _signals["critical"] -= 1
+        if not _signals["critical"] and _signals["pending"]:
+            _signals["pending"] = False
+            raise Interrupted("interrupted after the write completed", "check `git log -1`")
 
 
 def configure_logging(debug: bool) -> None:

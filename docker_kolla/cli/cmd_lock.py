@@ -12,7 +12,7 @@ from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import load_channels, open_repo
 from docker_kolla.core.revisions import Outcome
-from docker_kolla.ops.lock import LockOptions, run_lock, summary_text
+from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock, summary_text
 
 
 @base.app.command("lock")
@@ -49,7 +49,9 @@ def lock(
                            accept_moved=accept_moved, strict_labels=strict_labels)
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
-            result = run_lock(repo, resolver, opts, progress=progress.update)
+            result = plan_lock(repo, resolver, opts, progress=progress.update)
+        with base.uninterruptible():
+            apply_lock(repo, result, opts)
     finally:
         repo.close()
     for line in result.warnings:

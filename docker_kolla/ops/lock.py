@@ -49,6 +49,7 @@ class LockResult:
     commit: str | None = None
     pushed: str | None = None
     warnings: list = field(default_factory=list)
+    text: bytes | None = None          # the new lockfile bytes, None when nothing changed
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -105,7 +106,12 @@ def _summary(result: LockResult) -> str:
 
 
 def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Lock one channel. ``progress(name, state)`` is called as images are resolved."""
+    """Lock one channel: :func:`plan_lock` then :func:`apply_lock`."""
+    return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
+
+
+def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
+    """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
@@ -151,8 +157,13 @@ def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Lock
             progress(name, decision.outcome.value)
         return decision, report.notes, report.label_conflicts
 
-    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
+    try:
         results = list(pool.map(work, sorted(wanted)))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)   # fail fast: do not wait for in-flight requests
+        raise
+    pool.shutdown()
     decisions = [r[0] for r in results if r[0] is not None]
     warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
     conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
@@ -171,12 +182,19 @@ def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Lock
     text = lockfile.dumps(new).encode()
     lockfile.loads(text.decode(), path)            # never write what we cannot read back
     old_bytes = repo.read(base, path) if base else None
-    if text != old_bytes:
+    result.text = text if text != old_bytes else None
+    return result
+
+
+def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
+    """Write and commit what :func:`plan_lock` computed; push if asked."""
+    path = lock_path(opts.channel)
+    if result.text is not None:
         message = _summary(result)
         if opts.commit:
-            result.commit = repo.commit_file(path, text, message, branch=opts.branch)
+            result.commit = repo.commit_file(path, result.text, message, branch=opts.branch)
         else:
-            repo.write_worktree(path, text)
+            repo.write_worktree(path, result.text)
         result.written = True
     if opts.push:
         branch = opts.branch or repo.head_branch()

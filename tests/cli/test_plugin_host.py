@@ -62,3 +62,27 @@ def test_install_sh_links_the_plugin(tmp_path):
     assert link.is_symlink() and os.access(link, os.X_OK)
     listed = subprocess.run(["docker", "--help"], capture_output=True, text=True, env=env).stdout
     assert "kolla*" in listed
+
+
+def test_sigint_through_the_docker_cli_cancels_cleanly(docker_cli, fleet, proxy_factory, tmp_path):
+    """The CLI forwards a signal by closing DOCKER_CLI_PLUGIN_SOCKET: exit 130, repo untouched."""
+    import signal
+    import time
+
+    from tests.cli.lockrepo import make_repo, snapshot
+    fleet.seed(["nova-api", "keystone"])
+    slow = proxy_factory(fleet.host, latency_ms=3000)
+    via = type("F", (), {"host": slow.host, "namespace": fleet.namespace, "tag": "ocata"})
+    repo = make_repo(tmp_path / "locks", docker_cli, via, ["nova-api", "keystone"])
+    before = snapshot(repo)
+    proc = subprocess.Popen(["docker", "kolla", "lock", "ocata"], cwd=repo, env=docker_cli.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while slow.count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slow.count() > 0, "the lock never reached the registry"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert snapshot(repo) == before
