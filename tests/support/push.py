@@ -77,7 +77,7 @@ class Client:
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         query = {"service": params.get("service", "")}
         if scope or params.get("scope"):
-            query["scope"] = scope or params["scope"]
+            query["scope"] = (scope or params["scope"]).split()    # several scopes: repeated params
         resp = self.session.get(params["realm"], params=query, auth=self.auth, timeout=30)
         resp.raise_for_status()
         body = resp.json()
@@ -109,7 +109,8 @@ def push_blob(host: str, repo: str, data: bytes, *, auth: "tuple[str, str] | Cli
     if not mount and client.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope).status_code == 200:
         return digest
     params = {"mount": digest, "from": mount_from} if mount else None
-    resp = _check(client.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, params=params), 201, 202)
+    post_scope = f"{scope} repository:{mount_from}:pull" if mount else scope   # a mount reads the source too
+    resp = _check(client.request("POST", f"/v2/{repo}/blobs/uploads/", scope=post_scope, params=params), 201, 202)
     if resp.status_code == 201:  # cross-repository mount succeeded
         return digest
     location = urljoin(client.base, resp.headers["Location"])
