@@ -165,3 +165,23 @@ def test_inspect_prints_manifesto_without_writing(seeded, docker_cli):
     assert doc["manifesto"] == fleet.expected_manifesto("nova-api")
     assert doc["labels"]["build-date"] and "kolla_version" not in doc["labels"]
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_image_subset_no_commit_and_registry_override(seeded, docker_cli, registry):
+    repo, fleet = seeded
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    head = git(repo, "rev-parse", "HEAD")
+    fleet.rebuild("nova-api", versions={"nova": "15.0.3"})
+    fleet.rebuild("keystone", versions={"keystone": "11.0.2"})
+    out = docker_cli.kolla("lock", "ocata", "--image", "nova-api", "--no-commit", cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    images = load(repo)
+    assert images["nova-api"]["tag"] == "ocata-2" and images["keystone"]["tag"] == "ocata-1"   # only --image moved
+    assert set(images) == set(IMAGES)
+    assert git(repo, "status", "--porcelain").strip() == "M lockfiles/ocata.toml"
+    git(repo, "checkout", "--", "lockfiles/ocata.toml")
+    # the same images from another registry/namespace: digests equal, so nothing changes but where they live
+    other = docker_cli.kolla("lock", "ocata", "--image", "mariadb", "--registry", fleet.host,
+                             "--namespace", fleet.namespace, "--no-commit", cwd=repo)
+    assert other.returncode == 0 and git(repo, "status", "--porcelain") == ""
