@@ -59,14 +59,21 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None) -> tuple[Lockfile | None, dict]:
-    """The lock at the base commit and the last entry of every image ever locked."""
+def _previous(repo, channel: str, base: str | None, wanted: list) -> tuple[Lockfile | None, dict]:
+    """The lock at the base commit, and the last entry of every wanted image ever locked.
+
+    The history is read only when a wanted image is missing from the current lock (a
+    re-added image continues its numbering instead of reusing revision numbers that
+    were already published), so a routine re-lock costs one read, whatever the history.
+    """
     if base is None:
         return None, {}
     path = lock_path(channel)
-    history = [parse_lock(v.data, f"{path}@{v.commit[:7]}") for v in repo.history(path, base) if v.data is not None]
     current_data = repo.read(base, path)
     current = parse_lock(current_data, path) if current_data is not None else None
+    if current is not None and all(name in current.images for name in wanted):
+        return current, dict(current.images)
+    history = [parse_lock(v.data, f"{path}@{v.commit[:7]}") for v in repo.history(path, base) if v.data is not None]
     return current, last_seen(history)
 
 
@@ -128,7 +135,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
     base = _base_commit(repo, opts.branch)
-    current, seen = _previous(repo, opts.channel, base)
+    current, seen = _previous(repo, opts.channel, base, wanted)
     bump_on = opts.bump_on or channel.bump_on
 
     def work(name: str) -> tuple[Decision | None, list, list]:

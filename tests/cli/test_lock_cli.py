@@ -185,3 +185,23 @@ def test_image_subset_no_commit_and_registry_override(seeded, docker_cli, regist
     other = docker_cli.kolla("lock", "ocata", "--image", "mariadb", "--registry", fleet.host,
                              "--namespace", fleet.namespace, "--no-commit", cwd=repo)
     assert other.returncode == 0 and git(repo, "status", "--porcelain") == ""
+
+
+def test_removed_then_re_added_image_keeps_its_numbering(tmp_path, docker_cli, fleet):
+    from tests.cli.lockrepo import channels_toml
+    fleet.seed(["nova-api", "keystone"])
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api", "keystone"])
+    channels = repo / "lockfiles" / "channels.toml"
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    fleet.rebuild("nova-api", versions={"nova": "15.0.3"})
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    channels.write_text(channels_toml(fleet, ["keystone"]))
+    git(repo, "commit", "-qam", "drop nova-api", env=docker_cli.env)
+    dropped = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert dropped.returncode == 0 and "nova-api: removed" in dropped.stdout and "nova-api" not in load(repo)
+    fleet.rebuild("nova-api", versions={"nova": "15.0.4"})
+    channels.write_text(channels_toml(fleet, ["nova-api", "keystone"]))
+    git(repo, "commit", "-qam", "re-add nova-api", env=docker_cli.env)
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    assert load(repo)["nova-api"]["tag"] == "ocata-3"          # never reuses ocata-1 / ocata-2
+    assert docker_cli.kolla("verify", cwd=repo).returncode == 0

@@ -152,3 +152,14 @@ def test_core_and_scan_import_no_io_library():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_a_re_added_image_continues_its_numbering():
+    from docker_kolla.core.revisions import last_seen
+    v1 = Lockfile("ocata").with_entry(entry())
+    v2 = v1.with_entry(decide(OCATA, resolved(digest=3, nova="15.0.3"), v1.get("nova-api")).entry)
+    v3 = v2.without("nova-api")
+    seen = last_seen([v1, v2, v3])
+    back = decide(OCATA, resolved(digest=5, nova="15.0.5"), seen.get("nova-api"))
+    assert back.entry.revision == 3 and back.entry.tag == "ocata-3"
+    assert recompute(_history(v1, v2, v3, v3.with_entry(back.entry))) == []
