@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
 
+from docker_kolla.adapters import fsio
 from docker_kolla.core.digest import Digest
 from docker_kolla.errors import ScanError
 from docker_kolla.scan.layers import SCANNER_VERSION, LayerFacts
@@ -75,16 +75,7 @@ class LayerCache:
         body = facts.to_json()
         envelope = {"format": _FORMAT, "scanner": SCANNER_VERSION, "digest": str(layer_digest),
                     "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(), "body": body}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(envelope, handle, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        fsio.write_atomic(path, json.dumps(envelope, sort_keys=True).encode("utf-8"))
 
     def prune(self, older_than_days: int | None = None) -> int:
         """Remove entries not used for ``older_than_days`` (all when None); the count removed.

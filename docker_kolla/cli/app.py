@@ -74,8 +74,22 @@ def run(flags, args: list) -> int:
     base.set_state(state)
     base.configure_logging(state.debug)
     _load_commands()
+    from typer import Abort
+    try:                                # typer >= 0.26 vendors click
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
+    except ImportError:                 # pragma: no cover - older typer on plain click
+        from click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
     try:
-        base.app(args=args, prog_name="docker kolla", standalone_mode=True)
+        code = base.app(args=args, prog_name="docker kolla", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except NoArgsIsHelpError:
+        return 2                      # the help was shown
+    except ClickUsageError as exc:    # one line, like every other error (typer would draw a panel)
+        where = exc.ctx.command_path if exc.ctx else "docker kolla"
+        sys.stderr.write(f"docker kolla: error: {exc.format_message().rstrip('.')}: see `{where} --help`\n")
+        return 2
+    except Abort:
+        return 1
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

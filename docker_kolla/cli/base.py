@@ -93,7 +93,8 @@ def on_interrupt(signum, frame) -> None:
     if _signals["critical"]:
         _signals["pending"] = True
         return
-    raise Interrupted("interrupted", "nothing was written; run the command again")
+    raise Interrupted("interrupted", "run the command again: lock writes nothing until it is done, "
+                      "pull and promote resume where they stopped")
 
 
 @contextlib.contextmanager
@@ -112,3 +113,6 @@ def uninterruptible():
 def configure_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
                         format="%(name)s: %(message)s")
+    # urllib3's debug lines carry full URLs (upload state, signed redirects, token queries):
+    # never let -D print them; our own adapters log redacted URLs instead.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

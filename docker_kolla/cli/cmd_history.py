@@ -14,9 +14,9 @@ from docker_kolla.ops.common import load_channels, open_repo, pick_channel
 from docker_kolla.ops.history import run_diff, run_log, run_verify
 
 
-def _format(fmt: str) -> str:
-    if fmt not in render.FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", "use --format text, markdown or json")
+def _format(fmt: str, allowed=render.FORMATS) -> str:
+    if fmt not in allowed:
+        raise UsageError(f"unknown format {fmt!r}", f"use --format {' or '.join(allowed)}")
     return fmt
 
 
@@ -50,7 +50,7 @@ def log(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """The revision history of one image: revision, commit, date, digest, what changed."""
-    _format(fmt)
+    _format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
         name = pick_channel(repo, channel, rev)
         entries = run_log(repo, image, name, rev)
@@ -109,8 +109,10 @@ def _verify_remote(repo, channel: str, insecure) -> int:
     _, lock = load_lock_at(repo, channel, "HEAD")
     client = factory.registry_client(base.state(), insecure=insecure)
     problems = 0
-    config = load_channels(repo)
-    chan = config.channels.get(channel)
+    try:
+        chan = load_channels(repo).channels.get(channel)
+    except UsageError:
+        chan = None      # without channels.toml only the pinned digests can be checked
     for name, entry in sorted(lock.images.items()):
         ref = ImageRef.parse(entry.repository + ":latest")
         try:
@@ -127,5 +129,6 @@ def _verify_remote(repo, channel: str, insecure) -> int:
                 problems += 1
                 continue
             if now is not None and now != entry.digest:
+                # informational: a moved channel tag is what the next `lock` reviews, not a broken lock
                 base.info(f"{channel}: {name}: {chan.tag} moved upstream ({now.short}); `docker kolla lock` to review")
     return problems

@@ -70,5 +70,5 @@ def lock(
         base.info(f"pushed {result.pushed} to {push}")
     if result.moved:
         names = ", ".join(d.entry.name for d in result.moved)
-        raise CheckFailed(f"release tag {channel} moved upstream for: {names}; kept the locked digests",
+        raise CheckFailed(f"release tag {chan.tag} moved upstream for: {names}; kept the locked digests",
                           "pass --accept-moved to take the new digests")

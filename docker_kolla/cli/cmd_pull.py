@@ -9,24 +9,11 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-from docker_kolla.cli import base
+from docker_kolla.cli import base, render
+from docker_kolla.cli.factory import engine_for
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
 from docker_kolla.ops.pull import DEFAULT_JOBS, PullProgress, run_pull, summary_rows
-
-
-def engine_for(state: base.State, context: str | None = None, *, pool_size: int = 10):
-    """The engine the docker CLI would use for this run, or the named context's engine."""
-    from docker_kolla.adapters.endpoint import TLSFlags, resolve_endpoint
-    from docker_kolla.adapters.engine import Engine
-    tls = TLSFlags(tls=state.tls, tlsverify=state.tlsverify, tlscacert=state.tlscacert, tlscert=state.tlscert,
-                   tlskey=state.tlskey)
-    if context:
-        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=context, tls=tls)
-    else:
-        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=state.context,
-                                    host=state.docker_host, tls=tls)
-    return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size)
 
 
 class _RichPullProgress(PullProgress):
@@ -98,15 +85,7 @@ def pull(
     result.raise_for_failures()
 
 
-def plain_table(headers: tuple, rows: list) -> str:
-    """Columns aligned with two spaces, never wrapped or cut (stdout is often a pipe or a log)."""
-    rows = [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [tuple(headers), *rows]]
-    return "\n".join(lines)
-
-
 def _table(result, rev: str) -> None:
-    base.out(plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
+    base.out(render.plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
     base.out(f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
              f"{result.count('present')} already present, {len(result.failed)} failed")

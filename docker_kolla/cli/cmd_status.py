@@ -7,8 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base
-from docker_kolla.cli.cmd_pull import engine_for, plain_table
+from docker_kolla.cli import base, render
+from docker_kolla.cli.factory import engine_for
 from docker_kolla.errors import CheckFailed, UsageError
 from docker_kolla.ops.common import open_repo, pick_channel
 from docker_kolla.ops.status import BEHIND, load_history, run_status
@@ -67,6 +67,6 @@ def _table(report, rev: str) -> None:
         return
     rows = [(row.engine, row.container, row.entry.name if row.entry else "-", _state_text(row), row.image,
              ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-") for row in report.rows]
-    base.out(plain_table(("ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE", "LABELS"), rows))
+    base.out(render.plain_table(("ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE", "LABELS"), rows))
     base.out(f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, "
              f"{len(report.drift)} drifted")

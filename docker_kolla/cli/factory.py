@@ -27,3 +27,17 @@ def resolver(state: State, client, channel=None, *, cache_dir=None, content: boo
     sources = channel.manifesto if channel else ("labels", "content")
     scanner = LayerScanner(client, layer_cache(state, cache_dir)) if content else None
     return Resolver(client, scanner, platforms=platforms, sources=sources)
+
+
+def engine_for(state: State, context: str | None = None, *, pool_size: int = 10):
+    """The engine the docker CLI would use for this run, or the named context's engine."""
+    from docker_kolla.adapters.endpoint import TLSFlags, resolve_endpoint
+    from docker_kolla.adapters.engine import Engine
+    tls = TLSFlags(tls=state.tls, tlsverify=state.tlsverify, tlscacert=state.tlscacert, tlscert=state.tlscert,
+                   tlskey=state.tlskey)
+    if context:
+        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=context, tls=tls)
+    else:
+        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=state.context,
+                                    host=state.docker_host, tls=tls)
+    return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rich.table import Table
-
-from docker_kolla.cli.base import console_out
+from docker_kolla.cli.base import out
 from docker_kolla.core.diff import LockDiff
 
 FORMATS = ("text", "markdown", "json")
@@ -69,26 +67,29 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str) -> str:
 
 def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
     for d in diffs:
-        console_out.print(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}", markup=False)
+        out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
         if d.empty:
             continue
-        table = Table(show_edge=False, box=None, pad_edge=False)
-        for col in ("image", "change", "tag", "digest"):
-            table.add_column(col)
+        rows = []
         for c in d.images:
             tag = f"{c.old_tag or '-'} -> {c.new_tag or '-'}" if c.old_tag != c.new_tag else c.new_tag
             digests = f"{_short(c.old.digest) if c.old else '-'} -> {_short(c.new.digest) if c.new else '-'}"
-            table.add_row(c.name, c.kind, tag, digests)
-        console_out.print(table)
+            rows.append((c.name, c.kind, tag, digests))
+        table(["IMAGE", "CHANGE", "TAG", "DIGEST"], rows)
         for g in d.groups:
-            console_out.print(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)} in {g.count} "
-                              f"image{'s' if g.count != 1 else ''}", markup=False)
+            out(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)} in {g.count} "
+                f"image{'s' if g.count != 1 else ''}")
 
 
-def table(columns: list, rows: list) -> None:
-    t = Table(show_edge=False, box=None, pad_edge=False)
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*[str(x) for x in row])
-    console_out.print(t)
+def plain_table(headers, rows) -> str:
+    """Columns aligned with two spaces, never wrapped, cut or markup-parsed: stdout is often a
+    pipe or a log, and cells hold image-controlled text (labels)."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [tuple(headers), *rows]]
+    return "\n".join(lines)
+
+
+def table(columns, rows) -> None:
+    """A plain table on stdout."""
+    out(plain_table([c.upper() for c in columns], rows))

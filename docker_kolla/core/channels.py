@@ -89,6 +89,20 @@ def _check(table: dict, where: str) -> dict:
     return out
 
 
+def _check_templates(channel: Channel, name: str) -> None:
+    """name-template may use {distro} {type} {image}; revision-format needs {tag} and {revision}."""
+    for key, template, fields in (("name-template", channel.name_template, ("distro", "type", "image")),
+                                  ("revision-format", channel.revision_format, ("tag", "revision"))):
+        try:
+            template.format(**{f: "x" for f in fields})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"channels.toml [channels.{name}]: bad {key} {template!r} ({exc!r})",
+                              f"use only the placeholders {', '.join('{' + f + '}' for f in fields)}") from exc
+    if "{revision}" not in channel.revision_format:
+        raise ConfigError(f"channels.toml [channels.{name}]: revision-format {channel.revision_format!r} "
+                          "has no {revision}", "every revision needs its own tag, e.g. \"{tag}-{revision}\"")
+
+
 def parse_channels(text: str) -> ChannelsConfig:
     """Parse channels.toml; errors name the line and column, or the key, and the fix."""
     try:
@@ -120,6 +134,7 @@ def parse_channels(text: str) -> ChannelsConfig:
             type=merged["type"], platforms=tuple(merged["platforms"]), manifesto=tuple(merged["manifesto"]),
             revision_format=merged["revision-format"], static=merged["static"], bump_on=merged["bump-on"],
         )
+        _check_templates(channel, name)
         try:
             for image in channel.images + channel.optional_images:
                 channel.image_ref(image)

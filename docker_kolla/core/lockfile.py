@@ -86,6 +86,9 @@ class LockEntry:
 
     @classmethod
     def from_toml(cls, name: str, table: dict, where: str) -> "LockEntry":
+        for key in ("platforms", "manifesto", "labels"):
+            if not isinstance(table.get(key, {}), dict):
+                raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
         try:
             entry = cls(
                 name=name,
@@ -102,7 +105,8 @@ class LockEntry:
             )
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
-        if entry.revision is not None and (not isinstance(entry.revision, int) or entry.revision < 1):
+        revision = entry.revision
+        if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
         recorded = table.get("manifesto-digest")
         if recorded is not None and str(recorded) != str(entry.manifesto_digest):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
 from docker_kolla.core.revisions import Mismatch, recompute
-from docker_kolla.errors import ConfigError, UsageError
+from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 from docker_kolla.ops.common import CHANNELS_PATH, LOCK_DIR, lock_path, parse_lock
 
 WORKTREE = "work tree"
@@ -78,6 +78,9 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
     old_sha = repo.resolve(old_rev)
     new_sha = new_rev if new_rev == WORKTREE else repo.resolve(new_rev)
     names = [channel] if channel else sorted(set(channels_in(repo, old_sha)) | set(channels_in(repo, new_sha)))
+    if channel and read_lock_bytes(repo, old_sha, channel) is None and read_lock_bytes(repo, new_sha, channel) is None:
+        raise UnknownChannel(f"channel {channel!r} has no lockfile at {old_rev} or {new_rev}",
+                             "check the name in lockfiles/; run `docker kolla lock CHANNEL` first")
     result = DiffResult(old_rev, new_rev)
     for name in names:
         result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))

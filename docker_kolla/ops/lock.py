@@ -8,7 +8,6 @@ lock repository exactly as it was.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from docker_kolla.core import lockfile
@@ -17,6 +16,7 @@ from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.revisions import Decision, Outcome, decide, last_seen
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
+from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.resolve import Resolver
 
@@ -50,6 +50,7 @@ class LockResult:
     pushed: str | None = None
     warnings: list = field(default_factory=list)
     text: bytes | None = None          # the new lockfile bytes, None when nothing changed
+    base: str | None = None            # the commit the lock was computed from
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -130,7 +131,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     unknown = [i for i in opts.images if i not in configured]
     if unknown:
         raise UsageError(f"image {unknown[0]!r} is not in channel {opts.channel!r}",
-                         f"add it to the channel's images in lockfiles/channels.toml")
+                         "add it to the channel's images in lockfiles/channels.toml")
     if not wanted:
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
@@ -164,13 +165,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             progress(name, decision.outcome.value)
         return decision, report.notes, report.label_conflicts
 
-    pool = ThreadPoolExecutor(max_workers=max(1, opts.jobs))
-    try:
-        results = list(pool.map(work, sorted(wanted)))
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)   # fail fast: do not wait for in-flight requests
-        raise
-    pool.shutdown()
+    results = parallel_map(work, sorted(wanted), opts.jobs)
     decisions = [r[0] for r in results if r[0] is not None]
     warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
     conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
@@ -190,6 +185,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     lockfile.loads(text.decode(), path)            # never write what we cannot read back
     old_bytes = repo.read(base, path) if base else None
     result.text = text if text != old_bytes else None
+    result.base = base
     return result
 
 
@@ -199,7 +195,10 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
     if result.text is not None:
         message = _summary(result)
         if opts.commit:
-            result.commit = repo.commit_file(path, result.text, message, branch=opts.branch)
+            # compare-and-swap on the commit the lock was computed from: a concurrent
+            # lock or commit makes this fail cleanly instead of stacking stale revisions
+            result.commit = repo.commit_file(path, result.text, message, branch=opts.branch,
+                                             expected_parent=result.base)
         else:
             repo.write_worktree(path, result.text)
         result.written = True

@@ -50,17 +50,36 @@ class LayerScanner:
         with lock:
             if key in self._done:
                 return self._done[key]
-            facts = self.cache.get(layer.digest) if self.cache else None
-            if facts is not None:
-                self.cache_hits += 1
-            else:
+            facts = self._cached(layer)
+            if facts is None:
                 chunks = self.client.open_blob(ref, layer)
                 facts = scan_layer(chunks, layer.media_type, *([self.limits] if self.limits else []))
-                self.scanned += 1
-                if self.cache:
-                    self.cache.put(layer.digest, facts)
+                self._store(layer, facts)
             self._done[key] = facts
             return facts
+
+    def _cached(self, layer: Descriptor):
+        """The cache is an optimisation: an unreadable cache means a rescan, never a failed run."""
+        if not self.cache:
+            return None
+        try:
+            facts = self.cache.get(layer.digest)
+        except OSError as exc:
+            log.debug("layer cache unreadable (%s); rescanning %s", exc, layer.digest)
+            return None
+        if facts is not None:
+            with self._guard:
+                self.cache_hits += 1
+        return facts
+
+    def _store(self, layer: Descriptor, facts) -> None:
+        with self._guard:
+            self.scanned += 1
+        if self.cache:
+            try:
+                self.cache.put(layer.digest, facts)
+            except OSError as exc:
+                log.debug("layer cache not writable (%s); %s not cached", exc, layer.digest)
 
     def content(self, ref: ImageRef, manifest: Manifest) -> ContentResult:
         from docker_kolla.scan.merge import merge_layers

@@ -125,3 +125,34 @@ def test_bytes_not_matching_their_digest_fail_the_lock(tmp_path, docker_cli, fle
     before = snapshot(repo)
     one_line_error(docker_cli.kolla("lock", "ocata", cwd=repo), 3, "digest")
     assert snapshot(repo) == before
+
+
+def test_usage_errors_are_one_line_too(docker_cli, tmp_path):
+    one_line_error(docker_cli.kolla("lock", "--jobs", "0", "ocata", cwd=tmp_path), 2, "--jobs", "--help")
+    one_line_error(docker_cli.kolla("lock", cwd=tmp_path), 2, "Missing argument", "docker kolla lock --help")
+    one_line_error(docker_cli.kolla("frobnicate", cwd=tmp_path), 2, "No such command")
+    one_line_error(docker_cli.kolla("diff", "--format", "yaml", cwd=tmp_path), 2, "unknown format")
+
+
+def test_bad_templates_and_lockfile_tables_exit_2(locked, docker_cli):
+    repo, fleet = locked
+    channels = repo / "lockfiles" / "channels.toml"
+    good = channels.read_text()
+    channels.write_text(good.replace("[defaults]", '[defaults]\nname-template = "{distro}-{kind}-{image}"'))
+    one_line_error(docker_cli.kolla("lock", "ocata", cwd=repo), 2, "name-template", "{image}")
+    channels.write_text(good.replace("[defaults]", '[defaults]\nrevision-format = "{tag}-r"'))
+    one_line_error(docker_cli.kolla("lock", "ocata", cwd=repo), 2, "revision-format", "{revision}")
+    channels.write_text(good)
+    lock = repo / "lockfiles" / "ocata.toml"
+    text = lock.read_text()
+    lock.write_text(text.replace("revision = 1", "revision = true", 1))
+    one_line_error(docker_cli.kolla("diff", cwd=repo), 2, "revision must be a whole number")
+    lock.write_text(text)
+    one_line_error(docker_cli.kolla("diff", "--channel", "pike", cwd=repo), 2, "'pike' has no lockfile")
+
+
+def test_unwritable_cache_does_not_fail_the_lock(locked, docker_cli):
+    repo, fleet = locked
+    fleet.rebuild("nova-api", versions={"nova": "15.0.3"})
+    out = docker_cli.kolla("lock", "ocata", cwd=repo, env={"DOCKER_KOLLA_CACHE": "/proc/no-cache-here"})
+    assert out.returncode == 0, out.stderr
