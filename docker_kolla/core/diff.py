@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 
@@ -49,7 +49,6 @@ class LockDiff:
     images: tuple = ()                        # ImageChange, sorted by name; unchanged images left out
     groups: tuple = ()                        # PackageGroup, most images first
     unchanged: int = 0
-    labels: dict = field(default_factory=dict)   # free-form: old/new revision names for renderers
 
     @property
     def empty(self) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from docker_kolla.core.kolla_vars import ocata_var_prefix
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.reference import split_registry
 from docker_kolla.errors import UsageError
 
 FORMATS = ("kolla-ansible", "kolla-k8s", "helm", "compose", "list", "json")
@@ -44,18 +45,10 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
     host, sep, namespace = registry.partition("/")
     if not host or "://" in registry or " " in registry:
         raise UsageError(f"malformed --registry {registry!r}", "write it as HOST[:PORT][/NAMESPACE]")
-    _, path = _split_repository(entry.repository)
+    _, path = split_registry(entry.repository)
     base = path.rsplit("/", 1)[-1]
     new = f"{host}/{namespace}/{base}" if sep else f"{host}/{path}"
     return replace(entry, repository=new)
-
-
-def _split_repository(repository: str) -> tuple[str, str]:
-    """``host/path`` -> (host, path); Docker Hub names without a host get ``docker.io``."""
-    first, sep, rest = repository.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return "docker.io", repository
 
 
 # --- kolla-ansible -------------------------------------------------------------------
@@ -86,7 +79,7 @@ def _common_location(entries: list) -> tuple[str, str, str, str]:
     """(registry, namespace, distro, install type) shared by every entry, or an error."""
     found = set()
     for entry in entries:
-        host, path = _split_repository(entry.repository)
+        host, path = split_registry(entry.repository)
         namespace, _, base = path.rpartition("/")
         prefix = base[: -len(entry.name)].rstrip("-") if base.endswith(entry.name) else None
         distro, _, kind = (prefix or "").rpartition("-")

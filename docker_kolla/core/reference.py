@@ -30,6 +30,25 @@ def _is_registry(component: str) -> bool:
     return "." in component or ":" in component or component == "localhost" or component != component.lower()
 
 
+def split_registry(name: str) -> tuple[str, str]:
+    """``name`` (no tag or digest) -> (registry, path), normalised; no validation.
+
+    The one place the rule lives: the first component is a registry only if it
+    holds ``.`` or ``:``, is ``localhost``, or has capitals; Docker Hub is
+    ``docker.io`` and its one-component names live under ``library/``.
+    """
+    first, sep, rest = name.partition("/")
+    if sep and _is_registry(first):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, name
+    if registry == "index.docker.io":
+        registry = DOCKER_HUB
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    return registry, path
+
+
 def valid_tag(tag: str) -> bool:
     return bool(_TAG_RE.match(tag))
 
@@ -72,17 +91,9 @@ class ImageRef:
 
     @staticmethod
     def _split_name(name: str, original: str) -> tuple[str, str]:
-        first, sep, remainder = name.partition("/")
-        if sep and _is_registry(first):
-            if not _HOST_RE.match(first):
-                raise InvalidReference(f"malformed registry {first!r} in {original!r}", _HINT)
-            registry, path = first, remainder
-        else:
-            registry, path = DOCKER_HUB, name
-        if registry == "index.docker.io":
-            registry = DOCKER_HUB
-        if registry == DOCKER_HUB and "/" not in path:
-            path = f"library/{path}"
+        registry, path = split_registry(name)
+        if registry != DOCKER_HUB and not _HOST_RE.match(registry):
+            raise InvalidReference(f"malformed registry {registry!r} in {original!r}", _HINT)
         if not _PATH_RE.match(path):
             raise InvalidReference(f"malformed repository name {path!r} in {original!r}", _HINT)
         return registry, path

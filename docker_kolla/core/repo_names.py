@@ -8,19 +8,17 @@ and RepoTags against lock entries.
 
 from __future__ import annotations
 
-_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
+from docker_kolla.core.reference import split_registry
+
+_HUB_HOSTS = ("registry-1.docker.io",)
 
 
 def normalise_repo(repo: str) -> str:
     """Canonical repository name: ``docker.io/library/x`` == ``library/x`` == ``x``."""
-    first, sep, rest = repo.partition("/")
-    if not sep or not ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        first, rest = "docker.io", repo
-    if first in _HUB_HOSTS:
-        first = "docker.io"
-        if "/" not in rest:
-            rest = f"library/{rest}"
-    return f"{first}/{rest}"
+    registry, path = split_registry(repo)
+    if registry in _HUB_HOSTS:          # the engine may spell Hub's API host too
+        registry, path = split_registry(path)
+    return f"{registry}/{path}"
 
 
 def split_ref(ref: str) -> tuple[str, str]:

@@ -78,6 +78,10 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
 def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
     """Open the repository and read a lock: (LockRepo, Lockfile)."""
     repo = open_repo(repo_path)
-    name = pick_channel(repo, channel, rev)
-    _, lock = load_lock_at(repo, name, rev)
+    try:
+        name = pick_channel(repo, channel, rev)
+        _, lock = load_lock_at(repo, name, rev)
+    except BaseException:
+        repo.close()
+        raise
     return repo, lock

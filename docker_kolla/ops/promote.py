@@ -10,7 +10,6 @@ stopped. One image failing does not stop the others; its tags stay untouched.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,6 +24,7 @@ from docker_kolla.core.manifest import INDEX_TYPES, Platform
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import KollaError, NotFoundError
 from docker_kolla.ops.common import load_channels, open_lock
+from docker_kolla.ops.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,7 @@ def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[st
         rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
         chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
         return pp.Observed(rev, chan)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return dict(zip([t.name for t in targets], pool.map(one, targets)))
+    return dict(zip([t.name for t in targets], parallel_map(one, targets, jobs)))
 
 
 def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
@@ -157,8 +156,7 @@ def execute(plan: pp.Plan, tops: dict, copier: Copier, jobs: int, progress: Prog
         if progress:
             progress(item.target.name, outcome.status)
         return outcome
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        outcomes = list(pool.map(run, plan.items))
+    outcomes = parallel_map(run, plan.items, jobs)
     totals = CopyStats()
     for o in outcomes:
         totals.add(o.stats)
@@ -179,12 +177,8 @@ def run_promote(repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst:
                 progress: Progress | None = None) -> PromoteResult:
     """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
     repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
-    try:
+    with repo:
         chan = _channel(repo, lock.channel)
-    finally:
-        close = getattr(repo, "close", None)
-        if close:
-            close()
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
         return PromoteResult(plan)

@@ -11,13 +11,13 @@ image never stops the others; the result lists every failure.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.repo_names import normalise_repo
 from docker_kolla.errors import EngineError, KollaError, UsageError
+from docker_kolla.ops.parallel import parallel_map
 
 if TYPE_CHECKING:  # the docker SDK loads only when a command talks to an engine
     from docker_kolla.adapters.engine import Engine, ImageInfo
@@ -115,8 +115,7 @@ def run_pull(engine: Engine, lock: Lockfile, *, commit: str = "", names: Iterabl
     held = present_pins(images)
     tags = {ref: info.id for info in images for ref in info.repo_tags}
     work = lambda entry: _one(engine, entry, held.get(pinned_key(entry)), tags, lock.channel, mark, progress)
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pull") as pool:
-        outcomes = list(pool.map(work, entries))
+    outcomes = parallel_map(work, entries, jobs)
     return PullResult(channel=lock.channel, commit=commit, outcomes=outcomes)
 
 
