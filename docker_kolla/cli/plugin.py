@@ -98,7 +98,9 @@ def main(argv: list | None = None) -> int:
         sys.stdout.write(json.dumps(METADATA) + "\n")
         return 0
     if args[:1] == ["__complete"]:
-        sys.stdout.write(":4\n")       # cobra ShellCompDirectiveNoFileComp: no candidates
+        from docker_kolla.cli.complete import main as complete
+        words = args[2:] if args[1:2] == [PLUGIN_NAME] else args[1:]
+        sys.stdout.write(complete(words))
         return 0
     if args[:2] == [PLUGIN_NAME, "docker-cli-plugin-hooks"]:
         return 0

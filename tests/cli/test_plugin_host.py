@@ -86,3 +86,20 @@ def test_sigint_through_the_docker_cli_cancels_cleanly(docker_cli, fleet, proxy_
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert snapshot(repo) == before
+
+
+def test_shell_completion_through_the_docker_cli(docker_cli, tmp_path):
+    repo = tmp_path / "c"
+    (repo / "lockfiles").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "lockfiles" / "channels.toml").write_text(
+        '[defaults]\nimages = ["nova-api", "keystone"]\noptional-images = ["kuryr-libnetwork"]\n'
+        '[channels.ocata]\n[channels."4.0.0"]\nstatic = true\n')
+    def complete(*words):
+        out = docker_cli.run("__complete", "kolla", *words, cwd=repo)
+        assert out.returncode == 0 and out.stdout.endswith(":4\n"), out
+        return out.stdout.splitlines()[:-1]
+    assert "lock" in complete("") and complete("pro") == ["promote"]
+    assert complete("lock", "") == ["ocata", "4.0.0"]
+    assert complete("log", "k") == ["keystone", "kuryr-libnetwork"]
+    assert complete("diff", "") == []
