@@ -66,6 +66,10 @@ def lock(
         base.info(f"wrote lockfiles/{channel}.toml (not committed)")
     else:
         base.info(f"lockfiles/{channel}.toml unchanged; nothing committed")
+    limit = getattr(client.stats, "ratelimit_limit", "")
+    if limit:   # Docker Hub counts manifest GETs; HEADs (all a warm re-lock makes) are free
+        remaining = client.stats.ratelimit_remaining.split(";")[0]
+        base.info(f"registry pull limit: {remaining} of {limit.split(';')[0]} left in this window")
     if result.pushed:
         base.info(f"pushed {result.pushed} to {push}")
     if result.moved:

@@ -205,3 +205,13 @@ def test_removed_then_re_added_image_keeps_its_numbering(tmp_path, docker_cli, f
     assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
     assert load(repo)["nova-api"]["tag"] == "ocata-3"          # never reuses ocata-1 / ocata-2
     assert docker_cli.kolla("verify", cwd=repo).returncode == 0
+
+
+def test_lock_reports_the_registry_pull_limit(tmp_path, docker_cli, fleet, proxy_factory):
+    fleet.seed(["nova-api"])
+    proxy = proxy_factory(fleet.host)
+    proxy.extra_headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "76;w=21600"}
+    via = type("F", (), {"host": proxy.host, "namespace": fleet.namespace, "tag": "ocata"})
+    repo = make_repo(tmp_path / "locks", docker_cli, via, ["nova-api"])
+    out = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert out.returncode == 0 and "registry pull limit: 76 of 100 left" in out.stderr

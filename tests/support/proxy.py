@@ -67,6 +67,7 @@ class Proxy:
         self.latency_ms = latency_ms
         self.auth = auth  # the upstream registry's credentials, for fixtures that pass them on
         self.faults: list[Fault] = []
+        self.extra_headers: dict[str, str] = {}  # added to every response (e.g. Hub's RateLimit headers)
         self.log: list[tuple[str, str, int]] = []  # (method, path, status sent)
         self._counts: Counter = Counter()
         self._bytes = 0
@@ -202,6 +203,8 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             for key, value in resp.getheaders():
                 if key.lower() not in HOP_BY_HOP:
                     self.send_header(key, value)
+            for key, value in proxy.extra_headers.items():
+                self.send_header(key, value)
             if length is not None:
                 self.send_header("Content-Length", length)
             if chunked:
