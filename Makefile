@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := docker-registry skopeo git docker.io busybox-static rpm
+DEB_PACKAGES := docker-registry skopeo git docker.io busybox-static rpm docker-compose
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv demo test test-unit bench clean

@@ -72,6 +72,18 @@ def test_export_yaml_formats_pin_digests(docker_cli, lock_repo, fmt):
         assert f"mirror.test/ops/centos-binary-{image}@{Digest.of(f'{image}@{revision}'.encode())}" in text
 
 
+def test_compose_export_is_accepted_by_compose(docker_cli, lock_repo, tmp_path):
+    import shutil
+    compose = shutil.which("docker-compose")
+    assert compose, "docker-compose (Debian package) is missing: run `make deps`"
+    target = tmp_path / "compose.yml"
+    assert docker_cli.kolla("--repo", str(lock_repo), "export", "-f", "compose", "-o", str(target)).returncode == 0
+    checked = subprocess.run([compose, "-f", str(target), "config", "--services"], capture_output=True, text=True,
+                             env=docker_cli.env)
+    assert checked.returncode == 0, checked.stderr
+    assert sorted(checked.stdout.split()) == sorted(IMAGES)
+
+
 def test_export_list_and_json(docker_cli, lock_repo):
     listed = docker_cli.kolla("--repo", str(lock_repo), "export", "-f", "list").stdout.splitlines()
     assert len(listed) == len(IMAGES) and all("@sha256:" in line for line in listed)
