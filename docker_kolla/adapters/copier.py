@@ -21,17 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Sequence
 
+from docker_kolla.adapters.http import retrying
 from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.errors import DigestMismatch, NotFoundError, RegistryError, RegistryUnreachable
+from docker_kolla.errors import NotFoundError, RegistryError
 
 log = logging.getLogger(__name__)
-
-# Whole-blob attempts: send() cannot replay a streamed body, so a dropped upload
-# is retried here by reopening the source stream. Mismatches are never retried.
-BLOB_ATTEMPTS = 3
 
 
 @dataclass
@@ -188,16 +185,7 @@ class Copier:
         return False
 
     def _upload(self, src: ImageRef, dst: ImageRef, desc: Descriptor) -> None:
-        """Stream the source GET into the destination PUT; retry drops, never mismatches."""
-        for attempt in range(BLOB_ATTEMPTS):
-            try:
-                self.dst.upload_blob(dst, desc.digest, desc.size, self.src.open_blob(src, desc))
-                return
-            except DigestMismatch:
-                raise
-            except (RegistryUnreachable, RegistryError) as exc:
-                transient = isinstance(exc, RegistryUnreachable) or (exc.status or 0) >= 500 \
-                    or exc.status in (408, 429) or (exc.status is None and "broke off" in exc.message)
-                if not transient or attempt == BLOB_ATTEMPTS - 1:
-                    raise
-                log.debug("upload of %s failed (%s), retrying", desc.digest, exc.message)
+        """Stream the source GET into the destination PUT; http.retrying repeats a dropped copy."""
+        def attempt() -> None:  # re-opens the source stream on every call
+            self.dst.upload_blob(dst, desc.digest, desc.size, self.src.open_blob(src, desc))
+        retrying(attempt, self.dst.policy, f"upload of {desc.digest}")

@@ -4,6 +4,10 @@ Every registry and token request goes through :func:`send`, so the retry policy
 lives in exactly one place (STYLE.md habit 4). Only transient failures are
 retried: 408, 429, 5xx and dropped connections. 401/403/404 are answers, not
 accidents, and a digest mismatch is never retried into a success.
+
+A request whose body is a one-shot stream (a blob upload fed by a download)
+cannot be replayed by :func:`send`; :func:`retrying` repeats the whole
+operation instead, with the caller re-opening the stream each time.
 """
 
 from __future__ import annotations
@@ -13,14 +17,14 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from docker_kolla.errors import RegistryUnreachable
+from docker_kolla.errors import DigestMismatch, RegistryError, RegistryUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,13 @@ BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
 # Statuses worth another try. 501 (not implemented) and 505 never get better.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
+# Whole-operation attempts for a streamed body (see retrying()): 3, back to back,
+# because each attempt re-reads the blob from its source; send() has already
+# ridden out short outages of every replayable request inside an attempt.
+STREAM_ATTEMPTS = 3
+# The words the registry adapter puts in the error of a download that broke off
+# mid-body (a RegistryError without a status); retrying() treats it as transient.
+STREAM_BROKEN = "broke off"
 # Connection pool: at least one connection per --jobs worker plus token fetches.
 DEFAULT_POOL_SIZE = 16
 # Block size when a streamed request body is iterated (1 MiB: few syscalls, little memory).
@@ -62,12 +73,13 @@ _UNREACHABLE_HINT = ("check the address / is the registry running / "
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How :func:`send` retries; tests shrink the waits, nobody else needs to."""
+    """How :func:`send` and :func:`retrying` retry; tests shrink the waits, nobody else needs to."""
 
     attempts: int = MAX_ATTEMPTS
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
     retry_after_cap: float = RETRY_AFTER_CAP
+    stream_attempts: int = STREAM_ATTEMPTS
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -120,8 +132,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _replayable(kw: dict) -> bool:
-    """A request can be sent again only if its body is not a one-shot stream."""
+def replayable(kw: dict) -> bool:
+    """A request (``send`` keywords) can be sent again only if its body is not a one-shot stream."""
     data = kw.get("data")
     return data is None or isinstance(data, (bytes, str, dict, list, tuple))
 
@@ -184,7 +196,7 @@ def send(session: requests.Session, method: str, url: str, *,
     Connection failures that survive the retries raise RegistryUnreachable.
     """
     kw.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
-    attempts = policy.attempts if _replayable(kw) else 1
+    attempts = policy.attempts if replayable(kw) else 1
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
@@ -205,6 +217,42 @@ def send(session: requests.Session, method: str, url: str, *,
             log.debug("%s %s: HTTP %d, retrying in %.1fs", method, redact(url), resp.status_code, wait)
             resp.close()
         time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def transient(exc: RegistryError) -> bool:
+    """Whether a failed whole operation is worth repeating (see :func:`retrying`).
+
+    An unreachable registry, 408, 429 and any 5xx, or a download that broke off;
+    never a digest mismatch, an auth failure or a missing object. (Unlike
+    RETRY_STATUSES this takes every 5xx, as the blob copy always has.)
+    """
+    if isinstance(exc, DigestMismatch):
+        return False
+    if isinstance(exc, RegistryUnreachable):
+        return True
+    status = exc.status
+    return (status or 0) >= 500 or status in (408, 429) or (status is None and STREAM_BROKEN in exc.message)
+
+
+T = TypeVar("T")
+
+
+def retrying(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+    """``fn()``, called again (up to ``policy.stream_attempts`` in all) while it fails transiently.
+
+    For operations :func:`send` cannot replay because their body is a one-shot
+    stream: ``fn`` must open a fresh stream on every call. Attempts follow each
+    other at once; the last error, or the first that is not transient, is raised.
+    """
+    attempts = policy.stream_attempts
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except RegistryError as exc:
+            if attempt == attempts - 1 or not transient(exc):
+                raise
+            log.debug("%s failed (%s), retrying", what, exc.message)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
