@@ -64,7 +64,8 @@ def init(
 @base.app.command("inspect")
 def inspect(
     ref: str = typer.Argument(..., help="Image reference, e.g. kolla/centos-binary-nova-api:ocata."),
-    platform: Optional[List[str]] = typer.Option(None, "--platform", help="Platform whose content to read."),
+    platform: Optional[List[str]] = typer.Option(None, "--platform",
+                                                 help="Platform whose content to read; repeat for several."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
@@ -82,7 +83,8 @@ def inspect(
     if fmt == "json":
         base.out(json.dumps({"reference": str(image), "digest": str(r.digest), "media-type": r.media_type,
                              "platform": r.platform, "platforms": r.platforms, "manifesto": r.manifesto,
-                             "labels": r.labels, "warnings": report.label_conflicts + report.notes},
+                             "platform-manifestos": r.platform_manifestos, "labels": r.labels,
+                             "warnings": report.label_conflicts + report.notes},
                             indent=2, sort_keys=True))
         return
     for line in report.label_conflicts + report.notes:
@@ -90,7 +92,12 @@ def inspect(
     base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
     for plat, dig in sorted(r.platforms.items()):
         base.out(f"  {plat}: {dig}")
+    if r.platform_manifestos:       # several platforms described: head each table with its platform
+        base.out(f"\n{r.platform}:")
     render.table(["key", "version"], sorted(r.manifesto.items()))
+    for plat, facts in sorted(r.platform_manifestos.items()):
+        base.out(f"\n{plat}:")
+        render.table(["key", "version"], sorted(facts.items()))
     if r.labels:
         render.table(["label", "value"], sorted(r.labels.items()))
 

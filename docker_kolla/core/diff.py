@@ -1,4 +1,9 @@
-"""The semantic difference between two locks, as plain data (rendering lives in cli/render.py)."""
+"""The semantic difference between two locks, as plain data (rendering lives in cli/render.py).
+
+Package changes compare every described platform: the primary platform's keys
+as they are (``python:nova``), the others' prefixed (``linux/arm64 python:nova``),
+so both group across images the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile
 
 @dataclass(frozen=True)
 class PackageChange:
-    key: str                 # "deb:openssl", "python:nova", "label:kolla_version"
+    key: str                 # "deb:openssl", "python:nova", "label:kolla_version", "linux/arm64 python:nova"
     old: str | None          # None: added
     new: str | None          # None: removed
 
@@ -69,11 +74,11 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
     for name in sorted(set(old_images) | set(new_images)):
         a, b = old_images.get(name), new_images.get(name)
         if a is None:
-            changes.append(ImageChange(name, "added", None, b, package_changes({}, b.manifesto)))
+            changes.append(ImageChange(name, "added", None, b, package_changes({}, b.facts)))
         elif b is None:
-            changes.append(ImageChange(name, "removed", a, None, package_changes(a.manifesto, {})))
-        elif a.digest != b.digest or a.tag != b.tag or a.manifesto != b.manifesto:
-            pkgs = package_changes(a.manifesto, b.manifesto)
+            changes.append(ImageChange(name, "removed", a, None, package_changes(a.facts, {})))
+        elif a.digest != b.digest or a.tag != b.tag or a.facts != b.facts:
+            pkgs = package_changes(a.facts, b.facts)
             changes.append(ImageChange(name, "changed" if pkgs or a.tag != b.tag else "rebuilt", a, b, pkgs))
         else:
             unchanged += 1

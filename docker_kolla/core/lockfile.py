@@ -12,12 +12,40 @@ from dataclasses import dataclass, field, replace
 import tomli
 import tomli_w
 
+from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
 _FIX = "regenerate it with `docker kolla lock {channel}` or restore it with `git checkout -- {path}`"
+
+
+def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) -> Digest:
+    """The digest of everything an entry describes: one value for the revision rule.
+
+    With only the primary platform it is the digest of its manifesto alone, so
+    single-platform locks keep the value they always had; with other platforms it
+    covers ``{platform: manifesto}`` for all of them, so a package change in any
+    described platform changes it.
+    """
+    if not platform_manifestos:
+        return manifesto_digest(manifesto)
+    every = {plat: dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
+    every[platform] = dict(sorted(manifesto.items()))
+    return digest_of_value(every)
+
+
+def flat_facts(manifesto: dict, platform_manifestos: dict) -> dict:
+    """The primary manifesto plus every other platform's facts keyed ``"<platform> <key>"``.
+
+    One flat mapping, so diffs and logs treat a package change in the arm64 build
+    like any other (``linux/arm64 python:nova``).
+    """
+    facts = dict(manifesto)
+    for plat, other in platform_manifestos.items():
+        facts.update({f"{plat} {key}": value for key, value in other.items()})
+    return facts
 
 
 def header(channel: str) -> str:
@@ -35,9 +63,11 @@ class LockEntry:
         revision: the revision number; None for static channels (never revised).
         digest: what the channel tag pointed at: index or manifest.
         media_type: media type of ``digest``.
-        platform: the platform whose content ``manifesto`` describes.
+        platform: the primary platform, whose content ``manifesto`` describes.
         platforms: platform -> manifest digest (empty for a single manifest).
         manifesto: version facts (``rpm:x``, ``python:nova``, ``label:kolla_version``).
+        platform_manifestos: platform -> manifesto of every other configured
+            platform the index offers (empty for one described platform).
         labels: informational labels; never bump a revision.
     """
 
@@ -52,10 +82,17 @@ class LockEntry:
     manifesto: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     source_tag: str = ""
+    platform_manifestos: dict = field(default_factory=dict)
 
     @property
     def manifesto_digest(self) -> Digest:
-        return manifesto_digest(self.manifesto)
+        """Covers every described platform (see :func:`described_digest`)."""
+        return described_digest(self.platform, self.manifesto, self.platform_manifestos)
+
+    @property
+    def facts(self) -> dict:
+        """Every described platform's facts in one mapping (see :func:`flat_facts`)."""
+        return flat_facts(self.manifesto, self.platform_manifestos)
 
     @property
     def pinned(self) -> str:
@@ -82,6 +119,9 @@ class LockEntry:
         for key, value in (("platforms", self.platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
             if value:
                 table[key] = dict(sorted(value.items()))
+        if self.platform_manifestos:
+            table["platform-manifestos"] = {plat: dict(sorted(self.platform_manifestos[plat].items()))
+                                            for plat in sorted(self.platform_manifestos)}
         return table
 
     @classmethod
@@ -89,6 +129,9 @@ class LockEntry:
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
+        others = _platform_manifestos(table.get("platform-manifestos", {}), where)
+        if str(table.get("platform", "")) in others:
+            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
         try:
             entry = cls(
                 name=name,
@@ -102,6 +145,7 @@ class LockEntry:
                 platforms={str(k): str(Digest.parse(str(v))) for k, v in (table.get("platforms") or {}).items()},
                 manifesto={str(k): str(v) for k, v in (table.get("manifesto") or {}).items()},
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
+                platform_manifestos=others,
             )
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
@@ -110,11 +154,19 @@ class LockEntry:
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
         recorded = table.get("manifesto-digest")
         if recorded is not None and str(recorded) != str(entry.manifesto_digest):
-            raise ConfigError(f"{where}: manifesto-digest does not match the manifesto table", _EDIT_HINT)
+            raise ConfigError(f"{where}: manifesto-digest does not match the manifesto table"
+                              f"{'s' if others else ''}", _EDIT_HINT)
         return entry
 
 
 _EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
+
+
+def _platform_manifestos(value, where: str) -> dict:
+    """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
+    if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
+        raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
+    return {str(plat): {str(k): str(v) for k, v in m.items()} for plat, m in value.items()}
 
 
 def _str(table: dict, key: str, where: str) -> str:

@@ -2,7 +2,8 @@
 
 An image's revision is 1 + the number of times its pinned content changed along
 the first-parent history of its lockfile. "Changed" means its (digest,
-manifesto-digest) pair changed. Under the default policy (bump on manifesto) a
+manifesto-digest) pair changed; the manifesto digest covers every described
+platform, so a package change in a non-primary build counts too. Under the default policy (bump on manifesto) a
 new digest with an identical manifesto is *not* adopted (the lock keeps the old
 digest), so the pair changes exactly when the manifesto changes, or when the
 old digest vanished upstream, or under ``--bump-on digest``. That one rule lets
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.lockfile import LockEntry, Lockfile, described_digest
 
 
 class Outcome(str, enum.Enum):
@@ -41,6 +42,12 @@ class Resolved:
     platforms: dict = field(default_factory=dict)
     manifesto: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    platform_manifestos: dict = field(default_factory=dict)   # every other described platform
+
+    @property
+    def manifesto_digest(self) -> Digest:
+        """What the revision policy compares: covers every described platform."""
+        return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ def _entry(channel: Channel, resolved: Resolved, revision: int | None) -> LockEn
         revision=None if channel.static else revision, digest=resolved.digest,
         media_type=resolved.media_type, platform=resolved.platform, platforms=dict(resolved.platforms),
         manifesto=dict(resolved.manifesto), labels=dict(resolved.labels),
+        platform_manifestos={plat: dict(m) for plat, m in resolved.platform_manifestos.items()},
     )
 
 
@@ -77,7 +85,7 @@ def decide(channel: Channel, resolved: Resolved, previous: LockEntry | None, *, 
         if accept_moved:
             return Decision(_entry(channel, resolved, None), Outcome.ACCEPTED_MOVE, previous)
         return Decision(previous, Outcome.MOVED, previous)
-    same_manifesto = resolved.manifesto == previous.manifesto
+    same_manifesto = resolved.manifesto_digest == previous.manifesto_digest   # every described platform
     next_revision = (previous.revision or 0) + 1
     if same_manifesto and bump_on != "digest":
         if previous_gone:

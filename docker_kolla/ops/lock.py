@@ -157,7 +157,8 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
                 return None, [f"{name}: skipped, optional image not found at {ref}"], []
             raise
         gone = False
-        if previous is not None and report.resolved.manifesto == previous.manifesto and not channel.static:
+        if (previous is not None and report.resolved.manifesto_digest == previous.manifesto_digest
+                and not channel.static):
             gone = not resolver.exists(ref, previous.digest)
         decision = decide(channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone,
                           accept_moved=opts.accept_moved)
@@ -216,7 +217,8 @@ def _same(previous, ref):
     from docker_kolla.core.revisions import Resolved
     return Resolved(name=previous.name, repository=ref.repository, digest=previous.digest,
                     media_type=previous.media_type, platform=previous.platform, platforms=previous.platforms,
-                    manifesto=previous.manifesto, labels=previous.labels)
+                    manifesto=previous.manifesto, labels=previous.labels,
+                    platform_manifestos=previous.platform_manifestos)
 
 
 def summary_text(result: LockResult) -> str:

@@ -98,9 +98,10 @@ class LayerScanner:
 class ImageReport:
     """Everything learnt about one image reference."""
 
-    resolved: Resolved
+    resolved: Resolved | None
     notes: list = field(default_factory=list)            # scan notes (skipped foreign layers, ...)
     label_conflicts: list = field(default_factory=list)  # a version label disagreeing with the content
+    described: list = field(default_factory=list)        # the platforms described, primary first
 
 
 class Resolver:
@@ -125,32 +126,60 @@ class Resolver:
             return False
 
     def resolve(self, name: str, ref: ImageRef, digest: Digest | None = None) -> ImageReport:
-        """Fetch the manifest (by digest when known), the chosen platform's config and content."""
+        """Fetch the manifest (by digest when known) and describe every configured platform it offers.
+
+        The first configured platform the index offers is the primary one (``platform``,
+        ``manifesto``, ``labels``); every other one it offers gets its own manifesto in
+        ``platform_manifestos``. Layers shared between platforms are scanned once.
+        """
         top = self.client.get_manifest(ref.with_digest(digest) if digest else ref)
         platforms: dict = {}
-        chosen_platform: Platform | None = None
         if isinstance(top, Index):
             for entry in top.platform_entries():
                 if entry.platform is not None:
                     platforms.setdefault(str(entry.platform), str(entry.digest))
-            entry = None
-            for wanted in self.platforms:
-                entry = top.select(wanted)
-                if entry is not None:
-                    break
-            if entry is None:
-                offered = ", ".join(platforms) or "none"
-                raise RegistryError(f"{ref}: no manifest for {', '.join(map(str, self.platforms))} (index offers {offered})",
-                                    "set platforms in lockfiles/channels.toml to one the image provides")
-            chosen_platform = entry.platform
-            manifest = self.client.get_manifest(ref.with_digest(entry.digest))
-            if not isinstance(manifest, Manifest):
-                raise RegistryError(f"{ref}: nested index at {entry.digest}", "docker-kolla reads one level of index")
+            chosen = self._select(ref, top, platforms)
         else:
-            manifest = top
+            chosen = [(None, top)]
+        report = ImageReport(None)
+        described = [self._describe(ref, m if isinstance(m, Manifest) else self._child(ref, m), wanted, report)
+                     for wanted, m in chosen]
+        (platform, manifesto, labels), *others = described
+        report.resolved = Resolved(
+            name=name, repository=ref.repository, digest=top.digest, media_type=top.media_type,
+            platform=str(platform), platforms=platforms, manifesto=manifesto, labels=labels,
+            platform_manifestos={str(plat): facts for plat, facts, _ in others},
+        )
+        return report
+
+    def _select(self, ref: ImageRef, index: Index, offered: dict) -> list:
+        """(platform, descriptor) for each configured platform the index offers, in order, once each."""
+        chosen, seen = [], set()
+        for wanted in self.platforms:
+            entry = index.select(wanted)
+            if entry is not None and str(entry.platform) not in seen:
+                seen.add(str(entry.platform))
+                chosen.append((entry.platform, entry))
+        if not chosen:
+            raise RegistryError(f"{ref}: no manifest for {', '.join(map(str, self.platforms))} "
+                                f"(index offers {', '.join(offered) or 'none'})",
+                                "set platforms in lockfiles/channels.toml to one the image provides")
+        return chosen
+
+    def _child(self, ref: ImageRef, entry: Descriptor) -> Manifest:
+        manifest = self.client.get_manifest(ref.with_digest(entry.digest))
+        if not isinstance(manifest, Manifest):
+            raise RegistryError(f"{ref}: nested index at {entry.digest}", "docker-kolla reads one level of index")
+        return manifest
+
+    def _describe(self, ref: ImageRef, manifest: Manifest, platform: Platform | None, report: ImageReport) -> tuple:
+        """(platform, manifesto, labels) of one platform's manifest; notes and conflicts go to ``report``.
+
+        Notes of a platform other than the first described one name it.
+        """
         config = parse_config(self.client.get_blob(ref, manifest.config.digest, CONFIG_MAX_BYTES))
-        platform = chosen_platform or config.platform
-        notes: list = []
+        platform = platform or config.platform
+        prefix = f"{platform}: " if report.described else ""
         content: dict = {}
         if "content" in self.sources and self.scanner is not None:
             try:
@@ -158,10 +187,8 @@ class Resolver:
             except ScanError as exc:
                 raise ScanError(f"{ref}: {exc.message}", exc.hint) from exc
             content = result.facts
-            notes.extend(result.notes)
+            report.notes.extend(prefix + n for n in result.notes)
         built = build_manifesto(config.labels, content, self.sources)
-        resolved = Resolved(
-            name=name, repository=ref.repository, digest=top.digest, media_type=top.media_type,
-            platform=str(platform), platforms=platforms, manifesto=built.manifesto, labels=built.labels,
-        )
-        return ImageReport(resolved, notes, list(built.warnings))
+        report.label_conflicts.extend(prefix + w for w in built.warnings)
+        report.described.append(str(platform))
+        return platform, built.manifesto, built.labels
