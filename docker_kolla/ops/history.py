@@ -111,8 +111,8 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             continue
         if current is None:
             entries.append(LogEntry(version.commit, version.time, version.author, None, "", "", "removed"))
-        elif previous is None or current.digest != previous.digest or current.manifesto != previous.manifesto:
-            pkgs = package_changes(previous.manifesto if previous else {}, current.manifesto)
+        elif previous is None or current.digest != previous.digest or current.manifesto_digest != previous.manifesto_digest:
+            pkgs = package_changes(previous.facts if previous else {}, current.facts)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
             entries.append(LogEntry(version.commit, version.time, version.author, current.revision, current.tag,
                                     str(current.digest), change, pkgs))
