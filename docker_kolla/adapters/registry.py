@@ -4,7 +4,8 @@ Every manifest and blob is hashed as received and compared with the digest it
 was asked for (or announced under); a mismatch raises DigestMismatch and is
 never retried (protocols.md 3.3, 3.4). Tags resolve with HEAD, which Docker Hub
 does not count as a pull; manifests are cached by digest because content under
-a digest never changes (protocols.md 3.7).
+a digest never changes (protocols.md 3.7). Blob writes (mount, upload) come
+from ``uploads.BlobUploads``; answer parsing helpers from ``responses``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Iterator
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
-from docker_kolla.adapters.auth import Authenticator, repository_scopes
-from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, SizedReader, is_loopback, redact, send
+from docker_kolla.adapters.auth import Authenticator
+from docker_kolla.adapters.challenges import repository_scopes
+from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, replayable, send
+from docker_kolla.adapters.responses import header_digest, read_limited, registry_error, stream_broken
+from docker_kolla.adapters.uploads import BlobUploads
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import ACCEPT, Descriptor, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
@@ -64,24 +68,7 @@ class ManifestHead:
     size: int
 
 
-def _registry_error(resp: requests.Response, what: str) -> RegistryError:
-    """A typed error from a failed answer, with the registry's error code if any."""
-    code = ""
-    try:
-        code = str(resp.json()["errors"][0].get("code", ""))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        pass
-    status = resp.status_code
-    hint = "retry later; if it persists check the registry's logs"
-    if status == 429:
-        hint = "the registry is rate limiting: wait, log in for a higher limit, or lower --jobs"
-    elif status == 405:
-        hint = "the registry does not allow this operation (deletes need storage.delete.enabled)"
-    label = f" {code}" if code else ""
-    return RegistryError(f"{what}: HTTP {status}{label}", hint, status=status, code=code, url=redact(resp.url))
-
-
-class RegistryClient:
+class RegistryClient(BlobUploads):
     """Registry API calls over one shared session, with auth and verification.
 
     Args:
@@ -116,7 +103,7 @@ class RegistryClient:
         resp = send(self.session, method, url, headers={**headers, **auth_headers}, policy=self.policy, **kw)
         if resp.status_code == 401 and same_host:
             retry_headers = self.auth.on_unauthorized(resp, ref, scopes)
-            if _replayable(kw):
+            if replayable(kw):
                 resp.close()
                 resp = send(self.session, method, url, headers={**headers, **retry_headers},
                             policy=self.policy, **kw)
@@ -154,7 +141,7 @@ class RegistryClient:
         if resp.status_code == 404:
             raise self._manifest_not_found(resp, ref)
         if resp.status_code != 200:
-            raise _registry_error(resp, f"HEAD {ref}")
+            raise registry_error(resp, f"HEAD {ref}")
         try:
             digest = Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
         except InvalidReference:
@@ -179,9 +166,9 @@ class RegistryClient:
             if resp.status_code == 404:
                 raise self._manifest_not_found(resp, target)
             if resp.status_code != 200:
-                raise _registry_error(resp, f"GET {target}")
-            raw = _read_limited(resp, MAX_MANIFEST_SIZE, f"manifest {target}")
-        announced = want or _header_digest(resp)
+                raise registry_error(resp, f"GET {target}")
+            raw = read_limited(resp, MAX_MANIFEST_SIZE, f"manifest {target}")
+        announced = want or header_digest(resp)
         got = Digest.of(raw, announced.algorithm) if announced else Digest.of(raw)
         if announced and got != announced:
             raise DigestMismatch(f"manifest {target}", str(announced), str(got), url=redact(resp.url))
@@ -197,8 +184,8 @@ class RegistryClient:
         resp = self._request("PUT", ref, url, repository_scopes(ref.path, push=True),
                              data=raw, headers={"Content-Type": media_type})
         if resp.status_code not in (200, 201):
-            raise _registry_error(resp, f"PUT manifest {ref}")
-        stored = _header_digest(resp)
+            raise registry_error(resp, f"PUT manifest {ref}")
+        stored = header_digest(resp)
         if stored is not None and stored != digest:
             raise DigestMismatch(f"stored manifest {ref}", str(digest), str(stored), url=redact(resp.url))
         return digest
@@ -211,7 +198,7 @@ class RegistryClient:
             raise NotFoundError(f"{ref.repository}@{digest} not found", "nothing to delete", status=404,
                                 url=redact(resp.url))
         if resp.status_code not in (200, 202):
-            raise _registry_error(resp, f"DELETE {ref.repository}@{digest}")
+            raise registry_error(resp, f"DELETE {ref.repository}@{digest}")
 
     def list_tags(self, ref: ImageRef) -> list[str]:
         """All tags of ``ref``'s repository, following ``Link`` pagination."""
@@ -223,7 +210,7 @@ class RegistryClient:
                 raise NotFoundError(f"repository {ref.repository} not found",
                                     "check the registry and repository name", status=404, url=redact(resp.url))
             if resp.status_code != 200:
-                raise _registry_error(resp, f"list tags of {ref.repository}")
+                raise registry_error(resp, f"list tags of {ref.repository}")
             tags.extend(resp.json().get("tags") or [])
             nxt = resp.links.get("next", {}).get("url")
             url = urljoin(resp.url, nxt) if nxt else None
@@ -240,7 +227,7 @@ class RegistryClient:
             return True
         if resp.status_code == 404:
             return False
-        raise _registry_error(resp, f"HEAD blob {digest}")
+        raise registry_error(resp, f"HEAD blob {digest}")
 
     def get_blob(self, ref: ImageRef, digest: Digest, max_size: int) -> bytes:
         """A small blob (config, package database) in memory, verified."""
@@ -272,7 +259,7 @@ class RegistryClient:
                                     "the image is incomplete in the registry; push it again",
                                     status=404, code="BLOB_UNKNOWN", url=redact(resp.url))
             if resp.status_code != 200:
-                raise _registry_error(resp, f"GET blob {desc.digest}")
+                raise registry_error(resp, f"GET blob {desc.digest}")
             hasher, size = desc.digest.hasher(), 0
             try:
                 for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
@@ -286,67 +273,10 @@ class RegistryClient:
                     yield chunk
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 # resp.raw raises urllib3's own errors (ProtocolError on a reset mid-body)
-                raise _stream_broken(exc, desc, resp) from None
+                raise stream_broken(exc, desc, resp) from None
         got = Digest(desc.digest.algorithm, hasher.hexdigest())
         if got != desc.digest:
             raise DigestMismatch(f"blob in {ref.repository}", str(desc.digest), str(got), url=redact(resp.url))
         if desc.size >= 0 and size != desc.size:
             raise RegistryError(f"blob {desc.digest} is {size} bytes, expected {desc.size}",
                                 "the registry or a proxy truncated the content", url=redact(resp.url))
-
-    def mount_blob(self, dst: ImageRef, digest: Digest, src_path: str) -> bool:
-        """Cross-repository mount; True if mounted, False if the registry declined."""
-        url = f"{self._base(dst)}/blobs/uploads/?{urlencode({'mount': str(digest), 'from': src_path})}"
-        resp = self._request("POST", dst, url, repository_scopes(dst.path, push=True, mount_from=src_path))
-        if resp.status_code == 201:
-            return True
-        if resp.status_code == 202:  # an upload session was opened instead: cancel it
-            location = resp.headers.get("Location")
-            if location:
-                cancel = urljoin(resp.url, location)
-                self._request("DELETE", dst, cancel, repository_scopes(dst.path, push=True)).close()
-            return False
-        raise _registry_error(resp, f"mount {digest} from {src_path}")
-
-    def upload_blob(self, dst: ImageRef, digest: Digest, size: int, chunks: Iterable[bytes]) -> None:
-        """Monolithic upload: POST a session, then one PUT streaming ``chunks``."""
-        scopes = repository_scopes(dst.path, push=True)
-        resp = self._request("POST", dst, f"{self._base(dst)}/blobs/uploads/", scopes,
-                             headers={"Content-Length": "0"})
-        if resp.status_code != 202 or not resp.headers.get("Location"):
-            raise _registry_error(resp, f"start upload of {digest}")
-        location = urljoin(resp.url, resp.headers["Location"])
-        sep = "&" if urlsplit(location).query else "?"
-        put_url = f"{location}{sep}{urlencode({'digest': str(digest)})}"
-        self.stats.add("puts")
-        resp = self._request("PUT", dst, put_url, scopes, data=SizedReader(chunks, size),
-                             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
-        if resp.status_code != 201:
-            raise _registry_error(resp, f"upload of {digest}")
-
-
-def _replayable(kw: dict) -> bool:
-    return not isinstance(kw.get("data"), SizedReader)
-
-
-def _header_digest(resp: requests.Response) -> Digest | None:
-    try:
-        return Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
-    except InvalidReference:
-        return None
-
-
-def _read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
-    """The body (content-decoded: encoding of a manifest is transport only), at most ``limit`` bytes."""
-    data = bytearray()
-    for chunk in resp.iter_content(64 * 1024):
-        data += chunk
-        if len(data) > limit:
-            raise RegistryError(f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest",
-                                url=redact(resp.url))
-    return bytes(data)
-
-
-def _stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
-    return RegistryError(f"download of {desc.digest} broke off: {type(exc).__name__}",
-                         "retry; if it persists check the network or the registry", url=redact(resp.url))

@@ -1,0 +1,56 @@
+"""Reading registry answers: typed errors, announced digests, bounded bodies.
+
+Helpers of the registry adapter (``registry``, ``uploads``); every error they
+build carries the redacted URL, never the one with secrets in its query.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from docker_kolla.adapters.http import STREAM_BROKEN, redact
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.manifest import Descriptor
+from docker_kolla.errors import InvalidReference, RegistryError
+
+
+def registry_error(resp: requests.Response, what: str) -> RegistryError:
+    """A typed error from a failed answer, with the registry's error code if any."""
+    code = ""
+    try:
+        code = str(resp.json()["errors"][0].get("code", ""))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        pass
+    status = resp.status_code
+    hint = "retry later; if it persists check the registry's logs"
+    if status == 429:
+        hint = "the registry is rate limiting: wait, log in for a higher limit, or lower --jobs"
+    elif status == 405:
+        hint = "the registry does not allow this operation (deletes need storage.delete.enabled)"
+    label = f" {code}" if code else ""
+    return RegistryError(f"{what}: HTTP {status}{label}", hint, status=status, code=code, url=redact(resp.url))
+
+
+def header_digest(resp: requests.Response) -> Digest | None:
+    """``Docker-Content-Digest`` if present and well-formed: a hint, never trusted alone."""
+    try:
+        return Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
+    except InvalidReference:
+        return None
+
+
+def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
+    """The body (content-decoded: encoding of a manifest is transport only), at most ``limit`` bytes."""
+    data = bytearray()
+    for chunk in resp.iter_content(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise RegistryError(f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest",
+                                url=redact(resp.url))
+    return bytes(data)
+
+
+def stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
+    """The error for a blob download cut off mid-body; ``http.retrying`` repeats it."""
+    return RegistryError(f"download of {desc.digest} {STREAM_BROKEN}: {type(exc).__name__}",
+                         "retry; if it persists check the network or the registry", url=redact(resp.url))
