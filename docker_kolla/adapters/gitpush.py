@@ -11,6 +11,7 @@ from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
 
+from docker_kolla.adapters.giterrors import one_line
 from docker_kolla.errors import GitError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -33,7 +34,7 @@ def push(repo: Repo, remote: str, ref: bytes) -> None:
                        "fetch and rebase, or push under a new branch name") from None
     except (porcelain.Error, GitProtocolError, HangupException, NotGitRepository,
             FileLocked, OSError, KeyError, ValueError) as exc:
-        raise GitError(f"push of {branch} to {remote} failed: {_line(exc)}",
+        raise GitError(f"push of {branch} to {remote} failed: {one_line(exc)}",
                        "check the remote name or URL and your access to it") from None
     for name, error in (result.ref_status or {}).items():
         if error:
@@ -66,9 +67,3 @@ def _refuse_non_bare(url: str, remote: str) -> None:
     if os.path.exists(os.path.join(local, ".git")):
         raise GitError(f"{remote} is a repository with a work tree; pushing there would leave it stale",
                        "push to a bare repository (`git init --bare`) or your hosting remote")
-
-
-def _line(exc: BaseException) -> str:
-    """An exception as one short line."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

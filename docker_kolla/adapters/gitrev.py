@@ -1,7 +1,7 @@
 """Read side of the git store: revisions, a path's blob at a commit, its history.
 
-Part of the git adapter (``gitstore`` is the facade other code imports); only
-these two modules import dulwich.
+Part of the git adapter (``gitstore`` is the facade other code imports; only
+the ``git*`` adapter modules import dulwich).
 
 dulwich's ``parse_commit`` resolves a *name* (HEAD, branch, tag peeled to its
 commit, full or short SHA) but none of git's ``~N`` / ``^N`` suffixes after a
@@ -141,6 +141,14 @@ def _parent(repo: Repo, commit: Commit, n: int, rev: str) -> Commit:
     if not isinstance(obj, Commit):
         raise _unknown(rev)
     return obj
+
+
+def branch_ref(name: str) -> bytes:
+    """``refs/heads/<name>``; UsageError when git would not accept the name."""
+    ref = b"refs/heads/" + str(name).encode("utf-8")
+    if not name or not check_ref_format(ref):
+        raise UsageError(f"invalid branch name {name!r}", "use a name git accepts, e.g. kolla/lock-ocata")
+    return ref
 
 
 def head_sha(repo: Repo) -> bytes | None:
