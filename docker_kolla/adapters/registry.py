@@ -4,34 +4,33 @@ Every manifest and blob is hashed as received and compared with the digest it
 was asked for (or announced under); a mismatch raises DigestMismatch and is
 never retried (protocols.md 3.3, 3.4). Tags resolve with HEAD, which Docker Hub
 does not count as a pull; manifests are cached by digest because content under
-a digest never changes (protocols.md 3.7). Blob writes (mount, upload) come
-from ``uploads.BlobUploads``; answer parsing helpers from ``responses``.
+a digest never changes (protocols.md 3.7). The blob calls live in
+``downloads.BlobDownloads`` and ``uploads.BlobUploads``; answer parsing
+helpers in ``responses``.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Iterator
+from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 import requests
-import urllib3
 
 from docker_kolla.adapters.auth import Authenticator
 from docker_kolla.adapters.challenges import repository_scopes
+from docker_kolla.adapters.downloads import BlobDownloads
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, replayable, send
-from docker_kolla.adapters.responses import header_digest, read_limited, registry_error, stream_broken
+from docker_kolla.adapters.responses import header_digest, read_limited, registry_error
 from docker_kolla.adapters.uploads import BlobUploads
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.manifest import ACCEPT, Descriptor, Index, Manifest, parse_manifest
+from docker_kolla.core.manifest import ACCEPT, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.errors import DigestMismatch, InvalidReference, NotFoundError, RegistryError
+from docker_kolla.errors import DigestMismatch, InvalidReference, NotFoundError
 
 # distribution refuses manifests over 4 MiB (registry/handlers/manifests.go); so do we.
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
-# 1 MiB reads keep per-blob memory small while costing few syscalls.
-CHUNK_SIZE = 1024 * 1024
 # Page size for tags/list; distribution caps n at 1000 by default.
 TAGS_PAGE = 1000
 _TAG_HINT = "check the tag exists (`skopeo list-tags docker://{repo}`) or fix the channel tag in channels.toml"
@@ -68,7 +67,7 @@ class ManifestHead:
     size: int
 
 
-class RegistryClient(BlobUploads):
+class RegistryClient(BlobDownloads, BlobUploads):
     """Registry API calls over one shared session, with auth and verification.
 
     Args:
@@ -215,68 +214,3 @@ class RegistryClient(BlobUploads):
             nxt = resp.links.get("next", {}).get("url")
             url = urljoin(resp.url, nxt) if nxt else None
         return tags
-
-    # -- blobs ----------------------------------------------------------------
-
-    def blob_exists(self, ref: ImageRef, digest: Digest) -> bool:
-        """HEAD the blob (following redirects to storage)."""
-        url = f"{self._base(ref)}/blobs/{digest}"
-        self.stats.add("blob_heads")
-        resp = self._request("HEAD", ref, url, repository_scopes(ref.path), allow_redirects=True)
-        if resp.status_code == 200:
-            return True
-        if resp.status_code == 404:
-            return False
-        raise registry_error(resp, f"HEAD blob {digest}")
-
-    def get_blob(self, ref: ImageRef, digest: Digest, max_size: int) -> bytes:
-        """A small blob (config, package database) in memory, verified."""
-        desc = Descriptor(media_type="application/octet-stream", digest=digest, size=-1)
-        return b"".join(self._stream_blob(ref, desc, max_size))
-
-    def open_blob(self, ref: ImageRef, desc: Descriptor) -> Iterator[bytes]:
-        """Stream a blob's raw bytes in chunks, verifying size and digest.
-
-        The request is sent on the first ``next()``. Verification happens after
-        the last chunk: DigestMismatch (or RegistryError for a wrong size) is
-        raised from the iterator, so callers must treat what they consumed as
-        invalid until the iterator finishes without raising.
-        """
-        return self._stream_blob(ref, desc, desc.size)
-
-    def _stream_blob(self, ref: ImageRef, desc: Descriptor, limit: int) -> Iterator[bytes]:
-        url = f"{self._base(ref)}/blobs/{desc.digest}"
-        self.stats.add("blob_gets")
-        # identity + decode_content=False: hash the bytes as stored, even when a
-        # server adds Content-Encoding to a gzip layer (moby/moby#17595). A 307 to
-        # storage on another host is followed without Authorization (requests
-        # strips it; trust_env is off so ~/.netrc cannot put it back).
-        resp = self._request("GET", ref, url, repository_scopes(ref.path), stream=True,
-                             headers={"Accept-Encoding": "identity"})
-        with resp:
-            if resp.status_code == 404:
-                raise NotFoundError(f"blob {desc.digest} not found in {ref.repository}",
-                                    "the image is incomplete in the registry; push it again",
-                                    status=404, code="BLOB_UNKNOWN", url=redact(resp.url))
-            if resp.status_code != 200:
-                raise registry_error(resp, f"GET blob {desc.digest}")
-            hasher, size = desc.digest.hasher(), 0
-            try:
-                for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
-                    size += len(chunk)
-                    if 0 <= desc.size < size or (desc.size < 0 and size > limit):
-                        raise RegistryError(f"blob {desc.digest} is larger than {max(desc.size, limit)} bytes",
-                                            "the registry or a proxy served the wrong content",
-                                            url=redact(resp.url))
-                    hasher.update(chunk)
-                    self.stats.add("bytes_downloaded", len(chunk))
-                    yield chunk
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                # resp.raw raises urllib3's own errors (ProtocolError on a reset mid-body)
-                raise stream_broken(exc, desc, resp) from None
-        got = Digest(desc.digest.algorithm, hasher.hexdigest())
-        if got != desc.digest:
-            raise DigestMismatch(f"blob in {ref.repository}", str(desc.digest), str(got), url=redact(resp.url))
-        if desc.size >= 0 and size != desc.size:
-            raise RegistryError(f"blob {desc.digest} is {size} bytes, expected {desc.size}",
-                                "the registry or a proxy truncated the content", url=redact(resp.url))

@@ -1,8 +1,8 @@
 """Writing blobs into a registry: cross-repository mounts and monolithic uploads.
 
-A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient`, kept apart
-so the client file holds reads and manifests; it relies on the client's
-``_base``, ``_request`` and ``stats`` (protocols.md 3.5).
+A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient` (like
+``downloads``); it relies on the client's ``_base``, ``_request`` and
+``stats`` (protocols.md 3.5).
 """
 
 from __future__ import annotations
