@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import secrets
-import stat
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
 from docker_kolla.adapters.gitrev import blob_id, tree_of
+from docker_kolla.adapters import fsio
 from docker_kolla.errors import GitError, UsageError
 
 FILE_MODE = 0o100644
@@ -164,26 +163,9 @@ def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: 
 
 
 def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None:
-    """Replace ``target`` with ``data`` so readers see the old or the new file, never half.
-
-    The temp file is created with mode 0666/0777 so the umask applies as for any
-    new file; an existing file's permissions are kept.
-    """
+    """Replace ``target`` atomically, creating its parent folders (see ``fsio.write_atomic``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if target.is_file() and not target.is_symlink():
-            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    fsio.write_atomic(target, data, executable=executable)
 
 
 def index_sha(repo: Repo, path: bytes) -> bytes | object | None:
