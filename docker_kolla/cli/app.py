@@ -51,14 +51,21 @@ def watch_cli_socket(env: dict) -> None:
     import socket
     import threading
 
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:    # connect before any work starts, so a cancel can never be missed
+        sock.connect("\0" + address[1:] if address.startswith("@") else address)
+    except OSError:
+        sock.close()
+        return
+
     def watch() -> None:
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.connect("\0" + address[1:] if address.startswith("@") else address)
-                while sock.recv(4096):
-                    pass
+            while sock.recv(4096):
+                pass
         except OSError:
             return
+        finally:
+            sock.close()
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=watch, name="docker-cli-socket", daemon=True).start()
