@@ -87,6 +87,16 @@ class RegistryClient(BlobDownloads, BlobUploads):
         self.stats = RegistryStats()
         self._manifests: dict[Digest, Manifest | Index] = {}
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- plumbing -------------------------------------------------------------
 
     def _base(self, ref: ImageRef) -> str:

@@ -103,32 +103,11 @@ def verify(
 
 def _verify_remote(repo, channel: str, insecure) -> int:
     from docker_kolla.cli import factory
-    from docker_kolla.core.reference import ImageRef
-    from docker_kolla.errors import NotFoundError
-    from docker_kolla.ops.common import load_lock_at
-    _, lock = load_lock_at(repo, channel, "HEAD")
-    client = factory.registry_client(base.state(), insecure=insecure)
-    problems = 0
-    try:
-        chan = load_channels(repo).channels.get(channel)
-    except UsageError:
-        chan = None      # without channels.toml only the pinned digests can be checked
-    for name, entry in sorted(lock.images.items()):
-        ref = ImageRef.parse(entry.repository + ":latest")
-        try:
-            client.head_manifest(ref.with_digest(entry.digest))
-        except NotFoundError:
-            base.out(f"{channel}: {name}: pinned digest {entry.digest} no longer exists at {entry.repository}")
-            problems += 1
-            continue
-        if chan is not None:
-            try:
-                now = client.head_manifest(ref.with_tag(chan.tag)).digest
-            except NotFoundError:
-                base.out(f"{channel}: {name}: tag {chan.tag} no longer exists at {entry.repository}")
-                problems += 1
-                continue
-            if now is not None and now != entry.digest:
-                # informational: a moved channel tag is what the next `lock` reviews, not a broken lock
-                base.info(f"{channel}: {name}: {chan.tag} moved upstream ({now.short}); `docker kolla lock` to review")
-    return problems
+    from docker_kolla.ops.history import run_verify_remote
+    with factory.registry_client(base.state(), insecure=insecure) as client:
+        problems, notes = run_verify_remote(repo, channel, client)
+    for line in problems:
+        base.out(f"{channel}: {line}")
+    for line in notes:
+        base.info(f"{channel}: {line}")
+    return len(problems)

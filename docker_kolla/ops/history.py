@@ -167,4 +167,38 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
     return result
 
 
+def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
+    """Check HEAD's lock against the registry: (problems, notes).
+
+    A pinned digest that no longer exists (or a channel tag that vanished) is a
+    problem; a channel tag that moved is a note: it is what the next `lock` reviews.
+    """
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.errors import NotFoundError
+    from docker_kolla.ops.common import load_channels, load_lock_at
+    _, lock = load_lock_at(repo, channel, "HEAD")
+    try:
+        chan = load_channels(repo).channels.get(channel)
+    except UsageError:
+        chan = None      # without channels.toml only the pinned digests can be checked
+    problems, notes = [], []
+    for name, entry in sorted(lock.images.items()):
+        ref = ImageRef.parse(entry.repository + ":latest")
+        try:
+            client.head_manifest(ref.with_digest(entry.digest))
+        except NotFoundError:
+            problems.append(f"{name}: pinned digest {entry.digest} no longer exists at {entry.repository}")
+            continue
+        if chan is None:
+            continue
+        try:
+            now = client.head_manifest(ref.with_tag(chan.tag)).digest
+        except NotFoundError:
+            problems.append(f"{name}: tag {chan.tag} no longer exists at {entry.repository}")
+            continue
+        if now is not None and now != entry.digest:
+            notes.append(f"{name}: {chan.tag} moved upstream ({now.short}); `docker kolla lock` to review")
+    return problems, notes
+
+
 __all__ = ["run_diff", "run_log", "run_verify", "DiffResult", "LockDiff", "Mismatch", "WORKTREE"]
