@@ -81,7 +81,6 @@ class LockEntry:
     platforms: dict = field(default_factory=dict)
     manifesto: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
-    source_tag: str = ""
     platform_manifestos: dict = field(default_factory=dict)
 
     @property
@@ -106,8 +105,6 @@ class LockEntry:
 
     def to_toml(self) -> dict:
         table = {"repository": self.repository, "tag": self.tag}
-        if self.source_tag:
-            table["source-tag"] = self.source_tag
         if self.revision is not None:
             table["revision"] = self.revision
         table.update({
@@ -137,7 +134,6 @@ class LockEntry:
                 name=name,
                 repository=_str(table, "repository", where),
                 tag=_str(table, "tag", where),
-                source_tag=str(table.get("source-tag", "")),
                 revision=table.get("revision"),
                 digest=Digest.parse(_str(table, "digest", where)),
                 media_type=_str(table, "media-type", where),
