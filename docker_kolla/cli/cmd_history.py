@@ -76,7 +76,7 @@ def verify(
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
-    from docker_kolla.ops.history import channels_in
+    from docker_kolla.ops.common import channels_in
     failures = 0
     with open_repo(base.state().repo) as repo:
         try:

@@ -11,6 +11,7 @@ from docker_kolla.errors import ConfigError, UsageError
 
 LOCK_DIR = "lockfiles"
 CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
+WORKTREE = "work tree"          # a "revision" meaning the files as they are now
 
 
 def lock_path(channel: str) -> str:
@@ -44,21 +45,40 @@ def parse_lock(data: bytes, path: str) -> Lockfile:
     return lockfile.loads(_text(data, path), path)
 
 
-def locked_channels(repo, rev: str) -> list[str]:
-    """Channels that have a lockfile at REV."""
-    config = None
+def _configured(data: bytes | None) -> set:
+    if data is None:
+        return set()
     try:
-        config = load_channels(repo)
+        return set(parse_channels(data.decode("utf-8", "replace")).channels)
     except ConfigError:
-        pass
-    names = sorted(config.channels) if config else []
-    return [n for n in names if repo.read(rev, lock_path(n)) is not None]
+        return set()
+
+
+def channels_in(repo, rev: str) -> list[str]:
+    """Channels with a lockfile at REV (or in the work tree).
+
+    Candidates are the channels configured in the work tree or at REV (and, for
+    the work tree, any ``lockfiles/*.toml``): a lock needs a channel to exist.
+    """
+    candidates = _configured(repo.worktree_bytes(CHANNELS_PATH))
+    if rev == WORKTREE:
+        folder = repo.root / LOCK_DIR
+        if folder.is_dir():
+            candidates |= {p.stem for p in folder.glob("*.toml") if p.name != "channels.toml"}
+    else:
+        candidates |= _configured(repo.read(rev, CHANNELS_PATH))
+    return sorted(n for n in candidates if read_lock_bytes(repo, rev, n) is not None)
+
+
+def read_lock_bytes(repo, rev: str, channel: str) -> bytes | None:
+    path = lock_path(channel)
+    return repo.worktree_bytes(path) if rev == WORKTREE else repo.read(rev, path)
 
 
 def pick_channel(repo, channel: str | None, rev: str) -> str:
     if channel:
         return channel
-    names = locked_channels(repo, rev)
+    names = channels_in(repo, rev)
     if len(names) == 1:
         return names[0]
     raise UsageError("more than one channel is locked" if names else "no channel is locked yet",

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
 from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
-from docker_kolla.ops.common import CHANNELS_PATH, LOCK_DIR, lock_path, parse_lock
-
-WORKTREE = "work tree"
-
+from docker_kolla.ops.common import WORKTREE, channels_in, lock_path, parse_lock, read_lock_bytes
 
 def split_range(revs: list) -> tuple[str, str]:
     """``[]`` -> HEAD..worktree, ``[A]`` -> A..worktree, ``[A, B]`` or ``["A..B"]`` -> A..B."""
@@ -25,36 +21,6 @@ def split_range(revs: list) -> tuple[str, str]:
     if not revs:
         return "HEAD", WORKTREE
     return revs[0], revs[1] if len(revs) == 2 else WORKTREE
-
-
-def _configured(data: bytes | None) -> set:
-    if data is None:
-        return set()
-    try:
-        return set(parse_channels(data.decode("utf-8", "replace")).channels)
-    except ConfigError:
-        return set()
-
-
-def channels_in(repo, rev: str) -> list[str]:
-    """Channels with a lockfile at REV (or in the work tree).
-
-    Candidates are the channels configured in the work tree or at REV (and, for
-    the work tree, any ``lockfiles/*.toml``): a lock needs a channel to exist.
-    """
-    candidates = _configured(repo.worktree_bytes(CHANNELS_PATH))
-    if rev == WORKTREE:
-        folder = repo.root / LOCK_DIR
-        if folder.is_dir():
-            candidates |= {p.stem for p in folder.glob("*.toml") if p.name != "channels.toml"}
-    else:
-        candidates |= _configured(repo.read(rev, CHANNELS_PATH))
-    return sorted(n for n in candidates if read_lock_bytes(repo, rev, n) is not None)
-
-
-def read_lock_bytes(repo, rev: str, channel: str) -> bytes | None:
-    path = lock_path(channel)
-    return repo.worktree_bytes(path) if rev == WORKTREE else repo.read(rev, path)
 
 
 def read_lock(repo, rev: str, channel: str):

@@ -14,7 +14,7 @@ from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.revisions import Decision, Outcome, decide, last_seen
+from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide, last_seen
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
@@ -60,22 +60,23 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None, wanted: list) -> tuple[Lockfile | None, dict]:
-    """The lock at the base commit, and the last entry of every wanted image ever locked.
+def _previous(repo, channel: str, base: str | None, wanted: list) -> tuple[bytes | None, Lockfile | None, dict]:
+    """The lockfile at the base commit (bytes and parsed), and the last entry of every wanted
+    image ever locked.
 
     The history is read only when a wanted image is missing from the current lock (a
     re-added image continues its numbering instead of reusing revision numbers that
     were already published), so a routine re-lock costs one read, whatever the history.
     """
     if base is None:
-        return None, {}
+        return None, None, {}
     path = lock_path(channel)
-    current_data = repo.read(base, path)
-    current = parse_lock(current_data, path) if current_data is not None else None
+    data = repo.read(base, path)
+    current = parse_lock(data, path) if data is not None else None
     if current is not None and all(name in current.images for name in wanted):
-        return current, dict(current.images)
+        return data, current, dict(current.images)
     history = [parse_lock(v.data, f"{path}@{v.commit[:7]}") for v in repo.history(path, base) if v.data is not None]
-    return current, last_seen(history)
+    return data, current, last_seen(history)
 
 
 def _base_commit(repo, branch: str | None) -> str | None:
@@ -86,7 +87,8 @@ def _base_commit(repo, branch: str | None) -> str | None:
     return repo.resolve("HEAD")
 
 
-def _summary(result: LockResult) -> str:
+def summary_text(result: LockResult) -> str:
+    """The run's summary: printed on stdout and used as the commit message."""
     counts = {o: len(result.by_outcome(o)) for o in Outcome}
     changed = [d for d in result.decisions if d.outcome in (Outcome.NEW, Outcome.BUMPED, Outcome.REPLACED,
                                                             Outcome.ACCEPTED_MOVE)]
@@ -136,7 +138,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
     base = _base_commit(repo, opts.branch)
-    current, seen = _previous(repo, opts.channel, base, wanted)
+    old_bytes, current, seen = _previous(repo, opts.channel, base, wanted)
     bump_on = opts.bump_on or channel.bump_on
 
     def work(name: str) -> tuple[Decision | None, list, list]:
@@ -175,16 +177,14 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
                           "fix the image labels or drop --strict-labels (the content's value is what gets locked)")
     warnings.extend(conflicts)
 
-    new = Lockfile(channel=opts.channel, static=channel.static)
-    if current is not None and opts.images:
-        new = Lockfile(channel=opts.channel, images=dict(current.images), static=channel.static)
+    kept = dict(current.images) if current is not None and opts.images else {}   # --image: others stay
+    new = Lockfile(channel=opts.channel, images=kept, static=channel.static)
     for d in decisions:
         new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     text = lockfile.dumps(new).encode()
     lockfile.loads(text.decode(), path)            # never write what we cannot read back
-    old_bytes = repo.read(base, path) if base else None
     result.text = text if text != old_bytes else None
     result.base = base
     return result
@@ -194,7 +194,7 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
     """Write and commit what :func:`plan_lock` computed; push if asked."""
     path = lock_path(opts.channel)
     if result.text is not None:
-        message = _summary(result)
+        message = summary_text(result)
         if opts.commit:
             # compare-and-swap on the commit the lock was computed from: a concurrent
             # lock or commit makes this fail cleanly instead of stacking stale revisions
@@ -212,14 +212,10 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
     return result
 
 
-def _same(previous, ref):
+def _same(previous, ref) -> Resolved:
     """A Resolved equal to the previous entry (the tag still points at the locked digest)."""
-    from docker_kolla.core.revisions import Resolved
     return Resolved(name=previous.name, repository=ref.repository, digest=previous.digest,
                     media_type=previous.media_type, platform=previous.platform, platforms=previous.platforms,
                     manifesto=previous.manifesto, labels=previous.labels,
                     platform_manifestos=previous.platform_manifestos)
 
-
-def summary_text(result: LockResult) -> str:
-    return _summary(result)
