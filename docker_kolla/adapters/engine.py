@@ -18,7 +18,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from requests.exceptions import RequestException
 
 from docker_kolla.adapters.endpoint import Endpoint
-from docker_kolla.core.repo_names import normalise_repo, split_ref  # noqa: F401 - re-exported
+from docker_kolla.core.repo_names import split_ref
 from docker_kolla.errors import EngineError
 
 log = logging.getLogger(__name__)

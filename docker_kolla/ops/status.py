@@ -153,14 +153,9 @@ def load_history(repo, channel: str, rev: str) -> tuple:
         if version.data is None:
             continue
         try:
-            versions.append(parse_lock(version.data, f"{path}@{_short(version.commit)}"))
+            versions.append(parse_lock(version.data, f"{path}@{version.commit[:7]}"))
         except ConfigError:
             continue    # an old version that no longer parses cannot match anything; skip it
     if not versions or versions[-1] != current:
         versions.append(current)
     return commit, LockHistory(current, versions)
-
-
-def _short(commit) -> str:
-    text = commit.decode("ascii") if isinstance(commit, bytes) else str(commit)
-    return text[:7]

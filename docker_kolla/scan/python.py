@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import posixpath
-import re
 
+from docker_kolla.core.manifesto import normalise_python as normalise  # PEP 503, one definition
 from docker_kolla.scan.control import headers
 
 _SUFFIXES = (".dist-info", ".egg-info", ".egg")
-
-
-def normalise(name: str) -> str:
-    """PEP 503 normalised project name: lower case, runs of -_. become one '-'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _metadata_dir(path: str) -> str:
