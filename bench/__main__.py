@@ -37,7 +37,7 @@ def main(argv: list) -> int:
             failed += 1
             continue
         out = proc.stdout.strip()
-        result = json.loads(out[out.index("{"):])      # one JSON object, on one line or indented
+        result = json.loads(out[out.index("{") :])  # one JSON object, on one line or indented
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         print(json.dumps(result, indent=2, sort_keys=True))
         print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)

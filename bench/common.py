@@ -23,9 +23,15 @@ def plugin_env(work: Path) -> dict:
     link = config / "cli-plugins" / "docker-kolla"
     if not link.exists():
         link.symlink_to(PLUGIN)
-    return {**os.environ, "DOCKER_CONFIG": str(config), "DOCKER_KOLLA_CACHE": str(work / "cache"),
-            "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
-            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
+    return {
+        **os.environ,
+        "DOCKER_CONFIG": str(config),
+        "DOCKER_KOLLA_CACHE": str(work / "cache"),
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.test",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.test",
+    }
 
 
 def timed(cmd, *, env=None, cwd=None, shell=False, check=True) -> float:
@@ -34,8 +40,9 @@ def timed(cmd, *, env=None, cwd=None, shell=False, check=True) -> float:
     proc = subprocess.run(cmd, env=env, cwd=cwd, shell=shell, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if check and proc.returncode != 0:
-        raise SystemExit(f"bench: {cmd if shell else ' '.join(map(str, cmd))} exited {proc.returncode}:\n"
-                         f"{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"bench: {cmd if shell else ' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -46,7 +53,8 @@ def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, ta
     names = ", ".join(f'"{i}"' for i in images)
     (path / "lockfiles" / "channels.toml").write_text(
         f'[defaults]\nregistry = "{host}"\nnamespace = "{namespace}"\nimages = [{names}]\n\n'
-        f'[channels.{tag}]\ntag = "{tag}"\n')
+        f'[channels.{tag}]\ntag = "{tag}"\n'
+    )
     subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
     subprocess.run(["git", "-C", str(path), "commit", "-qm", "channels"], check=True, env=env)
     return path

@@ -26,7 +26,7 @@ def unique_bytes(fleet: KollaFleet, images: list) -> int:
     for image in images:
         pushed = fleet.pushed[image]
         seen[pushed.config_digest] = len(pushed.config_bytes)
-        seen[pushed.digest] = len(pushed.manifest_bytes)       # each manifest is fetched once too
+        seen[pushed.digest] = len(pushed.manifest_bytes)  # each manifest is fetched once too
         for layer in pushed.layers:
             seen[layer.digest] = layer.size
     return sum(seen.values())
@@ -47,8 +47,9 @@ def run(n: int, latency_ms: float) -> dict:
             listing.write_text("\n".join(refs) + "\n")
 
             proxy.reset_counts()
-            skopeo_seq = timed(f"while read r; do skopeo inspect --tls-verify=false \"$r\" >/dev/null; done < {listing}",
-                               shell=True)
+            skopeo_seq = timed(
+                f'while read r; do skopeo inspect --tls-verify=false "$r" >/dev/null; done < {listing}', shell=True
+            )
             skopeo_par = timed(f"xargs -P8 -n1 skopeo inspect --tls-verify=false < {listing} >/dev/null", shell=True)
 
             proxy.reset_counts()
@@ -69,13 +70,17 @@ def run(n: int, latency_ms: float) -> dict:
             del cached
             uniq = unique_bytes(fleet, images)
             return {
-                "bench": "lock", "images": n, "latency_ms_each_way": latency_ms,
-                "cold_lock_s": round(cold, 2), "skopeo_sequential_s": round(skopeo_seq, 2),
+                "bench": "lock",
+                "images": n,
+                "latency_ms_each_way": latency_ms,
+                "cold_lock_s": round(cold, 2),
+                "skopeo_sequential_s": round(skopeo_seq, 2),
                 "skopeo_xargs_p8_s": round(skopeo_par, 2),
                 "ratio_skopeo_sequential_over_lock": round(skopeo_seq / cold, 1),
                 "ratio_skopeo_p8_over_lock": round(skopeo_par / cold, 2),
                 "cold_requests": cold_counts,
-                "cold_bytes_downloaded": cold_bytes, "fleet_unique_blob_and_manifest_bytes": uniq,
+                "cold_bytes_downloaded": cold_bytes,
+                "fleet_unique_blob_and_manifest_bytes": uniq,
                 "ratio_bytes_downloaded_over_unique": round(cold_bytes / uniq, 3),
                 "warm_relock_s": round(warm, 2),
                 "warm_manifest_gets": warm_counts.get(("GET", "manifest"), 0),

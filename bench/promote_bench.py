@@ -51,9 +51,18 @@ def _window(proxies: dict) -> dict:
         p.reset_counts()
 
     def read() -> dict:
-        return {name: {"bytes_sent": p.bytes_sent, "puts": p.count("PUT"), "posts": p.count("POST"),
-                       "blob_gets": p.count("GET", "blob"), "manifest_gets": p.count("GET", "manifest"),
-                       "requests": p.count()} for name, p in proxies.items()}
+        return {
+            name: {
+                "bytes_sent": p.bytes_sent,
+                "puts": p.count("PUT"),
+                "posts": p.count("POST"),
+                "blob_gets": p.count("GET", "blob"),
+                "manifest_gets": p.count("GET", "manifest"),
+                "requests": p.count(),
+            }
+            for name, p in proxies.items()
+        }
+
     return read
 
 
@@ -65,7 +74,7 @@ def promote(repo: Path, to: str, env: dict, jobs: int) -> tuple[float, dict]:
 def skopeo_sync(fleet: KollaFleet, images: list, src_host: str, to: str, work: Path, env: dict) -> float:
     spec = {src_host: {"tls-verify": False, "images": {fleet.repo(i): [fleet.tag] for i in images}}}
     path = work / "sync.yaml"
-    path.write_text(json.dumps(spec))   # JSON is YAML
+    path.write_text(json.dumps(spec))  # JSON is YAML
     elapsed, _ = _run(["skopeo", "sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", path, to], env)
     return elapsed
 
@@ -89,9 +98,11 @@ def run(n: int, latency_ms: float, jobs: int, layer_size: int) -> dict:
         work = Path(tmp)
         env = {**os.environ, "DOCKER_CONFIG": str(work / "docker-config"), "HOME": str(work)}
         regs = {name: Registry(work / name).start() for name in ("src", "dst-promote", "dst-skopeo")}
-        proxies = {"source": Proxy(regs["src"].host, latency_ms=latency_ms).start(),
-                   "dst-promote": Proxy(regs["dst-promote"].host, latency_ms=latency_ms).start(),
-                   "dst-skopeo": Proxy(regs["dst-skopeo"].host, latency_ms=latency_ms).start()}
+        proxies = {
+            "source": Proxy(regs["src"].host, latency_ms=latency_ms).start(),
+            "dst-promote": Proxy(regs["dst-promote"].host, latency_ms=latency_ms).start(),
+            "dst-skopeo": Proxy(regs["dst-skopeo"].host, latency_ms=latency_ms).start(),
+        }
         try:
             fleet = KollaFleet(regs["src"].host, namespace="kolla", layer_size=layer_size)
             images = fleet.generate(n)
@@ -120,22 +131,29 @@ def run(n: int, latency_ms: float, jobs: int, layer_size: int) -> dict:
             bump_skopeo = read()
             expected = new_bytes(fleet, before, BUMPED)
             return {
-                "bench": "promote", "images": n, "latency_ms_each_way": latency_ms, "jobs": jobs,
+                "bench": "promote",
+                "images": n,
+                "latency_ms_each_way": latency_ms,
+                "jobs": jobs,
                 "cold": {
-                    "promote_s": round(t_promote, 2), "skopeo_sync_s": round(t_skopeo, 2),
+                    "promote_s": round(t_promote, 2),
+                    "skopeo_sync_s": round(t_skopeo, 2),
                     "ratio_skopeo_over_promote": round(t_skopeo / t_promote, 2),
                     "promote_bytes_from_source": cold_promote["source"]["bytes_sent"],
                     "skopeo_bytes_from_source": cold_skopeo["source"]["bytes_sent"],
-                    "promote_reported": doc["totals"], "promote_requests": cold_promote,
+                    "promote_reported": doc["totals"],
+                    "promote_requests": cold_promote,
                     "skopeo_requests": cold_skopeo,
                 },
                 "bump_2_images": {
-                    "promote_s": round(t_bump, 2), "skopeo_sync_s": round(t_bump_skopeo, 2),
+                    "promote_s": round(t_bump, 2),
+                    "skopeo_sync_s": round(t_bump_skopeo, 2),
                     "promote_statuses": bump_doc["statuses"],
                     "promote_bytes_from_source": bump_promote["source"]["bytes_sent"],
                     "expected_new_layer_config_manifest_bytes": expected,
                     "skopeo_bytes_from_source": bump_skopeo["source"]["bytes_sent"],
-                    "promote_reported": bump_doc["totals"], "promote_requests": bump_promote,
+                    "promote_reported": bump_doc["totals"],
+                    "promote_requests": bump_promote,
                     "skopeo_requests": bump_skopeo,
                 },
             }

@@ -34,8 +34,12 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps  # noqa: E402
 from tests.support import Dockerd, KollaFleet, Registry  # noqa: E402
 
 PLUGIN = ROOT / ".venv" / "bin" / "docker-kolla"
-GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.test",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.test",
+}
 
 
 def lock_repo(path: Path, channel: str, entries: list) -> Path:
@@ -49,9 +53,18 @@ def lock_repo(path: Path, channel: str, entries: list) -> Path:
 
 
 def entries_for(fleet: KollaFleet, names: list, pushed: dict) -> list:
-    return [LockEntry(name=n, repository=f"{fleet.host}/{fleet.repo(n)}", tag="ocata-1", revision=1,
-                      digest=Digest.parse(pushed[n].digest), media_type=pushed[n].media_type, platform="linux/amd64")
-            for n in names]
+    return [
+        LockEntry(
+            name=n,
+            repository=f"{fleet.host}/{fleet.repo(n)}",
+            tag="ocata-1",
+            revision=1,
+            digest=Digest.parse(pushed[n].digest),
+            media_type=pushed[n].media_type,
+            platform="linux/amd64",
+        )
+        for n in names
+    ]
 
 
 def plugin_env(config_dir: Path) -> dict:
@@ -89,20 +102,28 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         engine.docker("rmi", *[e.pinned for e in fresh])
         engine.docker("image", "prune", "-a", "-f")
         repo = lock_repo(work / "locks-fresh", "ocata", fresh)
-        kolla, _ = timed(["docker", "-H", engine.host, "kolla", "--repo", str(repo), "pull", "ocata",
-                          "--jobs", str(args.jobs)], env)
+        kolla, _ = timed(
+            ["docker", "-H", engine.host, "kolla", "--repo", str(repo), "pull", "ocata", "--jobs", str(args.jobs)], env
+        )
 
         _, _, many = seed(registry, "bench-present", args.present, 0)
         repo = lock_repo(work / "locks-present", "ocata", many)
         cmd = ["docker", "-H", engine.host, "kolla", "--repo", str(repo), "pull", "ocata", "--format", "json"]
-        timed(cmd, env)                      # first run pulls them all
-        present, out = timed(cmd, env)       # second run: everything present
+        timed(cmd, env)  # first run pulls them all
+        present, out = timed(cmd, env)  # second run: everything present
         actions = {i["action"] for i in json.loads(out)["images"]}
-        return {"images": args.images, "layer_kib": args.layer_kib, "jobs": args.jobs,
-                "docker_pull_loop_s": round(baseline, 3), "kolla_pull_s": round(kolla, 3),
-                "ratio_loop_over_kolla": round(baseline / kolla, 2) if kolla else None,
-                "present_images": args.present, "present_s": round(present, 3),
-                "present_under_1s": present < 1.0, "present_actions": sorted(actions)}
+        return {
+            "images": args.images,
+            "layer_kib": args.layer_kib,
+            "jobs": args.jobs,
+            "docker_pull_loop_s": round(baseline, 3),
+            "kolla_pull_s": round(kolla, 3),
+            "ratio_loop_over_kolla": round(baseline / kolla, 2) if kolla else None,
+            "present_images": args.present,
+            "present_s": round(present, 3),
+            "present_under_1s": present < 1.0,
+            "present_actions": sorted(actions),
+        }
     finally:
         engine.stop()
         registry.stop()

@@ -30,8 +30,7 @@ def generate(path: str, size: int, file_kib: int) -> int:
     rng = random.Random(0)
     pool = bytes(rng.choice(b"abcdefghijklmnop ") for _ in range(4 * CHUNK))  # ~2:1 under gzip
     file_size = file_kib * 1024
-    status = b"".join(f"Package: pkg{i}\nStatus: install ok installed\nVersion: 1.{i}\n\n".encode()
-                      for i in range(500))
+    status = b"".join(f"Package: pkg{i}\nStatus: install ok installed\nVersion: 1.{i}\n\n".encode() for i in range(500))
     written = 0
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         _add(tar, "var/lib/dpkg/status", status)
@@ -41,7 +40,7 @@ def generate(path: str, size: int, file_kib: int) -> int:
         index = 0
         while written < size:
             start = rng.randrange(0, len(pool) - file_size)
-            _add(tar, f"usr/share/bench/{index // 1000}/f{index}", pool[start:start + file_size])
+            _add(tar, f"usr/share/bench/{index // 1000}/f{index}", pool[start : start + file_size])
             written += file_size
             index += 1
     return written
@@ -94,19 +93,28 @@ def main() -> None:
         generate(path, args.size, args.files_kib)
         tar_bytes, compressed = _inflated_size(path), os.path.getsize(path)
         env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        child = subprocess.run([sys.executable, __file__, "--scan", path], capture_output=True, text=True,
-                               check=True, env=env)
+        child = subprocess.run(
+            [sys.executable, __file__, "--scan", path], capture_output=True, text=True, check=True, env=env
+        )
         scan = json.loads(child.stdout)
         start = time.perf_counter()
         subprocess.run(["tar", "-tzf", path], stdout=subprocess.DEVNULL, check=True)
         tar_seconds = time.perf_counter() - start
     mib = tar_bytes / (1 << 20)
-    print(json.dumps({
-        "tar_mib": round(mib, 1), "compressed_mib": round(compressed / (1 << 20), 1),
-        "scan_seconds": round(scan["seconds"], 2), "scan_mib_s": round(mib / scan["seconds"], 1),
-        "tar_tzf_seconds": round(tar_seconds, 2), "tar_tzf_mib_s": round(mib / tar_seconds, 1),
-        "scan_peak_rss_mib": round(scan["peak_rss_kib"] / 1024, 1), "entries_found": scan["entries"],
-    }))
+    print(
+        json.dumps(
+            {
+                "tar_mib": round(mib, 1),
+                "compressed_mib": round(compressed / (1 << 20), 1),
+                "scan_seconds": round(scan["seconds"], 2),
+                "scan_mib_s": round(mib / scan["seconds"], 1),
+                "tar_tzf_seconds": round(tar_seconds, 2),
+                "tar_tzf_mib_s": round(mib / tar_seconds, 1),
+                "scan_peak_rss_mib": round(scan["peak_rss_kib"] / 1024, 1),
+                "entries_found": scan["entries"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

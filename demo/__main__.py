@@ -21,8 +21,16 @@ sys.path.insert(0, str(ROOT))
 from tests.support import Dockerd, KollaFleet, Registry, ServiceError  # noqa: E402
 
 WORK = ROOT / ".demo"
-IMAGES = ["nova-api", "nova-compute", "nova-conductor", "nova-scheduler", "keystone", "glance-api",
-          "neutron-server", "mariadb"]
+IMAGES = [
+    "nova-api",
+    "nova-compute",
+    "nova-conductor",
+    "nova-scheduler",
+    "keystone",
+    "glance-api",
+    "neutron-server",
+    "mariadb",
+]
 
 
 def say(text: str) -> None:
@@ -45,9 +53,15 @@ def main() -> int:
     config = WORK / "docker-config"
     (config / "cli-plugins").mkdir(parents=True)
     (config / "cli-plugins" / "docker-kolla").symlink_to(Path(sys.executable).parent / "docker-kolla")
-    env = {**os.environ, "DOCKER_CONFIG": str(config), "DOCKER_KOLLA_CACHE": str(WORK / "cache"),
-           "GIT_AUTHOR_NAME": "Demo Operator", "GIT_AUTHOR_EMAIL": "operator@example.test",
-           "GIT_COMMITTER_NAME": "Demo Operator", "GIT_COMMITTER_EMAIL": "operator@example.test"}
+    env = {
+        **os.environ,
+        "DOCKER_CONFIG": str(config),
+        "DOCKER_KOLLA_CACHE": str(WORK / "cache"),
+        "GIT_AUTHOR_NAME": "Demo Operator",
+        "GIT_AUTHOR_EMAIL": "operator@example.test",
+        "GIT_COMMITTER_NAME": "Demo Operator",
+        "GIT_COMMITTER_EMAIL": "operator@example.test",
+    }
     registry = Registry(WORK / "registry").start()
     engine = None
     try:
@@ -64,7 +78,8 @@ def main() -> int:
         (repo / "lockfiles" / "channels.toml").write_text(
             f'[defaults]\nregistry = "{registry.host}"\nnamespace = "kolla"\n'
             f'name-template = "{{distro}}-{{type}}-{{image}}"\ndistro = "centos"\ntype = "binary"\n'
-            f'images = [{names}]\n\n[channels.ocata]\ntag = "ocata"\n')
+            f'images = [{names}]\n\n[channels.ocata]\ntag = "ocata"\n'
+        )
         run(env, "git", "commit", "-qam", "channels: demo fleet", cwd=repo)
         say("docker kolla lock ocata: every image gets a digest, a manifesto and revision 1")
         run(env, "docker", "kolla", "lock", "ocata", cwd=repo)
@@ -92,8 +107,7 @@ def main() -> int:
         if engine is not None:
             run(env, "docker", "-H", engine.host, "kolla", "pull", "ocata", "--lock", "HEAD~1", cwd=repo)
             run(env, "docker", "-H", engine.host, "kolla", "pull", "ocata", "--lock", "HEAD", cwd=repo)
-            run(env, "docker", "-H", engine.host, "images", "--format", "{{.Repository}}:{{.Tag}}",
-                cwd=repo)
+            run(env, "docker", "-H", engine.host, "images", "--format", "{{.Repository}}:{{.Tag}}", cwd=repo)
         say(f"done. The demo lock repository is {repo}")
         print(f"  try: cd {repo} && DOCKER_CONFIG={config} docker kolla diff HEAD~1 --format json")
         return 0

@@ -73,8 +73,9 @@ class RegistryError(KollaError):
         url: the request URL with any credentials removed.
     """
 
-    def __init__(self, message: str, hint: str = "", *, status: int | None = None,
-                 code: str = "", url: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str = "", *, status: int | None = None, code: str = "", url: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.status = status
         self.code = code

@@ -49,8 +49,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 @pytest.fixture(scope="session")
 def htpasswd_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """Registry with Basic auth: user ``kolla``, password ``s3cret`` (``.auth`` holds them)."""
-    reg = _start(Registry(tmp_path_factory.mktemp("htpasswd-registry"), htpasswd=HTPASSWD_USER),
-                 "docker-registry (htpasswd)")
+    reg = _start(
+        Registry(tmp_path_factory.mktemp("htpasswd-registry"), htpasswd=HTPASSWD_USER), "docker-registry (htpasswd)"
+    )
     yield reg
     reg.stop()
 
@@ -58,8 +59,9 @@ def htpasswd_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regi
 @pytest.fixture(scope="session")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServer]:
     """Bearer-token server: users kolla/s3cret (all actions) and reader/readonly (pull only)."""
-    server = _start(TokenServer(tmp_path_factory.mktemp("token-server"), users=TOKEN_USERS, grants=TOKEN_GRANTS),
-                    "token server")
+    server = _start(
+        TokenServer(tmp_path_factory.mktemp("token-server"), users=TOKEN_USERS, grants=TOKEN_GRANTS), "token server"
+    )
     yield server
     server.stop()
 
@@ -68,8 +70,7 @@ def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServ
 def token_registry(tmp_path_factory: pytest.TempPathFactory, token_server: TokenServer) -> Iterator[Registry]:
     """Registry in ``auth: token`` mode trusting ``token_server``. Tests that count token
     requests should call ``token_server.reset()`` first (the server is shared)."""
-    reg = _start(Registry(tmp_path_factory.mktemp("token-registry"), token=token_server),
-                 "docker-registry (token)")
+    reg = _start(Registry(tmp_path_factory.mktemp("token-registry"), token=token_server), "docker-registry (token)")
     yield reg
     reg.stop()
 
@@ -99,7 +100,7 @@ def fleet_factory(request: pytest.FixtureRequest) -> Callable[..., KollaFleet]:
     """``fleet_factory(registry_or_host, **KollaFleet kwargs)``: more fleets, each in a fresh namespace.
     The registry's own credentials (``.auth``) are used unless ``auth=`` is given."""
 
-    def make(target: "Registry | Proxy | str", **kwargs) -> KollaFleet:
+    def make(target: Registry | Proxy | str, **kwargs) -> KollaFleet:
         host = target if isinstance(target, str) else target.host
         kwargs.setdefault("auth", getattr(target, "auth", None))
         kwargs.setdefault("namespace", unique_namespace(request))
@@ -113,7 +114,7 @@ def proxy_factory() -> Iterator[Callable[..., Proxy]]:
     """``proxy_factory(registry_or_host, latency_ms=0)``: a started Proxy, stopped at teardown."""
     proxies: list[Proxy] = []
 
-    def make(target: "Registry | str", *, latency_ms: float = 0) -> Proxy:
+    def make(target: Registry | str, *, latency_ms: float = 0) -> Proxy:
         host = target if isinstance(target, str) else target.host
         proxy = Proxy(host, latency_ms=latency_ms, auth=getattr(target, "auth", None)).start()
         proxies.append(proxy)

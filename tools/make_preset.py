@@ -1,6 +1,6 @@
 """Generate the Ocata channel preset from the Kolla fleet table.
 
-Usage: python tools/make_preset.py ../shared/kolla/ocata-images.tsv > docker_kolla/presets/ocata.toml
+Usage: python tools/make_preset.py tests/fixtures/kolla/ocata-images.tsv > docker_kolla/presets/ocata.toml
 
 Images kolla-ansible deploys (a `*_image` variable) and that Kolla builds as
 centos-binary go into `images`; the rest are listed, commented, by reason.
@@ -25,8 +25,10 @@ def main(path: str) -> None:
     out.write("# docker-kolla channels: the OpenStack Kolla Ocata fleet (kolla 4.0.x, Docker Hub kolla/).\n")
     out.write(f"# {len(rows)} images in stable/ocata; kolla-ansible deploys {len(deployed) + len(unbuildable)};\n")
     out.write(f"# {len(deployed)} of those are built as centos-binary (images); the other\n")
-    out.write(f"# {len(unbuildable)} are optional-images. The {len(rows) - len(deployed) - len(unbuildable)} others are listed, commented, at the end.\n")
-    out.write("# Regenerate: python tools/make_preset.py ocata-images.tsv\n\n")
+    out.write(
+        f"# {len(unbuildable)} are optional-images. The {len(rows) - len(deployed) - len(unbuildable)} others are listed, commented, at the end.\n"
+    )
+    out.write("# Regenerate: python tools/make_preset.py tests/fixtures/kolla/ocata-images.tsv\n\n")
     out.write('[defaults]\nregistry = "docker.io"\nnamespace = "kolla"\n')
     out.write('name-template = "{distro}-{type}-{image}"\ndistro = "centos"\ntype = "binary"\n')
     out.write('platforms = ["linux/amd64"]\nmanifesto = ["labels", "content"]\n')

@@ -16,14 +16,21 @@ from urllib.parse import urlsplit
 import requests
 
 from docker_kolla.adapters.challenges import Challenge, parse_challenges, repository_scopes
-from docker_kolla.adapters.credentials import (ANONYMOUS, CredentialStore, Credentials,
-                                               default_config_dir)
+from docker_kolla.adapters.credentials import ANONYMOUS, Credentials, CredentialStore, default_config_dir
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
 from docker_kolla.core.reference import DOCKER_HUB, ImageRef
 from docker_kolla.errors import AuthError, RegistryError
 
-__all__ = ["ANONYMOUS", "Authenticator", "Challenge", "CredentialStore", "Credentials",
-           "default_config_dir", "parse_challenges", "repository_scopes"]
+__all__ = [
+    "ANONYMOUS",
+    "Authenticator",
+    "Challenge",
+    "CredentialStore",
+    "Credentials",
+    "default_config_dir",
+    "parse_challenges",
+    "repository_scopes",
+]
 
 # A token is reused until this many seconds before it expires, so it cannot
 # expire between the cache check and the registry reading it.
@@ -48,8 +55,9 @@ class Authenticator:
         clock: monotonic seconds; tests pass a fake to expire tokens.
     """
 
-    def __init__(self, session: requests.Session, credentials, *,
-                 policy: RetryPolicy = DEFAULT_POLICY, clock=time.monotonic) -> None:
+    def __init__(
+        self, session: requests.Session, credentials, *, policy: RetryPolicy = DEFAULT_POLICY, clock=time.monotonic
+    ) -> None:
         self._session = session
         self._credentials = credentials
         self._policy = policy
@@ -70,9 +78,12 @@ class Authenticator:
         usable = [c for c in challenges if c.scheme == "bearer" and c.get("realm")]
         usable += [c for c in challenges if c.scheme == "basic"]
         if not usable:
-            raise AuthError(f"{ref.registry} answered 401 without a Basic or Bearer challenge",
-                            f"check the registry address; then try {_login_hint(ref)}",
-                            status=401, url=redact(resp.url))
+            raise AuthError(
+                f"{ref.registry} answered 401 without a Basic or Bearer challenge",
+                f"check the registry address; then try {_login_hint(ref)}",
+                status=401,
+                url=redact(resp.url),
+            )
         challenge = usable[0]
         self._challenges[ref.api_host] = challenge
         with self._lock:  # the cached token was refused: fetch a fresh one
@@ -85,22 +96,31 @@ class Authenticator:
         url = redact(resp.url)
         what = ", ".join(scopes) or ref.registry
         if creds.anonymous:
-            return AuthError(f"{ref.registry} refused anonymous access ({what})",
-                             f"log in with {_login_hint(ref)}", status=resp.status_code, url=url)
+            return AuthError(
+                f"{ref.registry} refused anonymous access ({what})",
+                f"log in with {_login_hint(ref)}",
+                status=resp.status_code,
+                url=url,
+            )
         errors = [c.get("error") for c in parse_challenges(resp.headers.get("WWW-Authenticate", ""))]
         if resp.status_code == 403 or "insufficient_scope" in errors:
-            return AuthError(f"access denied on {ref.registry} ({what})",
-                             f"the account from {_login_hint(ref)} lacks this permission",
-                             status=resp.status_code, url=url)
-        return AuthError(f"authentication to {ref.registry} failed",
-                         f"check {_login_hint(ref)}", status=resp.status_code, url=url)
+            return AuthError(
+                f"access denied on {ref.registry} ({what})",
+                f"the account from {_login_hint(ref)} lacks this permission",
+                status=resp.status_code,
+                url=url,
+            )
+        return AuthError(
+            f"authentication to {ref.registry} failed", f"check {_login_hint(ref)}", status=resp.status_code, url=url
+        )
 
     def _authorize(self, challenge: Challenge, ref: ImageRef, scopes: tuple[str, ...]) -> dict:
         creds = self._credentials.lookup(ref.auth_key)
         if challenge.scheme == "basic":
             if not (creds.username or creds.password):
-                raise AuthError(f"{ref.registry} requires a user name and password",
-                                f"log in with {_login_hint(ref)}", status=401)
+                raise AuthError(
+                    f"{ref.registry} requires a user name and password", f"log in with {_login_hint(ref)}", status=401
+                )
             raw = f"{creds.username}:{creds.password}".encode()
             return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
         if creds.registry_token:
@@ -129,8 +149,12 @@ class Authenticator:
         self.token_requests += 1
         if creds.identity_token:
             # oauth.md: POST form, ONE space-separated scope; 404 = GET-only server.
-            form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
-                    "client_id": CLIENT_ID, "scope": " ".join(scopes)}
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": CLIENT_ID,
+                "scope": " ".join(scopes),
+            }
             if service:
                 form["service"] = service
             resp = send(self._session, "POST", realm, data=form, policy=self._policy)
@@ -147,22 +171,37 @@ class Authenticator:
         url = redact(resp.url)
         if resp.status_code in (401, 403):
             if creds.anonymous:
-                raise AuthError(f"{ref.registry} refused an anonymous token",
-                                f"log in with {_login_hint(ref)}", status=resp.status_code, url=url)
-            raise AuthError(f"authentication to {ref.registry} failed",
-                            f"check {_login_hint(ref)}", status=resp.status_code, url=url)
+                raise AuthError(
+                    f"{ref.registry} refused an anonymous token",
+                    f"log in with {_login_hint(ref)}",
+                    status=resp.status_code,
+                    url=url,
+                )
+            raise AuthError(
+                f"authentication to {ref.registry} failed",
+                f"check {_login_hint(ref)}",
+                status=resp.status_code,
+                url=url,
+            )
         if resp.status_code != 200:
-            raise RegistryError(f"token server answered HTTP {resp.status_code}",
-                                "retry later; if it persists the registry's auth service is down",
-                                status=resp.status_code, url=url)
+            raise RegistryError(
+                f"token server answered HTTP {resp.status_code}",
+                "retry later; if it persists the registry's auth service is down",
+                status=resp.status_code,
+                url=url,
+            )
         try:
             body = resp.json()
             # distribution's client prefers access_token when both are present.
             token = body.get("access_token") or body["token"]
             lifetime = max(float(body.get("expires_in") or TOKEN_MIN_LIFETIME), TOKEN_MIN_LIFETIME)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise RegistryError("token server sent no token", "the registry's auth service is misconfigured",
-                                status=resp.status_code, url=url) from None
+            raise RegistryError(
+                "token server sent no token",
+                "the registry's auth service is misconfigured",
+                status=resp.status_code,
+                url=url,
+            ) from None
         return str(token), lifetime
 
 
@@ -170,12 +209,19 @@ def _check_realm(realm: str, ref: ImageRef, creds: Credentials) -> None:
     """Credentials go over plain HTTP only to loopback or to the registry host itself."""
     parts = urlsplit(realm)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise AuthError(f"{ref.registry} names an invalid token realm {redact(realm)!r}",
-                        "the registry's auth configuration is broken")
-    if parts.scheme == "http" and not creds.anonymous and not (
-            is_loopback(parts.netloc) or parts.hostname == urlsplit(f"//{ref.api_host}").hostname):
-        raise AuthError(f"{ref.registry} asks for credentials over plain HTTP at {redact(realm)}",
-                        "refusing to send them; configure the token service with HTTPS")
+        raise AuthError(
+            f"{ref.registry} names an invalid token realm {redact(realm)!r}",
+            "the registry's auth configuration is broken",
+        )
+    if (
+        parts.scheme == "http"
+        and not creds.anonymous
+        and not (is_loopback(parts.netloc) or parts.hostname == urlsplit(f"//{ref.api_host}").hostname)
+    ):
+        raise AuthError(
+            f"{ref.registry} asks for credentials over plain HTTP at {redact(realm)}",
+            "refusing to send them; configure the token service with HTTPS",
+        )
 
 
 def _login_hint(ref: ImageRef) -> str:

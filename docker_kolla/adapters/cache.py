@@ -55,9 +55,12 @@ class LayerCache:
         try:
             envelope = json.loads(path.read_text(encoding="utf-8"))
             body = envelope["body"]
-            if (envelope.get("format") != _FORMAT or envelope.get("scanner") != SCANNER_VERSION
-                    or envelope.get("digest") != str(layer_digest)
-                    or envelope.get("sha256") != hashlib.sha256(body.encode("utf-8")).hexdigest()):
+            if (
+                envelope.get("format") != _FORMAT
+                or envelope.get("scanner") != SCANNER_VERSION
+                or envelope.get("digest") != str(layer_digest)
+                or envelope.get("sha256") != hashlib.sha256(body.encode("utf-8")).hexdigest()
+            ):
                 return None
             facts = LayerFacts.from_json(body)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, ScanError):
@@ -73,8 +76,13 @@ class LayerCache:
         path = self._path(layer_digest)
         path.parent.mkdir(parents=True, exist_ok=True)
         body = facts.to_json()
-        envelope = {"format": _FORMAT, "scanner": SCANNER_VERSION, "digest": str(layer_digest),
-                    "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(), "body": body}
+        envelope = {
+            "format": _FORMAT,
+            "scanner": SCANNER_VERSION,
+            "digest": str(layer_digest),
+            "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(),
+            "body": body,
+        }
         fsio.write_atomic(path, json.dumps(envelope, sort_keys=True).encode("utf-8"))
 
     def prune(self, older_than_days: int | None = None) -> int:

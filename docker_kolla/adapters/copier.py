@@ -46,7 +46,7 @@ class CopyStats:
     manifests_put: int = 0
     manifests_present: int = 0
 
-    def add(self, other: "CopyStats") -> None:
+    def add(self, other: CopyStats) -> None:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
@@ -69,12 +69,12 @@ class Copier:
         self._pool = ThreadPoolExecutor(max_workers=max(1, blob_jobs), thread_name_prefix="blob")
         self._lock = threading.Lock()
         self._blob_locks: dict[tuple[str, Digest], threading.Lock] = {}
-        self._known: dict[tuple[str, Digest], str] = {}   # (dst host, digest) -> a repo path holding it
+        self._known: dict[tuple[str, Digest], str] = {}  # (dst host, digest) -> a repo path holding it
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> "Copier":
+    def __enter__(self) -> Copier:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -82,8 +82,9 @@ class Copier:
 
     # -- images -----------------------------------------------------------------
 
-    def copy_image(self, src: ImageRef, dst: ImageRef, top_raw: bytes, media_type: str,
-                   tags: Sequence[str]) -> CopyStats:
+    def copy_image(
+        self, src: ImageRef, dst: ImageRef, top_raw: bytes, media_type: str, tags: Sequence[str]
+    ) -> CopyStats:
         """Copy the manifest or index ``top_raw`` and everything it references, then tag it.
 
         ``src``/``dst`` name repositories. ``top_raw`` is the locked manifest (or
@@ -99,8 +100,9 @@ class Copier:
         self.put_tags(dst, top_raw, top.media_type, tags, stats)
         return stats
 
-    def put_tags(self, dst: ImageRef, raw: bytes, media_type: str, tags: Sequence[str],
-                 stats: CopyStats | None = None) -> CopyStats:
+    def put_tags(
+        self, dst: ImageRef, raw: bytes, media_type: str, tags: Sequence[str], stats: CopyStats | None = None
+    ) -> CopyStats:
         """PUT ``raw`` under each tag, in order (immutable tag first, then the moving one)."""
         stats = stats if stats is not None else CopyStats()
         for tag in tags:
@@ -186,6 +188,8 @@ class Copier:
 
     def _upload(self, src: ImageRef, dst: ImageRef, desc: Descriptor) -> None:
         """Stream the source GET into the destination PUT; http.retrying repeats a dropped copy."""
+
         def attempt() -> None:  # re-opens the source stream on every call
             self.dst.upload_blob(dst, desc.digest, desc.size, self.src.open_blob(src, desc))
+
         retrying(attempt, self.dst.policy, f"upload of {desc.digest}")

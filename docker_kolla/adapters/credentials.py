@@ -65,12 +65,14 @@ def _decode_entry(entry: dict, where: str) -> Credentials:
         try:
             username, password = docker.auth.decode_auth(entry["auth"])
         except (ValueError, TypeError, UnicodeDecodeError):
-            raise ConfigError(f"{where}: `auth` is not base64 of user:password",
-                              "run `docker login` again") from None
+            raise ConfigError(f"{where}: `auth` is not base64 of user:password", "run `docker login` again") from None
         password = password.rstrip("\x00")
-    return Credentials(username=username, password=password,
-                       identity_token=entry.get("identitytoken", "") or "",
-                       registry_token=entry.get("registrytoken", "") or "")
+    return Credentials(
+        username=username,
+        password=password,
+        identity_token=entry.get("identitytoken", "") or "",
+        registry_token=entry.get("registrytoken", "") or "",
+    )
 
 
 def _same_key(a: str, b: str) -> bool:
@@ -85,8 +87,7 @@ class CredentialStore:
     ``auths``. A configured helper that answers "not found" means anonymous.
     """
 
-    def __init__(self, config: dict, environ: Mapping[str, str] | None = None,
-                 source: str = "config.json") -> None:
+    def __init__(self, config: dict, environ: Mapping[str, str] | None = None, source: str = "config.json") -> None:
         self._config = config
         self._environ = dict(environ or {})
         self._source = source
@@ -95,7 +96,7 @@ class CredentialStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, config_dir: Path, environ: Mapping[str, str]) -> "CredentialStore":
+    def load(cls, config_dir: Path, environ: Mapping[str, str]) -> CredentialStore:
         """Read ``config_dir/config.json``; a missing file means no credentials."""
         path = Path(config_dir) / "config.json"
         try:
@@ -103,8 +104,9 @@ class CredentialStore:
         except FileNotFoundError:
             config = {}
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {path}: {type(exc).__name__}",
-                              "fix the file or point --config / DOCKER_CONFIG elsewhere") from None
+            raise ConfigError(
+                f"cannot read {path}: {type(exc).__name__}", "fix the file or point --config / DOCKER_CONFIG elsewhere"
+            ) from None
         if not isinstance(config, dict):
             raise ConfigError(f"{path} is not a JSON object", "fix the file or point --config elsewhere")
         return cls(config, environ, str(path))
@@ -117,8 +119,9 @@ class CredentialStore:
             auths = json.loads(text).get("auths", {})
             assert isinstance(auths, dict)
         except (ValueError, AttributeError, AssertionError):
-            raise ConfigError("DOCKER_AUTH_CONFIG is not {\"auths\": {...}} JSON",
-                              "fix or unset DOCKER_AUTH_CONFIG") from None
+            raise ConfigError(
+                'DOCKER_AUTH_CONFIG is not {"auths": {...}} JSON', "fix or unset DOCKER_AUTH_CONFIG"
+            ) from None
         return auths
 
     def lookup(self, key: str) -> Credentials:

@@ -61,13 +61,18 @@ class BlobDownloads:
         # server adds Content-Encoding to a gzip layer (moby/moby#17595). A 307 to
         # storage on another host is followed without Authorization (requests
         # strips it; trust_env is off so ~/.netrc cannot put it back).
-        resp = self._request("GET", ref, url, repository_scopes(ref.path), stream=True,
-                             headers={"Accept-Encoding": "identity"})
+        resp = self._request(
+            "GET", ref, url, repository_scopes(ref.path), stream=True, headers={"Accept-Encoding": "identity"}
+        )
         with resp:
             if resp.status_code == 404:
-                raise NotFoundError(f"blob {desc.digest} not found in {ref.repository}",
-                                    "the image is incomplete in the registry; push it again",
-                                    status=404, code="BLOB_UNKNOWN", url=redact(resp.url))
+                raise NotFoundError(
+                    f"blob {desc.digest} not found in {ref.repository}",
+                    "the image is incomplete in the registry; push it again",
+                    status=404,
+                    code="BLOB_UNKNOWN",
+                    url=redact(resp.url),
+                )
             if resp.status_code != 200:
                 raise registry_error(resp, f"GET blob {desc.digest}")
             hasher, size = desc.digest.hasher(), 0
@@ -75,9 +80,11 @@ class BlobDownloads:
                 for chunk in resp.raw.stream(CHUNK_SIZE, decode_content=False):
                     size += len(chunk)
                     if 0 <= desc.size < size or (desc.size < 0 and size > limit):
-                        raise RegistryError(f"blob {desc.digest} is larger than {max(desc.size, limit)} bytes",
-                                            "the registry or a proxy served the wrong content",
-                                            url=redact(resp.url))
+                        raise RegistryError(
+                            f"blob {desc.digest} is larger than {max(desc.size, limit)} bytes",
+                            "the registry or a proxy served the wrong content",
+                            url=redact(resp.url),
+                        )
                     hasher.update(chunk)
                     self.stats.add("bytes_downloaded", len(chunk))
                     yield chunk
@@ -88,5 +95,8 @@ class BlobDownloads:
         if got != desc.digest:
             raise DigestMismatch(f"blob in {ref.repository}", str(desc.digest), str(got), url=redact(resp.url))
         if desc.size >= 0 and size != desc.size:
-            raise RegistryError(f"blob {desc.digest} is {size} bytes, expected {desc.size}",
-                                "the registry or a proxy truncated the content", url=redact(resp.url))
+            raise RegistryError(
+                f"blob {desc.digest} is {size} bytes, expected {desc.size}",
+                "the registry or a proxy truncated the content",
+                url=redact(resp.url),
+            )

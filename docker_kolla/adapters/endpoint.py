@@ -22,7 +22,9 @@ from typing import Mapping
 from docker_kolla.errors import ConfigError, UsageError
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-_CONTEXT_HINT = "list contexts with `docker context ls`, or create it with `docker context create NAME --docker host=...`"
+_CONTEXT_HINT = (
+    "list contexts with `docker context ls`, or create it with `docker context create NAME --docker host=...`"
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,14 @@ def context_dir_name(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def resolve_endpoint(*, config_dir: Path, env: Mapping[str, str], context: str | None = None,
-                     host: str | None = None, tls: TLSFlags = TLSFlags()) -> Endpoint:
+def resolve_endpoint(
+    *,
+    config_dir: Path,
+    env: Mapping[str, str],
+    context: str | None = None,
+    host: str | None = None,
+    tls: TLSFlags = TLSFlags(),
+) -> Endpoint:
     """Resolve the engine endpoint with the docker CLI's precedence.
 
     Raises:
@@ -87,8 +95,9 @@ def resolve_endpoint(*, config_dir: Path, env: Mapping[str, str], context: str |
         ConfigError: a context's meta.json or config.json that does not parse.
     """
     if context and host:
-        raise UsageError("conflicting options: either specify --host or --context, not both",
-                         "drop one of -H/--host and --context")
+        raise UsageError(
+            "conflicting options: either specify --host or --context, not both", "drop one of -H/--host and --context"
+        )
     if context:
         return _named_or_default(context, "--context", config_dir, env, None, tls)
     if host:
@@ -103,8 +112,9 @@ def resolve_endpoint(*, config_dir: Path, env: Mapping[str, str], context: str |
     return _default(None, "default", config_dir, env, tls)
 
 
-def _named_or_default(name: str, source: str, config_dir: Path, env: Mapping[str, str],
-                      host: str | None, tls: TLSFlags) -> Endpoint:
+def _named_or_default(
+    name: str, source: str, config_dir: Path, env: Mapping[str, str], host: str | None, tls: TLSFlags
+) -> Endpoint:
     if name == "default":
         return _default(host or env.get("DOCKER_HOST"), source, config_dir, env, tls)
     return load_context(name, config_dir, source)
@@ -129,8 +139,12 @@ def _default_tls(config_dir: Path, env: Mapping[str, str], flags: TLSFlags) -> T
         path = cert_dir / default
         return str(path) if path.is_file() else None
 
-    return TLSFiles(verify=verify, ca=pick(flags.tlscacert, "ca.pem"), cert=pick(flags.tlscert, "cert.pem"),
-                    key=pick(flags.tlskey, "key.pem"))
+    return TLSFiles(
+        verify=verify,
+        ca=pick(flags.tlscacert, "ca.pem"),
+        cert=pick(flags.tlscert, "cert.pem"),
+        key=pick(flags.tlskey, "key.pem"),
+    )
 
 
 def load_context(name: str, config_dir: Path, source: str = "--context") -> Endpoint:

@@ -45,7 +45,7 @@ class ContainerInfo:
 
     id: str
     name: str
-    image: str          # the reference used at create time
+    image: str  # the reference used at create time
     image_id: str
     labels: dict = field(default_factory=dict)
     state: str = ""
@@ -54,8 +54,9 @@ class ContainerInfo:
 class Engine:
     """A connection to one Docker engine."""
 
-    def __init__(self, endpoint: Endpoint, *, config_dir: Path | None = None, pool_size: int = 10,
-                 timeout: int = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, endpoint: Endpoint, *, config_dir: Path | None = None, pool_size: int = 10, timeout: int = DEFAULT_TIMEOUT
+    ) -> None:
         self.endpoint = endpoint
         self._api = _connect(endpoint, pool_size, timeout)
         if config_dir is not None and (Path(config_dir) / "config.json").is_file():
@@ -68,9 +69,15 @@ class Engine:
     def images(self) -> list[ImageInfo]:
         """Every image in the engine, with RepoDigests and RepoTags (one API call)."""
         rows = self._call("list images", self._api.images)
-        return [ImageInfo(id=r.get("Id", ""), repo_digests=tuple(_norm_refs(r.get("RepoDigests"))),
-                          repo_tags=tuple(_norm_refs(r.get("RepoTags"))), labels=dict(r.get("Labels") or {}))
-                for r in rows or []]
+        return [
+            ImageInfo(
+                id=r.get("Id", ""),
+                repo_digests=tuple(_norm_refs(r.get("RepoDigests"))),
+                repo_tags=tuple(_norm_refs(r.get("RepoTags"))),
+                labels=dict(r.get("Labels") or {}),
+            )
+            for r in rows or []
+        ]
 
     def inspect_image(self, ref: str) -> ImageInfo | None:
         """One image by reference or id, or None if the engine does not have it."""
@@ -81,8 +88,12 @@ class Engine:
         except (APIError, DockerException, RequestException) as exc:
             raise self._error(f"inspect {ref}", exc) from exc
         config = attrs.get("Config") or {}
-        return ImageInfo(id=attrs.get("Id", ""), repo_digests=tuple(_norm_refs(attrs.get("RepoDigests"))),
-                         repo_tags=tuple(_norm_refs(attrs.get("RepoTags"))), labels=dict(config.get("Labels") or {}))
+        return ImageInfo(
+            id=attrs.get("Id", ""),
+            repo_digests=tuple(_norm_refs(attrs.get("RepoDigests"))),
+            repo_tags=tuple(_norm_refs(attrs.get("RepoTags"))),
+            labels=dict(config.get("Labels") or {}),
+        )
 
     def pull(self, repository: str, digest: str, on_event: Callable[[dict], None] | None = None) -> None:
         """Pull ``repository@digest``, streaming; raise on the first ``errorDetail``.
@@ -96,8 +107,10 @@ class Engine:
                 detail = message.get("errorDetail")
                 if detail or message.get("error"):
                     text = (detail or {}).get("message") or message.get("error") or "unknown error"
-                    raise EngineError(f"pull {repository}@{digest}: {text}",
-                                      "check that the digest still exists in the registry and that you can pull it")
+                    raise EngineError(
+                        f"pull {repository}@{digest}: {text}",
+                        "check that the digest still exists in the registry and that you can pull it",
+                    )
                 if on_event is not None:
                     on_event(message)
         except EngineError:
@@ -112,10 +125,17 @@ class Engine:
     def containers(self) -> list[ContainerInfo]:
         """Running containers (one ``containers(all=False)`` call)."""
         rows = self._call("list containers", self._api.containers, all=False)
-        return [ContainerInfo(id=r.get("Id", ""), name=((r.get("Names") or ["?"])[0]).lstrip("/"),
-                              image=r.get("Image", ""), image_id=r.get("ImageID", ""),
-                              labels=dict(r.get("Labels") or {}), state=r.get("State", ""))
-                for r in rows or []]
+        return [
+            ContainerInfo(
+                id=r.get("Id", ""),
+                name=((r.get("Names") or ["?"])[0]).lstrip("/"),
+                image=r.get("Image", ""),
+                image_id=r.get("ImageID", ""),
+                labels=dict(r.get("Labels") or {}),
+                state=r.get("State", ""),
+            )
+            for r in rows or []
+        ]
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -126,8 +146,10 @@ class Engine:
     def _error(self, what: str, exc: Exception) -> EngineError:
         if isinstance(exc, APIError):
             reason = exc.explanation or str(exc)
-            return EngineError(f"engine at {self.endpoint.describe()} refused to {what}: {reason}",
-                               "see the engine's message; check the reference and your registry credentials")
+            return EngineError(
+                f"engine at {self.endpoint.describe()} refused to {what}: {reason}",
+                "see the engine's message; check the reference and your registry credentials",
+            )
         return EngineError(f"cannot reach the Docker engine at {self.endpoint.describe()} ({what})", _HINT)
 
 
@@ -139,8 +161,14 @@ def _connect(endpoint: Endpoint, pool_size: int, timeout: int):
         tls = docker.tls.TLSConfig(client_cert=client_cert, verify=verify)
     try:
         # version="auto" asks the engine once, so an unreachable engine fails here.
-        return docker.APIClient(base_url=endpoint.host, version="auto", tls=tls, timeout=timeout,
-                                max_pool_size=pool_size, use_ssh_client=endpoint.host.startswith("ssh://"))
+        return docker.APIClient(
+            base_url=endpoint.host,
+            version="auto",
+            tls=tls,
+            timeout=timeout,
+            max_pool_size=pool_size,
+            use_ssh_client=endpoint.host.startswith("ssh://"),
+        )
     except (DockerException, RequestException) as exc:
         log.debug("connect %s: %s", endpoint.host, exc)
         raise EngineError(f"cannot reach the Docker engine at {endpoint.describe()}", _HINT) from exc

@@ -69,13 +69,13 @@ def same_content(work: bytes | None, blob_sha: bytes | None) -> bool:
 def check_expected(expected: str | None, actual: bytes | None, where: str) -> None:
     """GitError unless the tip is still ``expected`` (no expectation: anything goes)."""
     if expected is not None and (actual is None or expected.encode("ascii") != actual):
-        raise GitError(f"{where} moved: expected {expected[:12]}, found "
-                       f"{actual.decode()[:12] if actual else 'no commit'}",
-                       "another commit landed meanwhile; run the command again")
+        raise GitError(
+            f"{where} moved: expected {expected[:12]}, found {actual.decode()[:12] if actual else 'no commit'}",
+            "another commit landed meanwhile; run the command again",
+        )
 
 
-def _refuse_losing_edits(root: Path, path: bytes, head: tuple[int, bytes] | None,
-                         data: bytes, staged: object) -> None:
+def _refuse_losing_edits(root: Path, path: bytes, head: tuple[int, bytes] | None, data: bytes, staged: object) -> None:
     """DirtyTree if the index or work tree has bytes found neither in HEAD nor in ``data``."""
     keep = {head[1] if head else None, Blob.from_string(data).id}
     work = worktree_bytes(root, path)
@@ -83,14 +83,15 @@ def _refuse_losing_edits(root: Path, path: bytes, head: tuple[int, bytes] | None
     lost_work = work is not None and not any(same_content(work, k) for k in keep if k)
     if lost_staged or lost_work:
         rel = path.decode("utf-8")
-        raise DirtyTree(f"{rel} has uncommitted changes",
-                        f"commit or discard them first (`git diff HEAD -- {rel}`)")
+        raise DirtyTree(f"{rel} has uncommitted changes", f"commit or discard them first (`git diff HEAD -- {rel}`)")
 
 
 def _unborn_target(repo: Repo) -> bytes:
     """The ref an unborn HEAD names (``refs/heads/main``): the initial commit's ref."""
     target = repo.refs.read_ref(b"HEAD") or b""
     if not target.startswith(b"ref: "):
-        raise GitError("HEAD is broken: it names no branch and no commit",
-                       "repair it, e.g. `git symbolic-ref HEAD refs/heads/main`")
-    return target[len(b"ref: "):].strip()
+        raise GitError(
+            "HEAD is broken: it names no branch and no commit",
+            "repair it, e.g. `git symbolic-ref HEAD refs/heads/main`",
+        )
+    return target[len(b"ref: ") :].strip()

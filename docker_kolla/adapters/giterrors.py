@@ -15,8 +15,17 @@ from docker_kolla.errors import GitError, KollaError
 
 # What dulwich raises on a damaged or unreadable repository (missing or corrupt
 # objects, bad packed-refs, permissions); mapped to GitError so no traceback leaks.
-DULWICH_FAILURES = (KeyError, ValueError, AssertionError, OSError, ChecksumMismatch,
-                    FileFormatException, WrongObjectException, ObjectMissing, FileLocked)
+DULWICH_FAILURES = (
+    KeyError,
+    ValueError,
+    AssertionError,
+    OSError,
+    ChecksumMismatch,
+    FileFormatException,
+    WrongObjectException,
+    ObjectMissing,
+    FileLocked,
+)
 
 
 def one_line(exc: BaseException) -> str:
@@ -27,6 +36,7 @@ def one_line(exc: BaseException) -> str:
 
 def mapped(method):
     """Turn a dulwich failure inside a method of an object with ``root`` into a one-line GitError."""
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
@@ -34,6 +44,9 @@ def mapped(method):
         except KollaError:
             raise
         except DULWICH_FAILURES as exc:
-            raise GitError(f"git {method.__name__.strip('_')} failed in {self.root}: {one_line(exc)}",
-                           "run `git fsck` and `git status` to check the repository") from None
+            raise GitError(
+                f"git {method.__name__.strip('_')} failed in {self.root}: {one_line(exc)}",
+                "run `git fsck` and `git status` to check the repository",
+            ) from None
+
     return wrapper

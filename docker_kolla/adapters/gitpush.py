@@ -30,16 +30,30 @@ def push(repo: Repo, remote: str, ref: bytes) -> None:
     try:
         result = porcelain.push(repo, remote, [ref + b":" + ref], outstream=out, errstream=out)
     except porcelain.DivergedBranches:
-        raise GitError(f"push of {branch} to {remote} refused: the remote branch has other commits",
-                       "fetch and rebase, or push under a new branch name") from None
-    except (porcelain.Error, GitProtocolError, HangupException, NotGitRepository,
-            FileLocked, OSError, KeyError, ValueError) as exc:
-        raise GitError(f"push of {branch} to {remote} failed: {one_line(exc)}",
-                       "check the remote name or URL and your access to it") from None
+        raise GitError(
+            f"push of {branch} to {remote} refused: the remote branch has other commits",
+            "fetch and rebase, or push under a new branch name",
+        ) from None
+    except (
+        porcelain.Error,
+        GitProtocolError,
+        HangupException,
+        NotGitRepository,
+        FileLocked,
+        OSError,
+        KeyError,
+        ValueError,
+    ) as exc:
+        raise GitError(
+            f"push of {branch} to {remote} failed: {one_line(exc)}",
+            "check the remote name or URL and your access to it",
+        ) from None
     for name, error in (result.ref_status or {}).items():
         if error:
-            raise GitError(f"push of {name.decode('utf-8', 'replace')} to {remote} refused: {error}",
-                           "the remote rejected the update (protected branch or hook)")
+            raise GitError(
+                f"push of {name.decode('utf-8', 'replace')} to {remote} refused: {error}",
+                "the remote rejected the update (protected branch or hook)",
+            )
 
 
 def _remote_url(repo: Repo, remote: str) -> str:
@@ -59,11 +73,13 @@ def _refuse_non_bare(url: str, remote: str) -> None:
     stale (protocols.md 5.5), so only bare local remotes are accepted.
     """
     if url.startswith("file://"):
-        local = url[len("file://"):]
+        local = url[len("file://") :]
     elif _SCHEME.match(url) or (_SCP_LIKE.match(url) and not os.path.exists(url)):
         return
     else:
         local = url
     if os.path.exists(os.path.join(local, ".git")):
-        raise GitError(f"{remote} is a repository with a work tree; pushing there would leave it stale",
-                       "push to a bare repository (`git init --bare`) or your hosting remote")
+        raise GitError(
+            f"{remote} is a repository with a work tree; pushing there would leave it stale",
+            "push to a bare repository (`git init --bare`) or your hosting remote",
+        )

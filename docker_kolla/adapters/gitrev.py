@@ -63,8 +63,10 @@ def git_path(relpath: str | PurePosixPath) -> bytes:
     text = str(relpath).replace("\\", "/")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith("/") or not parts or ".." in parts or ".git" in (p.lower() for p in parts):
-        raise UsageError(f"bad repository path {str(relpath)!r}",
-                         "give a path relative to the repository root, e.g. lockfiles/ocata.toml")
+        raise UsageError(
+            f"bad repository path {str(relpath)!r}",
+            "give a path relative to the repository root, e.g. lockfiles/ocata.toml",
+        )
     return str(PurePosixPath(*parts)).encode("utf-8")
 
 
@@ -115,14 +117,12 @@ def _resolve_base(repo: Repo, base: str, rev: str) -> Commit:
     """Resolve a plain name with dulwich: refs first (git's order), then SHAs."""
     if not base or "@{" in base or ".." in base or ":" in base:
         raise _unknown(rev)
-    if base != "HEAD" and not _HEX.fullmatch(base) and not check_ref_format(
-            b"refs/heads/" + base.encode("utf-8")):
+    if base != "HEAD" and not _HEX.fullmatch(base) and not check_ref_format(b"refs/heads/" + base.encode("utf-8")):
         raise _unknown(rev)
     try:
         return parse_commit(repo, base.encode("utf-8"))
     except AmbiguousShortId:
-        raise RevisionNotFound(f"ambiguous short revision {rev!r}",
-                               "give more hex digits of the commit id") from None
+        raise RevisionNotFound(f"ambiguous short revision {rev!r}", "give more hex digits of the commit id") from None
     except (KeyError, ValueError, TypeError):
         if head_sha(repo) is None:
             raise RevisionNotFound(f"unknown revision {rev!r}", EMPTY_HINT) from None
@@ -136,8 +136,9 @@ def _parent(repo: Repo, commit: Commit, n: int, rev: str) -> Commit:
     try:
         obj = repo.object_store[commit.parents[n - 1]]
     except KeyError:  # shallow clone: the parent object is not here
-        raise RevisionNotFound(f"unknown revision {rev!r}",
-                               "the history is shallow; fetch more of it (`git fetch --unshallow`)") from None
+        raise RevisionNotFound(
+            f"unknown revision {rev!r}", "the history is shallow; fetch more of it (`git fetch --unshallow`)"
+        ) from None
     if not isinstance(obj, Commit):
         raise _unknown(rev)
     return obj
@@ -227,11 +228,13 @@ def _first_parent(repo: Repo, commit: Commit) -> Commit | None:
 
 def _version(commit: Commit, data: bytes | None) -> Version:
     enc = (commit.encoding or b"utf-8").decode("ascii", "replace")
+
     def text(raw: bytes) -> str:
         try:
             return raw.decode(enc, "replace")
         except LookupError:
             return raw.decode("utf-8", "replace")
+
     return Version(
         commit=commit.id.decode("ascii"),
         parents=tuple(p.decode("ascii") for p in commit.parents),

@@ -68,8 +68,10 @@ class LockRepo:
             path.mkdir(parents=True, exist_ok=True)
             repo = Repo.init(os.fspath(path), default_branch=_default_branch())
         except (OSError, ValueError) as exc:
-            raise GitError(f"cannot create a git repository in {path}: {one_line(exc)}",
-                           "check the directory exists and is writable") from None
+            raise GitError(
+                f"cannot create a git repository in {path}: {one_line(exc)}",
+                "check the directory exists and is writable",
+            ) from None
         return cls(repo)
 
     def close(self) -> None:
@@ -79,8 +81,9 @@ class LockRepo:
     def __enter__(self) -> LockRepo:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- reading ------------------------------------------------------------
@@ -95,7 +98,7 @@ class LockRepo:
         """The branch HEAD names (also when unborn), or None when detached."""
         target = self._repo.refs.read_ref(b"HEAD") or b""
         prefix = b"ref: refs/heads/"
-        return target[len(prefix):].decode("utf-8") if target.startswith(prefix) else None
+        return target[len(prefix) :].decode("utf-8") if target.startswith(prefix) else None
 
     @mapped
     def branch_exists(self, name: str) -> bool:
@@ -154,8 +157,9 @@ class LockRepo:
     # -- writing ------------------------------------------------------------
 
     @mapped
-    def commit_file(self, relpath: str, data: bytes, message: str, *,
-                    branch: str | None = None, expected_parent: str | None = None) -> str:
+    def commit_file(
+        self, relpath: str, data: bytes, message: str, *, branch: str | None = None, expected_parent: str | None = None
+    ) -> str:
         """Commit ``data`` as ``relpath`` and nothing else; return the commit sha.
 
         ``branch=None`` (or the branch HEAD names): commit on HEAD (an unborn
@@ -224,8 +228,7 @@ def _discover(start: Path) -> Repo | None:
         return None
     if repo.bare:
         repo.close()
-        raise NotARepository(f"{start} is a bare git repository",
-                             "clone it and run in the clone, or pass --repo")
+        raise NotARepository(f"{start} is a bare git repository", "clone it and run in the clone, or pass --repo")
     return repo
 
 

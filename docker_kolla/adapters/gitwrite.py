@@ -20,13 +20,12 @@ from pathlib import Path
 
 from dulwich.errors import RefFormatError
 from dulwich.file import FileLocked, GitFile
-from dulwich.index import (ConflictedIndexEntry, Index, IndexChecksumWriter,
-                           index_entry_from_stat, write_index_dict)
+from dulwich.index import ConflictedIndexEntry, Index, IndexChecksumWriter, index_entry_from_stat, write_index_dict
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from docker_kolla.adapters.gitrev import blob_id, tree_of
 from docker_kolla.adapters import fsio
+from docker_kolla.adapters.gitrev import blob_id, tree_of
 from docker_kolla.errors import GitError, UsageError
 
 FILE_MODE = 0o100644
@@ -65,7 +64,7 @@ def identity(repo: Repo, kind: str) -> bytes:
         found[field] = value
     name = _scrub(found["name"] or FALLBACK_NAME)
     email = _scrub(found["email"] or FALLBACK_EMAIL).strip("<>")
-    return f"{name} <{email}>".encode("utf-8")
+    return f"{name} <{email}>".encode()
 
 
 def _scrub(text: str) -> str:
@@ -73,8 +72,7 @@ def _scrub(text: str) -> str:
     return "".join(ch for ch in text if ch not in "<>\n\r\0").strip() or "unknown"
 
 
-def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes,
-                message: bytes) -> bytes:
+def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes, message: bytes) -> bytes:
     """Store a commit of ``parent``'s tree with ``path`` set to ``data``; return its sha.
 
     Returns ``parent`` itself, storing nothing, when the path already has ``data``.
@@ -100,8 +98,7 @@ def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes,
     return commit.id
 
 
-def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int,
-              sha: bytes) -> bytes:
+def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int, sha: bytes) -> bytes:
     """A copy of tree ``tree_sha`` with ``parts`` set to (mode, sha); stores new trees."""
     tree = Tree()
     if tree_sha is not None:
@@ -113,8 +110,10 @@ def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int,
         if head in tree:
             sub_mode, sub = tree[head]
             if sub_mode != _DIR_MODE:
-                raise UsageError(f"{head.decode('utf-8', 'replace')} is a file in the repository, not a directory",
-                                 "choose a lockfile path that does not run through a file")
+                raise UsageError(
+                    f"{head.decode('utf-8', 'replace')} is a file in the repository, not a directory",
+                    "choose a lockfile path that does not run through a file",
+                )
         tree[head] = (_DIR_MODE, _put_path(repo, sub, rest, mode, sha))
     else:
         tree[head] = (mode, sha)
@@ -133,20 +132,18 @@ def move_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, message: byt
         if old is None:
             ok = repo.refs.add_if_new(ref, new, committer=who, timestamp=now, timezone=0, message=log)
         else:
-            ok = repo.refs.set_if_equals(ref, old, new, committer=who, timestamp=now,
-                                         timezone=0, message=log)
+            ok = repo.refs.set_if_equals(ref, old, new, committer=who, timestamp=now, timezone=0, message=log)
     except FileLocked:
-        raise GitError(f"{name} is locked by another git process",
-                       "wait for it to finish, or remove its stale .lock file") from None
+        raise GitError(
+            f"{name} is locked by another git process", "wait for it to finish, or remove its stale .lock file"
+        ) from None
     except (OSError, RefFormatError, ValueError) as exc:
         raise GitError(f"cannot update {name}: {exc}", "check the repository is writable") from None
     if not ok:
-        raise GitError(f"{name} moved while committing",
-                       "another process committed meanwhile; run the command again")
+        raise GitError(f"{name} moved while committing", "another process committed meanwhile; run the command again")
 
 
-def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: int,
-                  commit: bytes) -> None:
+def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: int, commit: bytes) -> None:
     """Make the work-tree file and its (locked) index entry hold ``data`` after a commit."""
     rel = path.decode("utf-8")
     target = root / rel
@@ -158,8 +155,10 @@ def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: 
         if not same or index.staged(path) != sha:
             index.stage(path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
     except OSError as exc:
-        raise GitError(f"committed {commit.decode()[:12]} but could not write {rel}: {exc}",
-                       f"run `git checkout HEAD -- {rel}` to bring it up to date") from None
+        raise GitError(
+            f"committed {commit.decode()[:12]} but could not write {rel}: {exc}",
+            f"run `git checkout HEAD -- {rel}` to bring it up to date",
+        ) from None
 
 
 def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None:
@@ -211,8 +210,9 @@ class IndexLock:
         try:
             self._index = _read_index(self._repo)
             if self._index.is_sparse():
-                raise GitError("the git index is sparse",
-                               "run `git sparse-checkout disable`, or commit the lockfile by hand")
+                raise GitError(
+                    "the git index is sparse", "run `git sparse-checkout disable`, or commit the lockfile by hand"
+                )
         except BaseException:
             self._lock.abort()
             raise
@@ -227,21 +227,20 @@ class IndexLock:
         self._index[path] = entry
         self._changed = True
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is not None or not self._changed:
             self._lock.abort()
             return
         fmt = self._repo.object_format
         try:
             writer = IndexChecksumWriter(self._lock, fmt)
-            write_index_dict(writer, dict(self._index.items()),
-                             version=_index_version(self._file), object_format=fmt)
+            write_index_dict(writer, dict(self._index.items()), version=_index_version(self._file), object_format=fmt)
             writer.close()
         except (OSError, ValueError) as exc:
             self._lock.abort()
-            raise GitError(f"cannot write the git index: {exc}",
-                           "run `git status`; `git reset -q -- <path>` refreshes one entry") from None
+            raise GitError(
+                f"cannot write the git index: {exc}", "run `git status`; `git reset -q -- <path>` refreshes one entry"
+            ) from None
 
 
 def _lock(index_file: str) -> GitFile:
@@ -250,8 +249,10 @@ def _lock(index_file: str) -> GitFile:
             return GitFile(index_file, "wb")
         except FileLocked:
             time.sleep(_LOCK_PAUSE)
-    raise GitError(f"{index_file}.lock exists: another git process is using the index",
-                   "wait for it to finish, or remove the stale index.lock")
+    raise GitError(
+        f"{index_file}.lock exists: another git process is using the index",
+        "wait for it to finish, or remove the stale index.lock",
+    )
 
 
 def _index_version(index_file: str) -> int | None:
@@ -270,5 +271,6 @@ def _refuse_split_index(repo: Repo) -> None:
         split = repo.get_config_stack().get_boolean((b"core",), b"splitIndex", False)
     dirs = {repo.controldir(), repo.commondir()}
     if split or any(glob.glob(os.path.join(d, "sharedindex.*")) for d in dirs):
-        raise GitError("the git index is split (core.splitIndex)",
-                       "run `git update-index --no-split-index`, then retry")
+        raise GitError(
+            "the git index is split (core.splitIndex)", "run `git update-index --no-split-index`, then retry"
+        )

@@ -17,8 +17,8 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, TypeVar
 from email.utils import parsedate_to_datetime
+from typing import Callable, Iterable, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -60,15 +60,31 @@ DEFAULT_POOL_SIZE = 16
 BODY_CHUNK = 1024 * 1024
 # Query parameters whose values are secrets (signed object-storage URLs,
 # upload state, tokens).
-SECRET_PARAMS = frozenset({
-    "token", "access_token", "refresh_token", "password", "secret", "sig", "signature",
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
-    "x-goog-credential", "se", "sv", "skoid", "sktid", "_state", "code",
-})
+SECRET_PARAMS = frozenset(
+    {
+        "token",
+        "access_token",
+        "refresh_token",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-goog-signature",
+        "x-goog-credential",
+        "se",
+        "sv",
+        "skoid",
+        "sktid",
+        "_state",
+        "code",
+    }
+)
 # ---------------------------------------------------------------------------
 
-_UNREACHABLE_HINT = ("check the address / is the registry running / "
-                     "use --insecure-registry for plain HTTP")
+_UNREACHABLE_HINT = "check the address / is the registry running / use --insecure-registry for plain HTTP"
 
 
 @dataclass(frozen=True)
@@ -85,8 +101,7 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE,
-                 proxies: dict | None = None) -> requests.Session:
+def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: dict | None = None) -> requests.Session:
     """One pooled session for all registry traffic.
 
     ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
@@ -184,12 +199,13 @@ def retry_after(resp: requests.Response, cap: float) -> float | None:
 
 
 def _backoff(attempt: int, policy: RetryPolicy) -> float:
-    delay = min(policy.backoff_cap, policy.backoff_base * (2 ** attempt))
+    delay = min(policy.backoff_cap, policy.backoff_base * (2**attempt))
     return delay * (0.5 + random.random() / 2)
 
 
-def send(session: requests.Session, method: str, url: str, *,
-         policy: RetryPolicy = DEFAULT_POLICY, **kw) -> requests.Response:
+def send(
+    session: requests.Session, method: str, url: str, *, policy: RetryPolicy = DEFAULT_POLICY, **kw
+) -> requests.Response:
     """Send one request, retrying transient failures; return the final response.
 
     Non-2xx answers are returned, not raised: the caller knows what a 404 means.
@@ -204,8 +220,8 @@ def send(session: requests.Session, method: str, url: str, *,
         except requests.RequestException as exc:
             if last or not _transient(exc):
                 raise RegistryUnreachable(
-                    f"cannot reach {redact(url)}: {_reason(exc)}", _UNREACHABLE_HINT,
-                    url=redact(url)) from None
+                    f"cannot reach {redact(url)}: {_reason(exc)}", _UNREACHABLE_HINT, url=redact(url)
+                ) from None
             wait = _backoff(attempt, policy)
             log.debug("%s %s: %s, retrying in %.1fs", method, redact(url), type(exc).__name__, wait)
         else:

@@ -77,8 +77,15 @@ class RegistryClient(BlobDownloads, BlobUploads):
         jobs: the concurrency callers use, so they can size their worker pools.
     """
 
-    def __init__(self, session: requests.Session, authenticator: Authenticator, *,
-                 insecure: Iterable[str] = (), jobs: int = 8, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        authenticator: Authenticator,
+        *,
+        insecure: Iterable[str] = (),
+        jobs: int = 8,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.session = session
         self.auth = authenticator
         self.insecure = frozenset(insecure)
@@ -91,7 +98,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
         """Close the pooled connections."""
         self.session.close()
 
-    def __enter__(self) -> "RegistryClient":
+    def __enter__(self) -> RegistryClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,8 +121,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
             retry_headers = self.auth.on_unauthorized(resp, ref, scopes)
             if replayable(kw):
                 resp.close()
-                resp = send(self.session, method, url, headers={**headers, **retry_headers},
-                            policy=self.policy, **kw)
+                resp = send(self.session, method, url, headers={**headers, **retry_headers}, policy=self.policy, **kw)
         if resp.status_code in (401, 403):
             resp.close()
             raise self.auth.failure(resp, ref, scopes)
@@ -139,8 +145,13 @@ class RegistryClient(BlobDownloads, BlobUploads):
         raise InvalidReference(f"{ref} has neither tag nor digest", "add :TAG or @sha256:DIGEST")
 
     def _manifest_not_found(self, resp: requests.Response, ref: ImageRef) -> NotFoundError:
-        return NotFoundError(f"{ref} not found", _TAG_HINT.format(repo=ref.repository),
-                             status=404, code="MANIFEST_UNKNOWN", url=redact(resp.url))
+        return NotFoundError(
+            f"{ref} not found",
+            _TAG_HINT.format(repo=ref.repository),
+            status=404,
+            code="MANIFEST_UNKNOWN",
+            url=redact(resp.url),
+        )
 
     def head_manifest(self, ref: ImageRef) -> ManifestHead:
         """Resolve a tag (or check a digest) without downloading the manifest."""
@@ -190,8 +201,9 @@ class RegistryClient(BlobDownloads, BlobUploads):
         digest = Digest.of(raw)
         url = f"{self._base(ref)}/manifests/{self._reference(ref)}"
         self.stats.add("puts")
-        resp = self._request("PUT", ref, url, repository_scopes(ref.path, push=True),
-                             data=raw, headers={"Content-Type": media_type})
+        resp = self._request(
+            "PUT", ref, url, repository_scopes(ref.path, push=True), data=raw, headers={"Content-Type": media_type}
+        )
         if resp.status_code not in (200, 201):
             raise registry_error(resp, f"PUT manifest {ref}")
         stored = header_digest(resp)
@@ -204,8 +216,9 @@ class RegistryClient(BlobDownloads, BlobUploads):
         url = f"{self._base(ref)}/manifests/{digest}"
         resp = self._request("DELETE", ref, url, repository_scopes(ref.path, push=True))
         if resp.status_code == 404:
-            raise NotFoundError(f"{ref.repository}@{digest} not found", "nothing to delete", status=404,
-                                url=redact(resp.url))
+            raise NotFoundError(
+                f"{ref.repository}@{digest} not found", "nothing to delete", status=404, url=redact(resp.url)
+            )
         if resp.status_code not in (200, 202):
             raise registry_error(resp, f"DELETE {ref.repository}@{digest}")
 
@@ -216,8 +229,12 @@ class RegistryClient(BlobDownloads, BlobUploads):
         while url:
             resp = self._request("GET", ref, url, repository_scopes(ref.path))
             if resp.status_code == 404:
-                raise NotFoundError(f"repository {ref.repository} not found",
-                                    "check the registry and repository name", status=404, url=redact(resp.url))
+                raise NotFoundError(
+                    f"repository {ref.repository} not found",
+                    "check the registry and repository name",
+                    status=404,
+                    url=redact(resp.url),
+                )
             if resp.status_code != 200:
                 raise registry_error(resp, f"list tags of {ref.repository}")
             tags.extend(resp.json().get("tags") or [])

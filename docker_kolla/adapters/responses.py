@@ -45,12 +45,16 @@ def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
     for chunk in resp.iter_content(64 * 1024):
         data += chunk
         if len(data) > limit:
-            raise RegistryError(f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest",
-                                url=redact(resp.url))
+            raise RegistryError(
+                f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest", url=redact(resp.url)
+            )
     return bytes(data)
 
 
 def stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
     """The error for a blob download cut off mid-body; ``http.retrying`` repeats it."""
-    return RegistryError(f"download of {desc.digest} {STREAM_BROKEN}: {type(exc).__name__}",
-                         "retry; if it persists check the network or the registry", url=redact(resp.url))
+    return RegistryError(
+        f"download of {desc.digest} {STREAM_BROKEN}: {type(exc).__name__}",
+        "retry; if it persists check the network or the registry",
+        url=redact(resp.url),
+    )

@@ -41,15 +41,20 @@ class BlobUploads:
         nor a 401 retry repeats it; ``http.retrying`` repeats the whole copy.
         """
         scopes = repository_scopes(dst.path, push=True)
-        resp = self._request("POST", dst, f"{self._base(dst)}/blobs/uploads/", scopes,
-                             headers={"Content-Length": "0"})
+        resp = self._request("POST", dst, f"{self._base(dst)}/blobs/uploads/", scopes, headers={"Content-Length": "0"})
         if resp.status_code != 202 or not resp.headers.get("Location"):
             raise registry_error(resp, f"start upload of {digest}")
         location = urljoin(resp.url, resp.headers["Location"])
         sep = "&" if urlsplit(location).query else "?"
         put_url = f"{location}{sep}{urlencode({'digest': str(digest)})}"
         self.stats.add("puts")
-        resp = self._request("PUT", dst, put_url, scopes, data=SizedReader(chunks, size),
-                             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        resp = self._request(
+            "PUT",
+            dst,
+            put_url,
+            scopes,
+            data=SizedReader(chunks, size),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+        )
         if resp.status_code != 201:
             raise registry_error(resp, f"upload of {digest}")

@@ -10,12 +10,12 @@ from docker_kolla.cli import base
 from docker_kolla.errors import Interrupted, KollaError
 
 # Each command module registers itself on base.app when imported.
-_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc",
-             "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
+_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
 
 
 def _load_commands() -> None:
     import importlib
+
     for name in _COMMANDS:
         try:
             importlib.import_module(f"docker_kolla.cli.{name}")
@@ -31,9 +31,17 @@ def build_state(flags, env: dict) -> base.State:
         os.environ["DOCKER_CONFIG"] = str(config_dir)
         env = dict(env, DOCKER_CONFIG=str(config_dir))
     return base.State(
-        repo=Path.cwd(), config_dir=config_dir, docker_host=flags.host, context=flags.context,
-        tls=flags.tls, tlsverify=flags.tlsverify, tlscacert=flags.tlscacert, tlscert=flags.tlscert,
-        tlskey=flags.tlskey, debug=flags.debug or env.get("DEBUG") == "1", env=env,
+        repo=Path.cwd(),
+        config_dir=config_dir,
+        docker_host=flags.host,
+        context=flags.context,
+        tls=flags.tls,
+        tlsverify=flags.tlsverify,
+        tlscacert=flags.tlscacert,
+        tlscert=flags.tlscert,
+        tlskey=flags.tlskey,
+        debug=flags.debug or env.get("DEBUG") == "1",
+        env=env,
     )
 
 
@@ -52,7 +60,7 @@ def watch_cli_socket(env: dict) -> None:
     import threading
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:    # connect before any work starts, so a cancel can never be missed
+    try:  # connect before any work starts, so a cancel can never be missed
         sock.connect("\0" + address[1:] if address.startswith("@") else address)
     except OSError:
         sock.close()
@@ -74,6 +82,7 @@ def watch_cli_socket(env: dict) -> None:
 def run(flags, args: list) -> int:
     """Run the typer app on ``args``; turn every KollaError into one line and its exit code."""
     import signal
+
     signal.signal(signal.SIGINT, base.on_interrupt)
     signal.signal(signal.SIGTERM, base.on_interrupt)
     watch_cli_socket(dict(os.environ))
@@ -82,16 +91,19 @@ def run(flags, args: list) -> int:
     base.configure_logging(state.debug)
     _load_commands()
     from typer import Abort
-    try:                                # typer >= 0.26 vendors click
-        from typer._click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
-    except ImportError:                 # pragma: no cover - older typer on plain click
-        from click.exceptions import NoArgsIsHelpError, UsageError as ClickUsageError
+
+    try:  # typer >= 0.26 vendors click
+        from typer._click.exceptions import NoArgsIsHelpError
+        from typer._click.exceptions import UsageError as ClickUsageError
+    except ImportError:  # pragma: no cover - older typer on plain click
+        from click.exceptions import NoArgsIsHelpError
+        from click.exceptions import UsageError as ClickUsageError
     try:
         code = base.app(args=args, prog_name="docker kolla", standalone_mode=False)
         return code if isinstance(code, int) else 0
     except NoArgsIsHelpError:
-        return 2                      # the help was shown
-    except ClickUsageError as exc:    # one line, like every other error (typer would draw a panel)
+        return 2  # the help was shown
+    except ClickUsageError as exc:  # one line, like every other error (typer would draw a panel)
         where = exc.ctx.command_path if exc.ctx else "docker kolla"
         sys.stderr.write(f"docker kolla: error: {exc.format_message().rstrip('.')}: see `{where} --help`\n")
         return 2
@@ -104,18 +116,21 @@ def run(flags, args: list) -> int:
         sys.stdout.flush()
         sys.stderr.write(f"docker kolla: {exc.line()}\n")
         sys.stderr.flush()
-        os._exit(exc.exit_code)      # do not wait for worker threads blocked on the network
+        os._exit(exc.exit_code)  # do not wait for worker threads blocked on the network
     except KollaError as exc:
         sys.stderr.write(base.error_line(exc) + "\n")
         return exc.exit_code
-    except OSError as exc:      # a file the user named cannot be read or written
-        sys.stderr.write(f"docker kolla: error: {exc.strerror or exc}: {exc.filename or ''}: "
-                         "check the path and its permissions\n")
+    except OSError as exc:  # a file the user named cannot be read or written
+        sys.stderr.write(
+            f"docker kolla: error: {exc.strerror or exc}: {exc.filename or ''}: check the path and its permissions\n"
+        )
         return 3
-    except Exception as exc:    # a bug: one line by default, the traceback with -D
+    except Exception as exc:  # a bug: one line by default, the traceback with -D
         if state.debug:
             raise
-        sys.stderr.write(f"docker kolla: internal error: {type(exc).__name__}: {exc}: "
-                         "run again with `docker -D kolla ...` for the traceback and report it\n")
+        sys.stderr.write(
+            f"docker kolla: internal error: {type(exc).__name__}: {exc}: "
+            "run again with `docker -D kolla ...` for the traceback and report it\n"
+        )
         return 3
     return 0

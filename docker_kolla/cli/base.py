@@ -79,8 +79,14 @@ def error_line(exc: KollaError) -> str:
 
 
 @app.callback()
-def _root(repo: Path = typer.Option(None, "--repo", help="Lock repository (default: the git repository around the current directory).",
-                                    file_okay=False)) -> None:
+def _root(
+    repo: Path = typer.Option(
+        None,
+        "--repo",
+        help="Lock repository (default: the git repository around the current directory).",
+        file_okay=False,
+    ),
+) -> None:
     if repo is not None:
         _state.repo = repo
 
@@ -93,8 +99,10 @@ def on_interrupt(signum, frame) -> None:
     if _signals["critical"]:
         _signals["pending"] = True
         return
-    raise Interrupted("interrupted", "run the command again: lock writes nothing until it is done, "
-                      "pull and promote resume where they stopped")
+    raise Interrupted(
+        "interrupted",
+        "run the command again: lock writes nothing until it is done, pull and promote resume where they stopped",
+    )
 
 
 @contextlib.contextmanager
@@ -111,8 +119,9 @@ def uninterruptible():
 
 
 def configure_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
-                        format="%(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s"
+    )
     # urllib3's debug lines carry full URLs (upload state, signed redirects, token queries):
     # never let -D print them; our own adapters log redacted URLs instead.
     logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -17,10 +17,15 @@ def export(
     channel: Optional[str] = typer.Argument(None, help="Channel to export (default: the only locked channel)."),
     fmt: str = typer.Option("kolla-ansible", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
-    registry: Optional[str] = typer.Option(None, "--registry", metavar="HOST[/NAMESPACE]",
-                                           help="Where the images live for this deploy (e.g. after promote)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to FILE atomically instead of stdout.",
-                                          dir_okay=False),
+    registry: Optional[str] = typer.Option(
+        None,
+        "--registry",
+        metavar="HOST[/NAMESPACE]",
+        help="Where the images live for this deploy (e.g. after promote).",
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write to FILE atomically instead of stdout.", dir_okay=False
+    ),
 ) -> None:
     """Render the lock at REV as kolla-ansible vars (tag-revisions) or digest-pinned kolla-k8s/helm/compose/list/json."""
     state = base.state()

@@ -22,8 +22,11 @@ def _format(fmt: str, allowed=render.FORMATS) -> str:
 
 @base.app.command("diff")
 def diff(
-    revs: Optional[List[str]] = typer.Argument(None, metavar="[REV [REV2]] | [A..B]",
-                                               help="Revisions as git users type them (HEAD~2, main^, tags, short SHAs)."),
+    revs: Optional[List[str]] = typer.Argument(
+        None,
+        metavar="[REV [REV2]] | [A..B]",
+        help="Revisions as git users type them (HEAD~2, main^, tags, short SHAs).",
+    ),
     channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Only this channel."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, markdown (for a pull request) or json."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when anything changed."),
@@ -55,10 +58,24 @@ def log(
         name = pick_channel(repo, channel, rev)
         entries = run_log(repo, image, name, rev)
     if fmt == "json":
-        base.out(json.dumps([{"commit": e.commit, "time": e.time, "author": e.author, "revision": e.revision,
-                              "tag": e.tag, "digest": e.digest, "change": e.change,
-                              "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in e.packages]}
-                             for e in entries], indent=2))
+        base.out(
+            json.dumps(
+                [
+                    {
+                        "commit": e.commit,
+                        "time": e.time,
+                        "author": e.author,
+                        "revision": e.revision,
+                        "tag": e.tag,
+                        "digest": e.digest,
+                        "change": e.change,
+                        "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in e.packages],
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
         return
     rows = []
     for e in entries:
@@ -77,6 +94,7 @@ def verify(
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
     from docker_kolla.ops.common import channels_in
+
     failures = 0
     with open_repo(base.state().repo) as repo:
         try:
@@ -98,12 +116,15 @@ def verify(
             if remote:
                 failures += _verify_remote(repo, name, insecure_registry or ())
     if failures:
-        raise CheckFailed(f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit")
+        raise CheckFailed(
+            f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
+        )
 
 
 def _verify_remote(repo, channel: str, insecure) -> int:
     from docker_kolla.cli import factory
     from docker_kolla.ops.history import run_verify_remote
+
     with factory.registry_client(base.state(), insecure=insecure) as client:
         problems, notes = run_verify_remote(repo, channel, client)
     for line in problems:

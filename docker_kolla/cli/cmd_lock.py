@@ -9,9 +9,9 @@ import typer
 
 from docker_kolla.cli import base, factory
 from docker_kolla.cli.progress import ImageProgress
+from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import load_channels, open_repo
-from docker_kolla.core.revisions import Outcome
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock, summary_text
 
 
@@ -25,12 +25,17 @@ def lock(
     branch: Optional[str] = typer.Option(None, "--branch", help="Commit on this branch; work tree and HEAD untouched."),
     push: Optional[str] = typer.Option(None, "--push", metavar="REMOTE", help="Push the branch to REMOTE (bare)."),
     bump_on: Optional[str] = typer.Option(None, "--bump-on", help="manifesto (default) or digest."),
-    jobs: int = typer.Option(16, "--jobs", "-j", min=1, max=64,
-                             help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip)."),
+    jobs: int = typer.Option(
+        16, "--jobs", "-j", min=1, max=64, help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip)."
+    ),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
     accept_moved: bool = typer.Option(False, "--accept-moved", help="Take moved release tags of static channels."),
-    strict_labels: bool = typer.Option(False, "--strict-labels", help="Fail when a version label disagrees with the content."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."),
+    strict_labels: bool = typer.Option(
+        False, "--strict-labels", help="Fail when a version label disagrees with the content."
+    ),
+    cache_dir: Optional[Path] = typer.Option(
+        None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
+    ),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
@@ -44,9 +49,19 @@ def lock(
         chan = config.get(channel)
         client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
-        opts = LockOptions(channel=channel, images=tuple(image or ()), registry=registry, namespace=namespace,
-                           commit=not no_commit, branch=branch, push=push, bump_on=bump_on, jobs=jobs,
-                           accept_moved=accept_moved, strict_labels=strict_labels)
+        opts = LockOptions(
+            channel=channel,
+            images=tuple(image or ()),
+            registry=registry,
+            namespace=namespace,
+            commit=not no_commit,
+            branch=branch,
+            push=push,
+            bump_on=bump_on,
+            jobs=jobs,
+            accept_moved=accept_moved,
+            strict_labels=strict_labels,
+        )
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
             result = plan_lock(repo, resolver, opts, progress=progress.update)
@@ -67,12 +82,14 @@ def lock(
     else:
         base.info(f"lockfiles/{channel}.toml unchanged; nothing committed")
     limit = getattr(client.stats, "ratelimit_limit", "")
-    if limit:   # Docker Hub counts manifest GETs; HEADs (all a warm re-lock makes) are free
+    if limit:  # Docker Hub counts manifest GETs; HEADs (all a warm re-lock makes) are free
         remaining = client.stats.ratelimit_remaining.split(";")[0]
         base.info(f"registry pull limit: {remaining} of {limit.split(';')[0]} left in this window")
     if result.pushed:
         base.info(f"pushed {result.pushed} to {push}")
     if result.moved:
         names = ", ".join(d.entry.name for d in result.moved)
-        raise CheckFailed(f"release tag {chan.tag} moved upstream for: {names}; kept the locked digests",
-                          "pass --accept-moved to take the new digests")
+        raise CheckFailed(
+            f"release tag {chan.tag} moved upstream for: {names}; kept the locked digests",
+            "pass --accept-moved to take the new digests",
+        )

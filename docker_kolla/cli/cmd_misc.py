@@ -47,6 +47,7 @@ def init(
     """Create lockfiles/channels.toml (and a git repository if there is none)."""
     from docker_kolla.adapters.gitstore import LockRepo
     from docker_kolla.core.channels import parse_channels
+
     text = preset_text(preset) if preset else EXAMPLE
     if registry:
         text = text.replace('registry = "docker.io"', f'registry = "{registry}"', 1)
@@ -57,15 +58,18 @@ def init(
         if no_commit:
             repo.write_worktree(CHANNELS_PATH, text.encode())
         else:
-            repo.commit_file(CHANNELS_PATH, text.encode(), f"docker kolla init{' --preset ' + preset if preset else ''}\n")
+            repo.commit_file(
+                CHANNELS_PATH, text.encode(), f"docker kolla init{' --preset ' + preset if preset else ''}\n"
+            )
         base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
 
 
 @base.app.command("inspect")
 def inspect(
     ref: str = typer.Argument(..., help="Image reference, e.g. kolla/centos-binary-nova-api:ocata."),
-    platform: Optional[List[str]] = typer.Option(None, "--platform",
-                                                 help="Platform whose content to read; repeat for several."),
+    platform: Optional[List[str]] = typer.Option(
+        None, "--platform", help="Platform whose content to read; repeat for several."
+    ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
@@ -73,26 +77,42 @@ def inspect(
     """Show an image's digests, manifesto and labels; writes nothing."""
     from docker_kolla.core.reference import ImageRef
     from docker_kolla.ops.resolve import LayerScanner, Resolver
+
     image = ImageRef.parse(ref)
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or ())
-    resolver = Resolver(client, LayerScanner(client, factory.layer_cache(state, cache_dir)),
-                        platforms=tuple(platform or ("linux/amd64",)))
+    resolver = Resolver(
+        client,
+        LayerScanner(client, factory.layer_cache(state, cache_dir)),
+        platforms=tuple(platform or ("linux/amd64",)),
+    )
     report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
     r = report.resolved
     if fmt == "json":
-        base.out(json.dumps({"reference": str(image), "digest": str(r.digest), "media-type": r.media_type,
-                             "platform": r.platform, "platforms": r.platforms, "manifesto": r.manifesto,
-                             "platform-manifestos": r.platform_manifestos, "labels": r.labels,
-                             "warnings": report.label_conflicts + report.notes},
-                            indent=2, sort_keys=True))
+        base.out(
+            json.dumps(
+                {
+                    "reference": str(image),
+                    "digest": str(r.digest),
+                    "media-type": r.media_type,
+                    "platform": r.platform,
+                    "platforms": r.platforms,
+                    "manifesto": r.manifesto,
+                    "platform-manifestos": r.platform_manifestos,
+                    "labels": r.labels,
+                    "warnings": report.label_conflicts + report.notes,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)
     base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
     for plat, dig in sorted(r.platforms.items()):
         base.out(f"  {plat}: {dig}")
-    if r.platform_manifestos:       # several platforms described: head each table with its platform
+    if r.platform_manifestos:  # several platforms described: head each table with its platform
         base.out(f"\n{r.platform}:")
     render.table(["key", "version"], sorted(r.manifesto.items()))
     for plat, facts in sorted(r.platform_manifestos.items()):
@@ -108,7 +128,9 @@ base.app.add_typer(cache_app, name="cache")
 
 @cache_app.command("prune")
 def cache_prune(
-    older_than: Optional[int] = typer.Option(None, "--older-than", metavar="DAYS", help="Only entries unused this long."),
+    older_than: Optional[int] = typer.Option(
+        None, "--older-than", metavar="DAYS", help="Only entries unused this long."
+    ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
 ) -> None:
     """Remove cached layer scan results."""

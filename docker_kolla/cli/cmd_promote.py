@@ -32,28 +32,43 @@ def _size(n: int) -> str:
 
 
 def _print_plan(result: op.PromoteResult) -> None:
-    rows = [(i.target.name, _ACTION_TEXT[i.action], " ".join(i.put_tags) or "-", i.target.digest.short)
-            for i in result.plan.items]
+    rows = [
+        (i.target.name, _ACTION_TEXT[i.action], " ".join(i.put_tags) or "-", i.target.digest.short)
+        for i in result.plan.items
+    ]
     render.table(["image", "plan", "tags to put", "digest"], rows)
     counts = result.plan.counts()
-    base.out(f"plan for {result.plan.channel} -> {result.plan.destination}: {counts['copy']} to copy, "
-             f"{counts['tag']} to re-tag, {counts['present']} already present, {counts['refused']} refused")
+    base.out(
+        f"plan for {result.plan.channel} -> {result.plan.destination}: {counts['copy']} to copy, "
+        f"{counts['tag']} to re-tag, {counts['present']} already present, {counts['refused']} refused"
+    )
 
 
 def _print_result(result: op.PromoteResult) -> None:
-    rows = [(o.item.target.name, o.status, " ".join(o.item.put_tags) or "-", o.item.target.digest.short,
-             _size(o.stats.bytes_moved), _size(o.stats.bytes_mounted)) for o in result.outcomes]
+    rows = [
+        (
+            o.item.target.name,
+            o.status,
+            " ".join(o.item.put_tags) or "-",
+            o.item.target.digest.short,
+            _size(o.stats.bytes_moved),
+            _size(o.stats.bytes_mounted),
+        )
+        for o in result.outcomes
+    ]
     render.table(["image", "result", "tags put", "digest", "moved", "mounted"], rows)
     t = result.totals
     counts = ", ".join(f"{len(result.by_status(s))} {s}" for s in op.STATUSES)
-    base.out(f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, "
-             f"{t.manifests_put} manifests put")
+    base.out(
+        f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
+    )
 
 
 def _report_notes(result: op.PromoteResult) -> None:
     for target in result.subsets:
-        base.info(f"{target.name}: --platform selected a subset: new index {target.digest} "
-                  f"(locked {target.locked.short})")
+        base.info(
+            f"{target.name}: --platform selected a subset: new index {target.digest} (locked {target.locked.short})"
+        )
     for item in result.plan.by_action("refused"):
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
@@ -63,11 +78,15 @@ def _report_notes(result: op.PromoteResult) -> None:
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
     failed, refused = result.by_status(op.FAILED), result.plan.by_action("refused")
     if failed:
-        raise KollaError(f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",
-                         "fix the cause above and run the same promote again: it copies only what is missing")
+        raise KollaError(
+            f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",
+            "fix the cause above and run the same promote again: it copies only what is missing",
+        )
     if refused:
-        raise CheckFailed(f"{len(refused)} image(s) refused: the destination's immutable tag holds another digest",
-                          "delete that tag at the destination deliberately, or lock a new revision")
+        raise CheckFailed(
+            f"{len(refused)} image(s) refused: the destination's immutable tag holds another digest",
+            "delete that tag at the destination deliberately, or lock a new revision",
+        )
     if dry_run and result.plan.has_work:
         raise typer.Exit(1)
 
@@ -78,21 +97,30 @@ def promote(
     to: str = typer.Option(..., "--to", help="Destination HOST[:PORT][/NAMESPACE]."),
     lock_rev: str = typer.Option("HEAD", "--lock", help="Git revision of the lock to promote."),
     image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Promote only this image (repeatable)."),
-    platform: Optional[List[str]] = typer.Option(None, "--platform",
-                                                 help="Copy only this platform (repeatable); makes a new index."),
+    platform: Optional[List[str]] = typer.Option(
+        None, "--platform", help="Copy only this platform (repeatable); makes a new index."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; exit 1 if there is work to do."),
     jobs: int = typer.Option(8, "--jobs", "-j", min=1, max=64, help="Parallel images (and blobs per image)."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
-    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry",
-                                                          help="Plain HTTP to this host (repeatable)."),
+    insecure_registry: Optional[List[str]] = typer.Option(
+        None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
+    ),
 ) -> None:
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
     if fmt not in ("text", "json"):
         raise typer.BadParameter("must be 'text' or 'json'", param_hint="--format")
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
-    opts = op.PromoteOptions(channel=channel, to=to, rev=lock_rev, images=tuple(image or ()),
-                             platforms=tuple(platform or ()), dry_run=dry_run, jobs=jobs)
+    opts = op.PromoteOptions(
+        channel=channel,
+        to=to,
+        rev=lock_rev,
+        images=tuple(image or ()),
+        platforms=tuple(platform or ()),
+        dry_run=dry_run,
+        jobs=jobs,
+    )
     with ImageProgress(f"promote {channel}") as progress:
         result = op.run_promote(state.repo, opts, client, client, progress=progress.update)
     if fmt == "json":

@@ -20,13 +20,19 @@ class _RichPullProgress(PullProgress):
     """One transient bar per image on stderr; rich disables itself when stderr is not a TTY."""
 
     def __init__(self) -> None:
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TextColumn("{task.fields[state]}"), console=base.console_err, transient=True,
-                                  disable=not base.console_err.is_terminal)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[state]}"),
+            console=base.console_err,
+            transient=True,
+            disable=not base.console_err.is_terminal,
+        )
         self._tasks: dict = {}
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "_RichPullProgress":
+    def __enter__(self) -> _RichPullProgress:
         self._progress.__enter__()
         return self
 
@@ -52,9 +58,13 @@ def pull(
     lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
     image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Pull only this image (repeatable)."),
     jobs: int = typer.Option(DEFAULT_JOBS, "--jobs", "-j", min=1, max=32, help="Parallel pulls."),
-    mark: Optional[str] = typer.Option(None, "--mark", metavar="NAME",
-                                       help="Also tag repository:<channel>-NAME (e.g. deployed); "
-                                            "the image it replaces keeps repository:<channel>-previous."),
+    mark: Optional[str] = typer.Option(
+        None,
+        "--mark",
+        metavar="NAME",
+        help="Also tag repository:<channel>-NAME (e.g. deployed); "
+        "the image it replaces keeps repository:<channel>-previous.",
+    ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests."""
@@ -72,14 +82,31 @@ def pull(
     engine = engine_for(state, pool_size=jobs + 2)
     try:
         with _RichPullProgress() as progress:
-            result = run_pull(engine, locked, commit=commit, names=image or (), jobs=jobs, mark=mark,
-                              progress=progress)
+            result = run_pull(engine, locked, commit=commit, names=image or (), jobs=jobs, mark=mark, progress=progress)
     finally:
         engine.close()
     if fmt == "json":
-        base.out(json.dumps({"channel": result.channel, "commit": result.commit, "images": [
-            {"name": o.entry.name, "pinned": o.entry.pinned, "tag": o.entry.tag, "action": o.action,
-             "error": o.error or None, "tags": list(o.tags)} for o in result.outcomes]}, indent=2, sort_keys=True))
+        base.out(
+            json.dumps(
+                {
+                    "channel": result.channel,
+                    "commit": result.commit,
+                    "images": [
+                        {
+                            "name": o.entry.name,
+                            "pinned": o.entry.pinned,
+                            "tag": o.entry.tag,
+                            "action": o.action,
+                            "error": o.error or None,
+                            "tags": list(o.tags),
+                        }
+                        for o in result.outcomes
+                    ],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
     else:
         _table(result, lock)
     result.raise_for_failures()
@@ -87,5 +114,7 @@ def pull(
 
 def _table(result, rev: str) -> None:
     base.out(render.plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
-    base.out(f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
-             f"{result.count('present')} already present, {len(result.failed)} failed")
+    base.out(
+        f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
+        f"{result.count('present')} already present, {len(result.failed)} failed"
+    )

@@ -18,8 +18,13 @@ from docker_kolla.ops.status import BEHIND, load_history, run_status
 def status(
     channel: Optional[str] = typer.Argument(None, help="Channel to compare with (default: the only locked channel)."),
     lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
-    context: Optional[List[str]] = typer.Option(None, "--context", "-c", metavar="NAME",
-                                                help="Docker context to scan (repeatable; default: the current engine)."),
+    context: Optional[List[str]] = typer.Option(
+        None,
+        "--context",
+        "-c",
+        metavar="NAME",
+        help="Docker context to scan (repeatable; default: the current engine).",
+    ),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when a locked image is behind or unknown."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
@@ -43,13 +48,20 @@ def status(
         for _, engine in engines:
             engine.close()
     if fmt == "json":
-        base.out(json.dumps({"channel": report.channel, "commit": report.commit,
-                             "containers": [r.to_json() for r in report.rows]}, indent=2, sort_keys=True))
+        base.out(
+            json.dumps(
+                {"channel": report.channel, "commit": report.commit, "containers": [r.to_json() for r in report.rows]},
+                indent=2,
+                sort_keys=True,
+            )
+        )
     else:
         _table(report, lock)
     if exit_code and report.drift:
-        raise CheckFailed(f"{len(report.drift)} container(s) not at the lock's pins",
-                          f"run `docker kolla pull {report.channel} --lock {lock}` and redeploy")
+        raise CheckFailed(
+            f"{len(report.drift)} container(s) not at the lock's pins",
+            f"run `docker kolla pull {report.channel} --lock {lock}` and redeploy",
+        )
 
 
 def _state_text(row) -> str:
@@ -65,8 +77,18 @@ def _table(report, rev: str) -> None:
     if not report.rows:
         base.out(f"no running containers ({report.channel} at {rev})")
         return
-    rows = [(row.engine, row.container, row.entry.name if row.entry else "-", _state_text(row), row.image,
-             ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-") for row in report.rows]
+    rows = [
+        (
+            row.engine,
+            row.container,
+            row.entry.name if row.entry else "-",
+            _state_text(row),
+            row.image,
+            ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-",
+        )
+        for row in report.rows
+    ]
     base.out(render.plain_table(("ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE", "LABELS"), rows))
-    base.out(f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, "
-             f"{len(report.drift)} drifted")
+    base.out(
+        f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, {len(report.drift)} drifted"
+    )

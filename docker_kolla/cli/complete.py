@@ -35,7 +35,7 @@ def _channels(text: str) -> list:
 def _images(text: str) -> list:
     """Names in the images / optional-images arrays (a light scan, good enough for completion)."""
     found: list = []
-    for match in re.finditer(r'^(?:optional-)?images\s*=\s*\[(.*?)\]', text, re.M | re.S):
+    for match in re.finditer(r"^(?:optional-)?images\s*=\s*\[(.*?)\]", text, re.M | re.S):
         found.extend(_QUOTED.findall(match.group(1)))
     return sorted(set(found))
 

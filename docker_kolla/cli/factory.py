@@ -10,6 +10,7 @@ def registry_client(state: State, *, insecure=(), jobs: int = 8):
     from docker_kolla.adapters.auth import Authenticator, CredentialStore
     from docker_kolla.adapters.http import make_session
     from docker_kolla.adapters.registry import RegistryClient
+
     session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2))
     credentials = CredentialStore.load(state.config_dir, state.env)
     return RegistryClient(session, Authenticator(session, credentials), insecure=insecure, jobs=jobs)
@@ -17,12 +18,14 @@ def registry_client(state: State, *, insecure=(), jobs: int = 8):
 
 def layer_cache(state: State, cache_dir=None):
     from docker_kolla.adapters.cache import LayerCache, default_cache_dir
+
     root = cache_dir or default_cache_dir(state.env)
     return LayerCache(root)
 
 
 def resolver(state: State, client, channel=None, *, cache_dir=None, content: bool = True):
     from docker_kolla.ops.resolve import LayerScanner, Resolver
+
     platforms = channel.platforms if channel else ("linux/amd64",)
     sources = channel.manifesto if channel else ("labels", "content")
     scanner = LayerScanner(client, layer_cache(state, cache_dir)) if content else None
@@ -33,11 +36,14 @@ def engine_for(state: State, context: str | None = None, *, pool_size: int = 10)
     """The engine the docker CLI would use for this run, or the named context's engine."""
     from docker_kolla.adapters.endpoint import TLSFlags, resolve_endpoint
     from docker_kolla.adapters.engine import Engine
-    tls = TLSFlags(tls=state.tls, tlsverify=state.tlsverify, tlscacert=state.tlscacert, tlscert=state.tlscert,
-                   tlskey=state.tlskey)
+
+    tls = TLSFlags(
+        tls=state.tls, tlsverify=state.tlsverify, tlscacert=state.tlscacert, tlscert=state.tlscert, tlskey=state.tlskey
+    )
     if context:
         endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=context, tls=tls)
     else:
-        endpoint = resolve_endpoint(config_dir=state.config_dir, env=state.env, context=state.context,
-                                    host=state.docker_host, tls=tls)
+        endpoint = resolve_endpoint(
+            config_dir=state.config_dir, env=state.env, context=state.context, host=state.docker_host, tls=tls
+        )
     return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size)

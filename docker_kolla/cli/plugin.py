@@ -24,9 +24,18 @@ METADATA = {
     "URL": "https://opendev.org/openstack/kolla",
 }
 # docker's global flags (docker/cli cli/flags/options.go): those taking a value...
-_VALUE_FLAGS = {"--config": "config", "-c": "context", "--context": "context", "-H": "host", "--host": "host",
-                "-l": "log_level", "--log-level": "log_level", "--tlscacert": "tlscacert",
-                "--tlscert": "tlscert", "--tlskey": "tlskey"}
+_VALUE_FLAGS = {
+    "--config": "config",
+    "-c": "context",
+    "--context": "context",
+    "-H": "host",
+    "--host": "host",
+    "-l": "log_level",
+    "--log-level": "log_level",
+    "--tlscacert": "tlscacert",
+    "--tlscert": "tlscert",
+    "--tlskey": "tlskey",
+}
 # ...and booleans.
 _BOOL_FLAGS = {"-D": "debug", "--debug": "debug", "--tls": "tls", "--tlsverify": "tlsverify"}
 
@@ -82,7 +91,7 @@ def parse_global_flags(args: list) -> GlobalFlags:
         elif name in _BOOL_FLAGS:
             setattr(flags, _BOOL_FLAGS[name], _truthy(value) if eq else True)
         elif len(arg) > 2 and arg[:2] in ("-c", "-H", "-l") and not arg.startswith("--"):
-            setattr(flags, _VALUE_FLAGS[arg[:2]], arg[2:])       # -cNAME, -Hunix:///x
+            setattr(flags, _VALUE_FLAGS[arg[:2]], arg[2:])  # -cNAME, -Hunix:///x
         else:
             break
         i += 1
@@ -99,6 +108,7 @@ def main(argv: list | None = None) -> int:
         return 0
     if args[:1] == ["__complete"]:
         from docker_kolla.cli.complete import main as complete
+
         words = args[2:] if args[1:2] == [PLUGIN_NAME] else args[1:]
         sys.stdout.write(complete(words))
         return 0
@@ -118,7 +128,8 @@ def main(argv: list | None = None) -> int:
             sys.stderr.write(f"docker kolla: unexpected arguments {rest[:1]}: run `docker kolla --help`\n")
             return 125
         rest = rest[1:]
-    from docker_kolla.cli.app import run   # heavy imports only from here on
+    from docker_kolla.cli.app import run  # heavy imports only from here on
+
     return run(flags, rest)
 
 

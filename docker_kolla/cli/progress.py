@@ -18,12 +18,18 @@ class ImageProgress:
         self._seen: set = set()
         self._done: set = set()
         self._lock = threading.Lock()
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[last]}"), console=console_err, transient=True,
-                                  disable=not console_err.is_terminal)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console_err,
+            transient=True,
+            disable=not console_err.is_terminal,
+        )
         self._task = None
 
-    def __enter__(self) -> "ImageProgress":
+    def __enter__(self) -> ImageProgress:
         self._progress.__enter__()
         self._task = self._progress.add_task(self.title, total=self.total, last="")
         return self

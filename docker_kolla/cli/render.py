@@ -22,25 +22,41 @@ def _short(digest) -> str:
 def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
     doc = {"from": old_rev, "to": new_rev, "channels": []}
     for d in diffs:
-        doc["channels"].append({
-            "channel": d.channel,
-            "unchanged": d.unchanged,
-            "images": [{
-                "name": c.name, "change": c.kind,
-                "old": {"tag": c.old.tag, "digest": str(c.old.digest)} if c.old else None,
-                "new": {"tag": c.new.tag, "digest": str(c.new.digest)} if c.new else None,
-                "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in c.packages],
-            } for c in d.images],
-            "groups": [{"key": g.change.key, "old": g.change.old, "new": g.change.new, "count": g.count,
-                        "images": list(g.images)} for g in d.groups],
-        })
+        doc["channels"].append(
+            {
+                "channel": d.channel,
+                "unchanged": d.unchanged,
+                "images": [
+                    {
+                        "name": c.name,
+                        "change": c.kind,
+                        "old": {"tag": c.old.tag, "digest": str(c.old.digest)} if c.old else None,
+                        "new": {"tag": c.new.tag, "digest": str(c.new.digest)} if c.new else None,
+                        "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in c.packages],
+                    }
+                    for c in d.images
+                ],
+                "groups": [
+                    {
+                        "key": g.change.key,
+                        "old": g.change.old,
+                        "new": g.change.new,
+                        "count": g.count,
+                        "images": list(g.images),
+                    }
+                    for g in d.groups
+                ],
+            }
+        )
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def _counts(d: LockDiff) -> str:
     kinds = [c.kind for c in d.images]
-    return (f"{kinds.count('changed')} updated, {kinds.count('added')} added, {kinds.count('removed')} removed, "
-            f"{kinds.count('rebuilt')} rebuilt (digest only), {d.unchanged} unchanged")
+    return (
+        f"{kinds.count('changed')} updated, {kinds.count('added')} added, {kinds.count('removed')} removed, "
+        f"{kinds.count('rebuilt')} rebuilt (digest only), {d.unchanged} unchanged"
+    )
 
 
 def diff_markdown(diffs: list, old_rev: str, new_rev: str) -> str:
@@ -77,8 +93,10 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             rows.append((c.name, c.kind, tag, digests))
         table(["IMAGE", "CHANGE", "TAG", "DIGEST"], rows)
         for g in d.groups:
-            out(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)} in {g.count} "
-                f"image{'s' if g.count != 1 else ''}")
+            out(
+                f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)} in {g.count} "
+                f"image{'s' if g.count != 1 else ''}"
+            )
 
 
 def plain_table(headers, rows) -> str:

@@ -15,15 +15,33 @@ from docker_kolla.core.reference import ImageRef, valid_tag
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 
 _KEYS = {
-    "registry": str, "namespace": str, "name-template": str, "distro": str, "type": str,
-    "platforms": list, "manifesto": list, "revision-format": str, "images": list,
-    "tag": str, "static": bool, "bump-on": str, "optional-images": list,
+    "registry": str,
+    "namespace": str,
+    "name-template": str,
+    "distro": str,
+    "type": str,
+    "platforms": list,
+    "manifesto": list,
+    "revision-format": str,
+    "images": list,
+    "tag": str,
+    "static": bool,
+    "bump-on": str,
+    "optional-images": list,
 }
 _DEFAULTS = {
-    "registry": "docker.io", "namespace": "kolla", "name-template": "{distro}-{type}-{image}",
-    "distro": "centos", "type": "binary", "platforms": ["linux/amd64"],
-    "manifesto": ["labels", "content"], "revision-format": "{tag}-{revision}", "images": [],
-    "static": False, "bump-on": "manifesto", "optional-images": [],
+    "registry": "docker.io",
+    "namespace": "kolla",
+    "name-template": "{distro}-{type}-{image}",
+    "distro": "centos",
+    "type": "binary",
+    "platforms": ["linux/amd64"],
+    "manifesto": ["labels", "content"],
+    "revision-format": "{tag}-{revision}",
+    "images": [],
+    "static": False,
+    "bump-on": "manifesto",
+    "optional-images": [],
 }
 _FIX = "fix lockfiles/channels.toml (see `docker kolla init --help` for an example)"
 
@@ -35,7 +53,7 @@ class Channel:
     name: str
     tag: str
     images: tuple = ()
-    optional_images: tuple = ()          # locked when the registry has them, skipped with a note otherwise
+    optional_images: tuple = ()  # locked when the registry has them, skipped with a note otherwise
     registry: str = "docker.io"
     namespace: str = "kolla"
     name_template: str = "{distro}-{type}-{image}"
@@ -63,13 +81,15 @@ class Channel:
 
 @dataclass(frozen=True)
 class ChannelsConfig:
-    channels: dict = field(default_factory=dict)   # name -> Channel
+    channels: dict = field(default_factory=dict)  # name -> Channel
 
     def get(self, name: str) -> Channel:
         if name not in self.channels:
             known = ", ".join(sorted(self.channels)) or "none"
-            raise UnknownChannel(f"unknown channel {name!r} (configured: {known})",
-                                 "add [channels.NAME] to lockfiles/channels.toml or pick a configured channel")
+            raise UnknownChannel(
+                f"unknown channel {name!r} (configured: {known})",
+                "add [channels.NAME] to lockfiles/channels.toml or pick a configured channel",
+            )
         return self.channels[name]
 
 
@@ -91,16 +111,22 @@ def _check(table: dict, where: str) -> dict:
 
 def _check_templates(channel: Channel, name: str) -> None:
     """name-template may use {distro} {type} {image}; revision-format needs {tag} and {revision}."""
-    for key, template, fields in (("name-template", channel.name_template, ("distro", "type", "image")),
-                                  ("revision-format", channel.revision_format, ("tag", "revision"))):
+    for key, template, fields in (
+        ("name-template", channel.name_template, ("distro", "type", "image")),
+        ("revision-format", channel.revision_format, ("tag", "revision")),
+    ):
         try:
             template.format(**{f: "x" for f in fields})
         except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"channels.toml [channels.{name}]: bad {key} {template!r} ({exc!r})",
-                              f"use only the placeholders {', '.join('{' + f + '}' for f in fields)}") from exc
+            raise ConfigError(
+                f"channels.toml [channels.{name}]: bad {key} {template!r} ({exc!r})",
+                f"use only the placeholders {', '.join('{' + f + '}' for f in fields)}",
+            ) from exc
     if "{revision}" not in channel.revision_format:
-        raise ConfigError(f"channels.toml [channels.{name}]: revision-format {channel.revision_format!r} "
-                          "has no {revision}", "every revision needs its own tag, e.g. \"{tag}-{revision}\"")
+        raise ConfigError(
+            f"channels.toml [channels.{name}]: revision-format {channel.revision_format!r} has no {{revision}}",
+            'every revision needs its own tag, e.g. "{tag}-{revision}"',
+        )
 
 
 def parse_channels(text: str) -> ChannelsConfig:
@@ -127,12 +153,20 @@ def parse_channels(text: str) -> ChannelsConfig:
         if merged["bump-on"] not in ("manifesto", "digest"):
             raise ConfigError(f"channels.toml [channels.{name}]: bump-on must be 'manifesto' or 'digest'", _FIX)
         channel = Channel(
-            name=name, tag=merged["tag"], images=tuple(merged["images"]),
+            name=name,
+            tag=merged["tag"],
+            images=tuple(merged["images"]),
             optional_images=tuple(i for i in merged["optional-images"] if i not in merged["images"]),
             registry=merged["registry"],
-            namespace=merged["namespace"], name_template=merged["name-template"], distro=merged["distro"],
-            type=merged["type"], platforms=tuple(merged["platforms"]), manifesto=tuple(merged["manifesto"]),
-            revision_format=merged["revision-format"], static=merged["static"], bump_on=merged["bump-on"],
+            namespace=merged["namespace"],
+            name_template=merged["name-template"],
+            distro=merged["distro"],
+            type=merged["type"],
+            platforms=tuple(merged["platforms"]),
+            manifesto=tuple(merged["manifesto"]),
+            revision_format=merged["revision-format"],
+            static=merged["static"],
+            bump_on=merged["bump-on"],
         )
         _check_templates(channel, name)
         try:

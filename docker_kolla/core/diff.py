@@ -14,15 +14,15 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile
 
 @dataclass(frozen=True)
 class PackageChange:
-    key: str                 # "deb:openssl", "python:nova", "label:kolla_version", "linux/arm64 python:nova"
-    old: str | None          # None: added
-    new: str | None          # None: removed
+    key: str  # "deb:openssl", "python:nova", "label:kolla_version", "linux/arm64 python:nova"
+    old: str | None  # None: added
+    new: str | None  # None: removed
 
 
 @dataclass(frozen=True)
 class ImageChange:
     name: str
-    kind: str                # added | removed | changed | rebuilt (digest only)
+    kind: str  # added | removed | changed | rebuilt (digest only)
     old: LockEntry | None
     new: LockEntry | None
     packages: tuple = ()
@@ -51,8 +51,8 @@ class PackageGroup:
 @dataclass(frozen=True)
 class LockDiff:
     channel: str
-    images: tuple = ()                        # ImageChange, sorted by name; unchanged images left out
-    groups: tuple = ()                        # PackageGroup, most images first
+    images: tuple = ()  # ImageChange, sorted by name; unchanged images left out
+    groups: tuple = ()  # PackageGroup, most images first
     unchanged: int = 0
 
     @property
@@ -88,6 +88,8 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
             continue
         for pkg in change.packages:
             groups.setdefault(pkg, []).append(change.name)
-    ordered = sorted((PackageGroup(pkg, tuple(names)) for pkg, names in groups.items()),
-                     key=lambda g: (-g.count, g.change.key, g.change.old or "", g.change.new or ""))
+    ordered = sorted(
+        (PackageGroup(pkg, tuple(names)) for pkg, names in groups.items()),
+        key=lambda g: (-g.count, g.change.key, g.change.old or "", g.change.new or ""),
+    )
     return LockDiff(channel, tuple(changes), tuple(ordered), unchanged)

@@ -20,7 +20,7 @@ class Digest:
     hex: str
 
     @classmethod
-    def parse(cls, text: str) -> "Digest":
+    def parse(cls, text: str) -> Digest:
         match = _DIGEST_RE.match(text or "")
         if not match:
             raise InvalidReference(f"invalid digest {text!r}", "write it as sha256:<64 lowercase hex digits>")
@@ -30,7 +30,7 @@ class Digest:
         return cls(alg, hexpart)
 
     @classmethod
-    def of(cls, data: bytes, algorithm: str = "sha256") -> "Digest":
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
         """The digest of exactly these bytes."""
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 

@@ -32,8 +32,14 @@ def render(lock: Lockfile, fmt: str, *, registry: str | None = None, source: str
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     entries = [relocate(lock.images[name], registry) for name in sorted(lock.images)]
-    renderer = {"kolla-ansible": _kolla_ansible, "kolla-k8s": _kolla_k8s, "helm": _helm,
-                "compose": _compose, "list": _list, "json": _json}[fmt]
+    renderer = {
+        "kolla-ansible": _kolla_ansible,
+        "kolla-k8s": _kolla_k8s,
+        "helm": _helm,
+        "compose": _compose,
+        "list": _list,
+        "json": _json,
+    }[fmt]
     return renderer(lock, entries, source)
 
 
@@ -53,13 +59,16 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
 
 # --- kolla-ansible -------------------------------------------------------------------
 
+
 def _kolla_ansible(lock: Lockfile, entries: list, source: str) -> str:
     deployed = [(e, ocata_var_prefix(e.name)) for e in entries]
     skipped = [e.name for e, var in deployed if var is None]
     deployed = [(e, var) for e, var in deployed if var is not None]
     if not deployed:
-        raise UsageError(f"no image in lock {lock.channel!r} is deployed by kolla-ansible (Ocata variable table)",
-                         "use --format list or json for this channel")
+        raise UsageError(
+            f"no image in lock {lock.channel!r} is deployed by kolla-ansible (Ocata variable table)",
+            "use --format list or json for this channel",
+        )
     registry, namespace, distro, kind = _common_location([e for e, _ in deployed])
     release = _most_common_tag([e for e, _ in deployed])
     values = {"docker_registry": registry, "docker_namespace": namespace}
@@ -85,8 +94,11 @@ def _common_location(entries: list) -> tuple[str, str, str, str]:
         distro, _, kind = (prefix or "").rpartition("-")
         found.add((host, namespace, distro if prefix else "", kind if prefix else ""))
     if len(found) != 1:
-        raise UsageError("kolla-ansible takes one docker_registry/docker_namespace/distro/type, "
-                         "but the lock's images live in several places", _REGISTRY_HINT)
+        raise UsageError(
+            "kolla-ansible takes one docker_registry/docker_namespace/distro/type, "
+            "but the lock's images live in several places",
+            _REGISTRY_HINT,
+        )
     return found.pop()
 
 
@@ -98,6 +110,7 @@ def _most_common_tag(entries: list) -> str:
 
 
 # --- digest-pinned formats -------------------------------------------------------
+
 
 def _kolla_k8s(lock: Lockfile, entries: list, source: str) -> str:
     """kolla-kubernetes 0.6 values: ``global.kolla.<project>.<service>.all.image_full``."""
@@ -130,10 +143,23 @@ def _list(lock: Lockfile, entries: list, source: str) -> str:
 
 
 def _json(lock: Lockfile, entries: list, source: str) -> str:
-    doc = {"channel": lock.channel, "source": source, "images": [
-        {"name": e.name, "repository": e.repository, "tag": e.tag, "revision": e.revision,
-         "digest": str(e.digest), "media_type": e.media_type, "pinned": e.pinned, "tagged": e.tagged}
-        for e in entries]}
+    doc = {
+        "channel": lock.channel,
+        "source": source,
+        "images": [
+            {
+                "name": e.name,
+                "repository": e.repository,
+                "tag": e.tag,
+                "revision": e.revision,
+                "digest": str(e.digest),
+                "media_type": e.media_type,
+                "pinned": e.pinned,
+                "tagged": e.tagged,
+            }
+            for e in entries
+        ],
+    }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 

@@ -1,6 +1,6 @@
 """Ocata kolla-ansible image variables: image name -> variable prefix.
 
-Generated from the Ocata fleet table (shared/kolla/ocata-images.tsv, column
+Generated from the Ocata fleet table (tests/fixtures/kolla/ocata-images.tsv, column
 kolla_ansible_ocata_var). kolla-ansible 4.0.x deploys 139 images; each role's
 ``defaults/main.yml`` names them ``<prefix>_image`` with ``<prefix>_tag``
 defaulting to ``openstack_release``. The prefix is the image name with ``-`` ->

@@ -107,22 +107,25 @@ class LockEntry:
         table = {"repository": self.repository, "tag": self.tag}
         if self.revision is not None:
             table["revision"] = self.revision
-        table.update({
-            "digest": str(self.digest),
-            "media-type": self.media_type,
-            "platform": self.platform,
-            "manifesto-digest": str(self.manifesto_digest),
-        })
+        table.update(
+            {
+                "digest": str(self.digest),
+                "media-type": self.media_type,
+                "platform": self.platform,
+                "manifesto-digest": str(self.manifesto_digest),
+            }
+        )
         for key, value in (("platforms", self.platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
             if value:
                 table[key] = dict(sorted(value.items()))
         if self.platform_manifestos:
-            table["platform-manifestos"] = {plat: dict(sorted(self.platform_manifestos[plat].items()))
-                                            for plat in sorted(self.platform_manifestos)}
+            table["platform-manifestos"] = {
+                plat: dict(sorted(self.platform_manifestos[plat].items())) for plat in sorted(self.platform_manifestos)
+            }
         return table
 
     @classmethod
-    def from_toml(cls, name: str, table: dict, where: str) -> "LockEntry":
+    def from_toml(cls, name: str, table: dict, where: str) -> LockEntry:
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
@@ -150,8 +153,9 @@ class LockEntry:
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
         recorded = table.get("manifesto-digest")
         if recorded is not None and str(recorded) != str(entry.manifesto_digest):
-            raise ConfigError(f"{where}: manifesto-digest does not match the manifesto table"
-                              f"{'s' if others else ''}", _EDIT_HINT)
+            raise ConfigError(
+                f"{where}: manifesto-digest does not match the manifesto table{'s' if others else ''}", _EDIT_HINT
+            )
         return entry
 
 
@@ -177,15 +181,15 @@ class Lockfile:
     """The lock of one channel."""
 
     channel: str
-    images: dict = field(default_factory=dict)   # name -> LockEntry
+    images: dict = field(default_factory=dict)  # name -> LockEntry
     static: bool = False
 
-    def with_entry(self, entry: LockEntry) -> "Lockfile":
+    def with_entry(self, entry: LockEntry) -> Lockfile:
         images = dict(self.images)
         images[entry.name] = entry
         return replace(self, images=images)
 
-    def without(self, name: str) -> "Lockfile":
+    def without(self, name: str) -> Lockfile:
         return replace(self, images={k: v for k, v in self.images.items() if k != name})
 
     def get(self, name: str) -> LockEntry | None:
@@ -207,11 +211,15 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if getattr(exc, "lineno", None) else "end of file"
-        raise ConfigError(f"{path}: malformed TOML at {where}: {exc.msg}", _FIX.format(channel="CHANNEL", path=path)) from exc
+        raise ConfigError(
+            f"{path}: malformed TOML at {where}: {exc.msg}", _FIX.format(channel="CHANNEL", path=path)
+        ) from exc
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):
-        raise ConfigError(f"{path}: missing [lock] table with schema = {SCHEMA} and channel",
-                          _FIX.format(channel="CHANNEL", path=path))
+        raise ConfigError(
+            f"{path}: missing [lock] table with schema = {SCHEMA} and channel",
+            _FIX.format(channel="CHANNEL", path=path),
+        )
     channel = head["channel"]
     images = {}
     for name, table in (doc.get("images") or {}).items():

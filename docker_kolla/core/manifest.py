@@ -42,14 +42,14 @@ class Platform:
     variant: str = ""
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise UsageError(f"malformed platform {text!r}", "write it as OS/ARCH[/VARIANT], e.g. linux/amd64")
         return cls.normalised(*parts)
 
     @classmethod
-    def normalised(cls, os_: str, arch: str, variant: str = "") -> "Platform":
+    def normalised(cls, os_: str, arch: str, variant: str = "") -> Platform:
         original = arch
         arch = _ARCH_ALIASES.get(arch, arch)
         if original == "armel" and not variant:
@@ -89,12 +89,14 @@ class Descriptor:
         return any(marker in self.media_type for marker in FOREIGN_LAYER_MARKERS)
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Descriptor":
+    def from_json(cls, obj: dict) -> Descriptor:
         try:
             plat = obj.get("platform")
             platform = None
             if plat:
-                platform = Platform.normalised(plat.get("os", ""), plat.get("architecture", ""), plat.get("variant", ""))
+                platform = Platform.normalised(
+                    plat.get("os", ""), plat.get("architecture", ""), plat.get("variant", "")
+                )
             return cls(
                 media_type=obj.get("mediaType", ""),
                 digest=Digest.parse(obj["digest"]),
@@ -104,7 +106,9 @@ class Descriptor:
                 urls=tuple(obj.get("urls") or ()),
             )
         except (KeyError, TypeError, ValueError, UsageError) as exc:
-            raise RegistryError(f"malformed descriptor in manifest: {exc}", "the registry sent an invalid manifest") from exc
+            raise RegistryError(
+                f"malformed descriptor in manifest: {exc}", "the registry sent an invalid manifest"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,11 @@ class Index:
 
     def select(self, platform: Platform) -> Descriptor | None:
         """The first entry matching os/arch and variant (image-index.md: first match wins)."""
-        candidates = [d for d in self.platform_entries() if d.platform
-                      and d.platform.os == platform.os and d.platform.architecture == platform.architecture]
+        candidates = [
+            d
+            for d in self.platform_entries()
+            if d.platform and d.platform.os == platform.os and d.platform.architecture == platform.architecture
+        ]
         for desc in candidates:
             if desc.platform.variant == platform.variant:
                 return desc
@@ -167,8 +174,10 @@ def parse_manifest(raw: bytes, content_type: str = "") -> Manifest | Index:
             raise RegistryError("manifest has no config", "the registry sent an invalid manifest")
         layers = tuple(Descriptor.from_json(layer) for layer in obj.get("layers") or ())
         return Manifest(media_type or OCI_MANIFEST, digest, raw, Descriptor.from_json(obj["config"]), layers)
-    raise RegistryError(f"unsupported manifest media type {media_type!r}",
-                        "docker-kolla reads OCI and Docker v2 manifests and indexes only")
+    raise RegistryError(
+        f"unsupported manifest media type {media_type!r}",
+        "docker-kolla reads OCI and Docker v2 manifests and indexes only",
+    )
 
 
 @dataclass(frozen=True)
@@ -194,4 +203,6 @@ def parse_config(raw: bytes) -> ImageConfig:
             created=str(obj.get("created") or ""),
         )
     except (ValueError, AttributeError, TypeError) as exc:
-        raise RegistryError(f"image config is not valid JSON: {exc}", "the registry sent an invalid config blob") from exc
+        raise RegistryError(
+            f"image config is not valid JSON: {exc}", "the registry sent an invalid config blob"
+        ) from exc

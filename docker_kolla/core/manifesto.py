@@ -84,8 +84,11 @@ def build_manifesto(labels: dict, content: dict, sources=("labels", "content")) 
             info[name] = value
             continue
         claims = _label_claims(name, value)
-        conflicts = [(key, claimed, content[key]) for key, claimed in claims.items()
-                     if use_content and key in content and content[key] != claimed]
+        conflicts = [
+            (key, claimed, content[key])
+            for key, claimed in claims.items()
+            if use_content and key in content and content[key] != claimed
+        ]
         for key, claimed, found in conflicts:
             warnings.append(f"label {name} says {key.split(':', 1)[1]} {claimed}, content has {key} {found}")
         if conflicts:

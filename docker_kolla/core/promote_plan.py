@@ -24,10 +24,10 @@ from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import UsageError
 
-COPY = "copy"          # the immutable tag is absent: copy content, then put the tags
-TAG = "tag"            # content and immutable tag present; only ``:<channel>`` moves
-PRESENT = "present"    # everything already as locked: no request that writes
-REFUSED = "refused"    # the immutable tag holds another digest (or no platform matched)
+COPY = "copy"  # the immutable tag is absent: copy content, then put the tags
+TAG = "tag"  # content and immutable tag present; only ``:<channel>`` moves
+PRESENT = "present"  # everything already as locked: no request that writes
+REFUSED = "refused"  # the immutable tag holds another digest (or no platform matched)
 ACTIONS = (COPY, TAG, PRESENT, REFUSED)
 
 _ATTESTATION_REF = "vnd.docker.reference.digest"
@@ -42,7 +42,7 @@ class Destination:
     namespace: str = ""
 
     @classmethod
-    def parse(cls, text: str) -> "Destination":
+    def parse(cls, text: str) -> Destination:
         """``HOST[/NAMESPACE]``; the first component is always the host."""
         host, _, namespace = (text or "").strip().strip("/").partition("/")
         if not host or "@" in text or "://" in text:
@@ -75,7 +75,7 @@ class Target:
     """
 
     name: str
-    source: ImageRef        # repositories (no tag, no digest)
+    source: ImageRef  # repositories (no tag, no digest)
     destination: ImageRef
     digest: Digest
     locked: Digest
@@ -83,7 +83,7 @@ class Target:
     rev_tag: str
     channel_tag: str = ""
     subset: bool = False
-    note: str = ""   # why an image cannot be promoted at all (no selected platform)
+    note: str = ""  # why an image cannot be promoted at all (no selected platform)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -130,9 +130,14 @@ def plan_image(target: Target, observed: Observed) -> PlanItem:
         return PlanItem(target, REFUSED, reason=target.note)
     have = observed.rev_tag
     if have is not None and have != target.digest:
-        return PlanItem(target, REFUSED, reason=(
-            f"{target.destination}:{target.rev_tag} is {have}, not {target.digest}; "
-            "immutable tags are never overwritten"))
+        return PlanItem(
+            target,
+            REFUSED,
+            reason=(
+                f"{target.destination}:{target.rev_tag} is {have}, not {target.digest}; "
+                "immutable tags are never overwritten"
+            ),
+        )
     if have is None:
         return PlanItem(target, COPY, put_tags=target.tags)
     if target.channel_tag and observed.channel_tag != target.digest:
@@ -140,8 +145,7 @@ def plan_image(target: Target, observed: Observed) -> PlanItem:
     return PlanItem(target, PRESENT)
 
 
-def make_plan(channel: str, destination: str, targets: Sequence[Target],
-              observed: Mapping[str, Observed]) -> Plan:
+def make_plan(channel: str, destination: str, targets: Sequence[Target], observed: Mapping[str, Observed]) -> Plan:
     """The plan for every target, in the order given."""
     items = tuple(plan_image(t, observed.get(t.name, Observed())) for t in targets)
     return Plan(channel, destination, items)
@@ -198,10 +202,19 @@ def plan_json(plan: Plan) -> dict:
         "channel": plan.channel,
         "destination": plan.destination,
         "counts": plan.counts(),
-        "images": [{
-            "name": i.target.name, "action": i.action, "source": str(i.target.source),
-            "destination": str(i.target.destination), "digest": str(i.target.digest),
-            "locked": str(i.target.locked), "subset": i.target.subset,
-            "tags": list(i.target.tags), "put_tags": list(i.put_tags), "reason": i.reason,
-        } for i in plan.items],
+        "images": [
+            {
+                "name": i.target.name,
+                "action": i.action,
+                "source": str(i.target.source),
+                "destination": str(i.target.destination),
+                "digest": str(i.target.digest),
+                "locked": str(i.target.locked),
+                "subset": i.target.subset,
+                "tags": list(i.target.tags),
+                "put_tags": list(i.put_tags),
+                "reason": i.reason,
+            }
+            for i in plan.items
+        ],
     }

@@ -70,7 +70,7 @@ class ImageRef:
     digest: Digest | None = None
 
     @classmethod
-    def parse(cls, text: str, default_tag: str = "latest") -> "ImageRef":
+    def parse(cls, text: str, default_tag: str = "latest") -> ImageRef:
         if not text or text != text.strip() or "://" in text:
             raise InvalidReference(f"malformed image reference {text!r}", _HINT)
         rest, digest = text, None
@@ -81,7 +81,7 @@ class ImageRef:
         slash = name.rfind("/")
         colon = name.rfind(":")
         if colon > slash:
-            name, tag = name[:colon], name[colon + 1:]
+            name, tag = name[:colon], name[colon + 1 :]
             if not valid_tag(tag):
                 raise InvalidReference(f"malformed tag {tag!r} in {text!r}", _HINT)
         registry, path = cls._split_name(name, text)
@@ -99,7 +99,7 @@ class ImageRef:
         return registry, path
 
     @classmethod
-    def from_parts(cls, registry: str, path: str, tag: str = "", digest: Digest | None = None) -> "ImageRef":
+    def from_parts(cls, registry: str, path: str, tag: str = "", digest: Digest | None = None) -> ImageRef:
         """Build from a registry and a path, with the same checks as :meth:`parse`."""
         reg, norm_path = cls._split_name(f"{registry}/{path}" if registry else path, f"{registry}/{path}")
         if tag and not valid_tag(tag):
@@ -121,12 +121,12 @@ class ImageRef:
         """The config.json ``auths`` / credential-helper key for this registry."""
         return DOCKER_HUB_AUTH_KEY if self.registry == DOCKER_HUB else self.registry
 
-    def with_tag(self, tag: str) -> "ImageRef":
+    def with_tag(self, tag: str) -> ImageRef:
         if not valid_tag(tag):
             raise InvalidReference(f"malformed tag {tag!r}", _HINT)
         return replace(self, tag=tag, digest=None)
 
-    def with_digest(self, digest: Digest) -> "ImageRef":
+    def with_digest(self, digest: Digest) -> ImageRef:
         return replace(self, tag="", digest=digest)
 
     def __str__(self) -> str:

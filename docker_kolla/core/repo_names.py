@@ -16,7 +16,7 @@ _HUB_HOSTS = ("registry-1.docker.io",)
 def normalise_repo(repo: str) -> str:
     """Canonical repository name: ``docker.io/library/x`` == ``library/x`` == ``x``."""
     registry, path = split_registry(repo)
-    if registry in _HUB_HOSTS:          # the engine may spell Hub's API host too
+    if registry in _HUB_HOSTS:  # the engine may spell Hub's API host too
         registry, path = split_registry(path)
     return f"{registry}/{path}"
 
@@ -28,5 +28,5 @@ def split_ref(ref: str) -> tuple[str, str]:
     else:
         slash = ref.rfind("/")
         colon = ref.rfind(":")
-        repo, rest = (ref[:colon], ref[colon + 1:]) if colon > slash else (ref, "latest")
+        repo, rest = (ref[:colon], ref[colon + 1 :]) if colon > slash else (ref, "latest")
     return normalise_repo(repo), rest

@@ -22,12 +22,12 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile, described_digest
 
 class Outcome(str, enum.Enum):
     NEW = "new"
-    BUMPED = "bumped"                   # manifesto changed (or digest, with --bump-on digest)
-    REPLACED = "replaced"               # locked digest gone upstream: took the new one and bumped
+    BUMPED = "bumped"  # manifesto changed (or digest, with --bump-on digest)
+    REPLACED = "replaced"  # locked digest gone upstream: took the new one and bumped
     UNCHANGED = "unchanged"
-    REBUILT = "rebuilt"                 # new digest, same manifesto: kept the locked digest
-    MOVED = "moved"                     # static release tag moved upstream: kept the locked digest
-    ACCEPTED_MOVE = "accepted-move"     # static release tag moved and --accept-moved given
+    REBUILT = "rebuilt"  # new digest, same manifesto: kept the locked digest
+    MOVED = "moved"  # static release tag moved upstream: kept the locked digest
+    ACCEPTED_MOVE = "accepted-move"  # static release tag moved and --accept-moved given
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Resolved:
     platforms: dict = field(default_factory=dict)
     manifesto: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
-    platform_manifestos: dict = field(default_factory=dict)   # every other described platform
+    platform_manifestos: dict = field(default_factory=dict)  # every other described platform
 
     @property
     def manifesto_digest(self) -> Digest:
@@ -59,16 +59,29 @@ class Decision:
 
 def _entry(channel: Channel, resolved: Resolved, revision: int | None) -> LockEntry:
     return LockEntry(
-        name=resolved.name, repository=resolved.repository, tag=channel.revision_tag(revision),
-        revision=None if channel.static else revision, digest=resolved.digest,
-        media_type=resolved.media_type, platform=resolved.platform, platforms=dict(resolved.platforms),
-        manifesto=dict(resolved.manifesto), labels=dict(resolved.labels),
+        name=resolved.name,
+        repository=resolved.repository,
+        tag=channel.revision_tag(revision),
+        revision=None if channel.static else revision,
+        digest=resolved.digest,
+        media_type=resolved.media_type,
+        platform=resolved.platform,
+        platforms=dict(resolved.platforms),
+        manifesto=dict(resolved.manifesto),
+        labels=dict(resolved.labels),
         platform_manifestos={plat: dict(m) for plat, m in resolved.platform_manifestos.items()},
     )
 
 
-def decide(channel: Channel, resolved: Resolved, previous: LockEntry | None, *, bump_on: str = "manifesto",
-           previous_gone: bool = False, accept_moved: bool = False) -> Decision:
+def decide(
+    channel: Channel,
+    resolved: Resolved,
+    previous: LockEntry | None,
+    *,
+    bump_on: str = "manifesto",
+    previous_gone: bool = False,
+    accept_moved: bool = False,
+) -> Decision:
     """Apply the revision policy to one image.
 
     Args:
@@ -85,7 +98,7 @@ def decide(channel: Channel, resolved: Resolved, previous: LockEntry | None, *, 
         if accept_moved:
             return Decision(_entry(channel, resolved, None), Outcome.ACCEPTED_MOVE, previous)
         return Decision(previous, Outcome.MOVED, previous)
-    same_manifesto = resolved.manifesto_digest == previous.manifesto_digest   # every described platform
+    same_manifesto = resolved.manifesto_digest == previous.manifesto_digest  # every described platform
     next_revision = (previous.revision or 0) + 1
     if same_manifesto and bump_on != "digest":
         if previous_gone:
@@ -104,8 +117,10 @@ class Mismatch:
     expected: int | None
 
     def line(self) -> str:
-        return (f"{self.image}: revision {self.found} at {self.commit[:7]}, expected {self.expected} "
-                f"(recomputed from the lockfile's first-parent history)")
+        return (
+            f"{self.image}: revision {self.found} at {self.commit[:7]}, expected {self.expected} "
+            f"(recomputed from the lockfile's first-parent history)"
+        )
 
 
 def last_seen(history: list[Lockfile]) -> dict:
@@ -123,7 +138,7 @@ def recompute(history: list[tuple[str, Lockfile]]) -> list[Mismatch]:
         history: (commit, lock) pairs, oldest first, first-parent, one per change of the file.
     """
     mismatches: list[Mismatch] = []
-    last: dict = {}        # name -> (digest, manifesto digest, expected revision)
+    last: dict = {}  # name -> (digest, manifesto digest, expected revision)
     for commit, lock in history:
         for name in sorted(lock.images):
             entry = lock.images[name]

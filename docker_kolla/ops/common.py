@@ -11,7 +11,7 @@ from docker_kolla.errors import ConfigError, UsageError
 
 LOCK_DIR = "lockfiles"
 CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
-WORKTREE = "work tree"          # a "revision" meaning the files as they are now
+WORKTREE = "work tree"  # a "revision" meaning the files as they are now
 
 
 def lock_path(channel: str) -> str:
@@ -23,6 +23,7 @@ def lock_path(channel: str) -> str:
 
 def open_repo(path: Path):
     from docker_kolla.adapters.gitstore import LockRepo
+
     return LockRepo.open(Path(path))
 
 
@@ -81,8 +82,10 @@ def pick_channel(repo, channel: str | None, rev: str) -> str:
     names = channels_in(repo, rev)
     if len(names) == 1:
         return names[0]
-    raise UsageError("more than one channel is locked" if names else "no channel is locked yet",
-                     "name the channel, e.g. `docker kolla pull ocata`" if names else "run `docker kolla lock CHANNEL` first")
+    raise UsageError(
+        "more than one channel is locked" if names else "no channel is locked yet",
+        "name the channel, e.g. `docker kolla pull ocata`" if names else "run `docker kolla lock CHANNEL` first",
+    )
 
 
 def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
@@ -91,7 +94,9 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
     path = lock_path(channel)
     data = repo.read(sha, path)
     if data is None:
-        raise UsageError(f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision")
+        raise UsageError(
+            f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision"
+        )
     return sha, parse_lock(data, f"{path}@{sha[:7]}")
 
 

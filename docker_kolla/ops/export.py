@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker_kolla.core.exports import render
 from docker_kolla.adapters import fsio
+from docker_kolla.core.exports import render
 from docker_kolla.errors import KollaError
 from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
 
@@ -19,8 +19,9 @@ class ExportResult:
     images: int
 
 
-def run_export(repo_path: Path, channel: str | None, fmt: str, *, rev: str = "HEAD",
-               registry: str | None = None) -> ExportResult:
+def run_export(
+    repo_path: Path, channel: str | None, fmt: str, *, rev: str = "HEAD", registry: str | None = None
+) -> ExportResult:
     """The lock of ``channel`` at ``rev`` in format ``fmt``."""
     repo = open_repo(repo_path)
     try:
@@ -37,7 +38,9 @@ def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise KollaError(f"cannot write {path}: directory {directory} does not exist", "create it or pick another --output")
+        raise KollaError(
+            f"cannot write {path}: directory {directory} does not exist", "create it or pick another --output"
+        )
     try:
         fsio.write_atomic(path, text.encode("utf-8"))
     except OSError as exc:

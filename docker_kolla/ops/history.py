@@ -9,6 +9,7 @@ from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 from docker_kolla.ops.common import WORKTREE, channels_in, lock_path, parse_lock, read_lock_bytes
 
+
 def split_range(revs: list) -> tuple[str, str]:
     """``[]`` -> HEAD..worktree, ``[A]`` -> A..worktree, ``[A, B]`` or ``["A..B"]`` -> A..B."""
     if len(revs) == 1 and ".." in revs[0]:
@@ -32,7 +33,7 @@ def read_lock(repo, rev: str, channel: str):
 class DiffResult:
     old_rev: str
     new_rev: str
-    diffs: list = field(default_factory=list)     # LockDiff per channel
+    diffs: list = field(default_factory=list)  # LockDiff per channel
 
     @property
     def empty(self) -> bool:
@@ -45,8 +46,10 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
     new_sha = new_rev if new_rev == WORKTREE else repo.resolve(new_rev)
     names = [channel] if channel else sorted(set(channels_in(repo, old_sha)) | set(channels_in(repo, new_sha)))
     if channel and read_lock_bytes(repo, old_sha, channel) is None and read_lock_bytes(repo, new_sha, channel) is None:
-        raise UnknownChannel(f"channel {channel!r} has no lockfile at {old_rev} or {new_rev}",
-                             "check the name in lockfiles/; run `docker kolla lock CHANNEL` first")
+        raise UnknownChannel(
+            f"channel {channel!r} has no lockfile at {old_rev} or {new_rev}",
+            "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
+        )
     result = DiffResult(old_rev, new_rev)
     for name in names:
         result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))
@@ -61,7 +64,7 @@ class LogEntry:
     revision: int | None
     tag: str
     digest: str
-    change: str                 # "added", "removed", or a short description of package changes
+    change: str  # "added", "removed", or a short description of package changes
     packages: tuple = ()
 
 
@@ -77,15 +80,31 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             continue
         if current is None:
             entries.append(LogEntry(version.commit, version.time, version.author, None, "", "", "removed"))
-        elif previous is None or current.digest != previous.digest or current.manifesto_digest != previous.manifesto_digest:
+        elif (
+            previous is None
+            or current.digest != previous.digest
+            or current.manifesto_digest != previous.manifesto_digest
+        ):
             pkgs = package_changes(previous.facts if previous else {}, current.facts)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
-            entries.append(LogEntry(version.commit, version.time, version.author, current.revision, current.tag,
-                                    str(current.digest), change, pkgs))
+            entries.append(
+                LogEntry(
+                    version.commit,
+                    version.time,
+                    version.author,
+                    current.revision,
+                    current.tag,
+                    str(current.digest),
+                    change,
+                    pkgs,
+                )
+            )
         previous = current
     if not entries:
-        raise UsageError(f"image {image!r} was never locked in channel {channel!r}",
-                         f"check the name with `docker kolla diff` or lockfiles/{channel}.toml")
+        raise UsageError(
+            f"image {image!r} was never locked in channel {channel!r}",
+            f"check the name with `docker kolla diff` or lockfiles/{channel}.toml",
+        )
     return list(reversed(entries))
 
 
@@ -93,8 +112,8 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
 class VerifyResult:
     channel: str
     versions: int = 0
-    mismatches: list = field(default_factory=list)   # Mismatch
-    problems: list = field(default_factory=list)     # one-line strings
+    mismatches: list = field(default_factory=list)  # Mismatch
+    problems: list = field(default_factory=list)  # one-line strings
 
     @property
     def ok(self) -> bool:
@@ -122,8 +141,9 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
         for name, entry in sorted(history[-1][1].images.items()):
             expected = chan.revision_tag(entry.revision)
             if entry.tag != expected:
-                result.problems.append(f"{name}: tag {entry.tag!r} does not match revision {entry.revision} "
-                                       f"(expected {expected!r})")
+                result.problems.append(
+                    f"{name}: tag {entry.tag!r} does not match revision {entry.revision} (expected {expected!r})"
+                )
     work = repo.worktree_bytes(path)
     if work is not None:
         try:
@@ -142,11 +162,12 @@ def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
     from docker_kolla.core.reference import ImageRef
     from docker_kolla.errors import NotFoundError
     from docker_kolla.ops.common import load_channels, load_lock_at
+
     _, lock = load_lock_at(repo, channel, "HEAD")
     try:
         chan = load_channels(repo).channels.get(channel)
     except UsageError:
-        chan = None      # without channels.toml only the pinned digests can be checked
+        chan = None  # without channels.toml only the pinned digests can be checked
     problems, notes = [], []
     for name, entry in sorted(lock.images.items()):
         ref = ImageRef.parse(entry.repository + ":latest")

@@ -16,8 +16,8 @@ from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide, last_seen
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
-from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
+from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.resolve import Resolver
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ class LockResult:
     commit: str | None = None
     pushed: str | None = None
     warnings: list = field(default_factory=list)
-    text: bytes | None = None          # the new lockfile bytes, None when nothing changed
-    base: str | None = None            # the commit the lock was computed from
+    text: bytes | None = None  # the new lockfile bytes, None when nothing changed
+    base: str | None = None  # the commit the lock was computed from
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -90,8 +90,11 @@ def _base_commit(repo, branch: str | None) -> str | None:
 def summary_text(result: LockResult) -> str:
     """The run's summary: printed on stdout and used as the commit message."""
     counts = {o: len(result.by_outcome(o)) for o in Outcome}
-    changed = [d for d in result.decisions if d.outcome in (Outcome.NEW, Outcome.BUMPED, Outcome.REPLACED,
-                                                            Outcome.ACCEPTED_MOVE)]
+    changed = [
+        d
+        for d in result.decisions
+        if d.outcome in (Outcome.NEW, Outcome.BUMPED, Outcome.REPLACED, Outcome.ACCEPTED_MOVE)
+    ]
     title = f"lock {result.channel}: "
     parts = []
     if counts[Outcome.NEW]:
@@ -110,8 +113,10 @@ def summary_text(result: LockResult) -> str:
         lines.append(f"- {name}: removed")
     for group in result.diff.groups[:20]:
         c = group.change
-        lines.append(f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'} in {group.count} image"
-                     f"{'s' if group.count != 1 else ''}")
+        lines.append(
+            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'} in {group.count} image"
+            f"{'s' if group.count != 1 else ''}"
+        )
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -126,14 +131,18 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
     if not opts.branch and repo.is_dirty(path):
-        raise DirtyTree(f"{path} has uncommitted edits",
-                        f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)")
+        raise DirtyTree(
+            f"{path} has uncommitted edits",
+            f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+        )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
     unknown = [i for i in opts.images if i not in configured]
     if unknown:
-        raise UsageError(f"image {unknown[0]!r} is not in channel {opts.channel!r}",
-                         "add it to the channel's images in lockfiles/channels.toml")
+        raise UsageError(
+            f"image {unknown[0]!r} is not in channel {opts.channel!r}",
+            "add it to the channel's images in lockfiles/channels.toml",
+        )
     if not wanted:
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
@@ -159,11 +168,15 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
                 return None, [f"{name}: skipped, optional image not found at {ref}"], []
             raise
         gone = False
-        if (previous is not None and report.resolved.manifesto_digest == previous.manifesto_digest
-                and not channel.static):
+        if (
+            previous is not None
+            and report.resolved.manifesto_digest == previous.manifesto_digest
+            and not channel.static
+        ):
             gone = not resolver.exists(ref, previous.digest)
-        decision = decide(channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone,
-                          accept_moved=opts.accept_moved)
+        decision = decide(
+            channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone, accept_moved=opts.accept_moved
+        )
         if progress:
             progress(name, decision.outcome.value)
         return decision, report.notes, report.label_conflicts
@@ -173,18 +186,20 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
     conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
     if conflicts and opts.strict_labels:
-        raise CheckFailed(f"{len(conflicts)} version label(s) disagree with the image content; first: {conflicts[0]}",
-                          "fix the image labels or drop --strict-labels (the content's value is what gets locked)")
+        raise CheckFailed(
+            f"{len(conflicts)} version label(s) disagree with the image content; first: {conflicts[0]}",
+            "fix the image labels or drop --strict-labels (the content's value is what gets locked)",
+        )
     warnings.extend(conflicts)
 
-    kept = dict(current.images) if current is not None and opts.images else {}   # --image: others stay
+    kept = dict(current.images) if current is not None and opts.images else {}  # --image: others stay
     new = Lockfile(channel=opts.channel, images=kept, static=channel.static)
     for d in decisions:
         new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     text = lockfile.dumps(new).encode()
-    lockfile.loads(text.decode(), path)            # never write what we cannot read back
+    lockfile.loads(text.decode(), path)  # never write what we cannot read back
     result.text = text if text != old_bytes else None
     result.base = base
     return result
@@ -198,8 +213,9 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
         if opts.commit:
             # compare-and-swap on the commit the lock was computed from: a concurrent
             # lock or commit makes this fail cleanly instead of stacking stale revisions
-            result.commit = repo.commit_file(path, result.text, message, branch=opts.branch,
-                                             expected_parent=result.base)
+            result.commit = repo.commit_file(
+                path, result.text, message, branch=opts.branch, expected_parent=result.base
+            )
         else:
             repo.write_worktree(path, result.text)
         result.written = True
@@ -214,8 +230,14 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
 
 def _same(previous, ref) -> Resolved:
     """A Resolved equal to the previous entry (the tag still points at the locked digest)."""
-    return Resolved(name=previous.name, repository=ref.repository, digest=previous.digest,
-                    media_type=previous.media_type, platform=previous.platform, platforms=previous.platforms,
-                    manifesto=previous.manifesto, labels=previous.labels,
-                    platform_manifestos=previous.platform_manifestos)
-
+    return Resolved(
+        name=previous.name,
+        repository=ref.repository,
+        digest=previous.digest,
+        media_type=previous.media_type,
+        platform=previous.platform,
+        platforms=previous.platforms,
+        manifesto=previous.manifesto,
+        labels=previous.labels,
+        platform_manifestos=previous.platform_manifestos,
+    )

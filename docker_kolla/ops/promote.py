@@ -54,7 +54,7 @@ class ImageOutcome:
 @dataclass
 class PromoteResult:
     plan: pp.Plan
-    outcomes: list = field(default_factory=list)   # ImageOutcome, plan order; empty for --dry-run
+    outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
 
     def by_status(self, status: str) -> list[ImageOutcome]:
@@ -82,8 +82,9 @@ def repository_ref(repository: str) -> ImageRef:
     return ImageRef(ref.registry, ref.path)
 
 
-def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str],
-                  platforms: tuple, src: RegistryClient) -> tuple[list[pp.Target], dict]:
+def build_targets(
+    lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str], platforms: tuple, src: RegistryClient
+) -> tuple[list[pp.Target], dict]:
     """Targets for the selected images, and the bytes of every new (subset) index by name."""
     static = lock.static or bool(chan and chan.static)
     channel_tag = "" if static else (chan.tag if chan else lock.channel)
@@ -104,10 +105,20 @@ def build_targets(lock: Lockfile, chan: Channel | None, dest: pp.Destination, na
         elif wanted and entry.platform and Platform.parse(entry.platform) not in wanted:
             note = f"{entry.repository} is a single {entry.platform} image, not one of {', '.join(platforms)}"
         source = repository_ref(entry.repository)
-        targets.append(pp.Target(
-            name=name, source=source, destination=dest.repository(source),
-            digest=digest, locked=entry.digest, media_type=entry.media_type, rev_tag=entry.tag,
-            channel_tag=channel_tag if channel_tag != entry.tag else "", subset=subset, note=note))
+        targets.append(
+            pp.Target(
+                name=name,
+                source=source,
+                destination=dest.repository(source),
+                digest=digest,
+                locked=entry.digest,
+                media_type=entry.media_type,
+                rev_tag=entry.tag,
+                channel_tag=channel_tag if channel_tag != entry.tag else "",
+                subset=subset,
+                note=note,
+            )
+        )
     return targets, tops
 
 
@@ -122,11 +133,13 @@ def _head(dst: RegistryClient, ref: ImageRef) -> Digest | None:
 
 def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[str, pp.Observed]:
     """HEAD each target's two tags at the destination (404 = absent)."""
+
     def one(t: pp.Target) -> pp.Observed:
         repo = t.destination
         rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
         chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
         return pp.Observed(rev, chan)
+
     return dict(zip([t.name for t in targets], parallel_map(one, targets, jobs)))
 
 
@@ -151,11 +164,13 @@ def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
 
 def execute(plan: pp.Plan, tops: dict, copier: Copier, jobs: int, progress: Progress | None = None) -> PromoteResult:
     """Carry out a plan, ``jobs`` images at a time; failures are recorded per image."""
+
     def run(item: pp.PlanItem) -> ImageOutcome:
         outcome = _execute_one(item, tops, copier)
         if progress:
             progress(item.target.name, outcome.status)
         return outcome
+
     outcomes = parallel_map(run, plan.items, jobs)
     totals = CopyStats()
     for o in outcomes:
@@ -163,8 +178,9 @@ def execute(plan: pp.Plan, tops: dict, copier: Copier, jobs: int, progress: Prog
     return PromoteResult(plan, outcomes, totals)
 
 
-def plan_promote(lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src: RegistryClient,
-                 dst: RegistryClient) -> tuple[pp.Plan, dict]:
+def plan_promote(
+    lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient
+) -> tuple[pp.Plan, dict]:
     """Observe the destination and decide: (plan, subset index bytes by image)."""
     dest = pp.Destination.parse(opts.to)
     names = pp.select_images(lock.images, opts.images)
@@ -173,8 +189,9 @@ def plan_promote(lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src
     return pp.make_plan(lock.channel, opts.to, targets, observed), tops
 
 
-def run_promote(repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient,
-                progress: Progress | None = None) -> PromoteResult:
+def run_promote(
+    repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient, progress: Progress | None = None
+) -> PromoteResult:
     """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
     repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
     with repo:

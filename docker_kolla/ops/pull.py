@@ -66,8 +66,10 @@ class PullResult:
         """Exit 3 naming every image that failed (the others stay tagged)."""
         if self.failed:
             names = ", ".join(o.entry.name for o in self.failed)
-            raise EngineError(f"{len(self.failed)} of {len(self.outcomes)} images failed to pull: {names}",
-                              "see the table above for each reason; images that pulled are tagged")
+            raise EngineError(
+                f"{len(self.failed)} of {len(self.outcomes)} images failed to pull: {names}",
+                "see the table above for each reason; images that pulled are tagged",
+            )
 
 
 class PullProgress:
@@ -85,8 +87,10 @@ def select(lock: Lockfile, names: Iterable[str] = ()) -> list:
     names = list(names or ())
     unknown = [n for n in names if n not in lock.images]
     if unknown:
-        raise UsageError(f"not in lock {lock.channel!r}: {', '.join(unknown)}",
-                         "name images as they appear in the lockfile's [images] table")
+        raise UsageError(
+            f"not in lock {lock.channel!r}: {', '.join(unknown)}",
+            "name images as they appear in the lockfile's [images] table",
+        )
     wanted = names or sorted(lock.images)
     return [lock.images[n] for n in sorted(set(wanted))]
 
@@ -104,8 +108,16 @@ def pinned_key(entry: LockEntry) -> str:
     return f"{normalise_repo(entry.repository)}@{entry.digest}"
 
 
-def run_pull(engine: Engine, lock: Lockfile, *, commit: str = "", names: Iterable[str] = (),
-             jobs: int = DEFAULT_JOBS, mark: str | None = None, progress: PullProgress | None = None) -> PullResult:
+def run_pull(
+    engine: Engine,
+    lock: Lockfile,
+    *,
+    commit: str = "",
+    names: Iterable[str] = (),
+    jobs: int = DEFAULT_JOBS,
+    mark: str | None = None,
+    progress: PullProgress | None = None,
+) -> PullResult:
     """Pull, tag and verify the selected images of ``lock``; never raises for one image's failure."""
     if jobs < 1:
         raise UsageError("--jobs must be at least 1", "use --jobs 4")
@@ -114,13 +126,23 @@ def run_pull(engine: Engine, lock: Lockfile, *, commit: str = "", names: Iterabl
     images = engine.images()
     held = present_pins(images)
     tags = {ref: info.id for info in images for ref in info.repo_tags}
-    work = lambda entry: _one(engine, entry, held.get(pinned_key(entry)), tags, lock.channel, mark, progress)
+
+    def work(entry):
+        return _one(engine, entry, held.get(pinned_key(entry)), tags, lock.channel, mark, progress)
+
     outcomes = parallel_map(work, entries, jobs)
     return PullResult(channel=lock.channel, commit=commit, outcomes=outcomes)
 
 
-def _one(engine: Engine, entry: LockEntry, held: ImageInfo | None, tags: dict, channel: str,
-         mark: str | None, progress: PullProgress) -> PullOutcome:
+def _one(
+    engine: Engine,
+    entry: LockEntry,
+    held: ImageInfo | None,
+    tags: dict,
+    channel: str,
+    mark: str | None,
+    progress: PullProgress,
+) -> PullOutcome:
     progress.start(entry)
     try:
         action = PRESENT
@@ -153,8 +175,10 @@ def _verify(engine: Engine, entry: LockEntry) -> ImageInfo:
     info = engine.inspect_image(entry.pinned)
     if info is None or pinned_key(entry) not in info.repo_digests:
         found = ", ".join(info.repo_digests) if info else "nothing"
-        raise EngineError(f"{entry.name}: engine holds {found} after pulling {entry.pinned}",
-                          "the engine or a mirror served other content; do not deploy this image")
+        raise EngineError(
+            f"{entry.name}: engine holds {found} after pulling {entry.pinned}",
+            "the engine or a mirror served other content; do not deploy this image",
+        )
     return info
 
 
@@ -180,4 +204,3 @@ def _tag(engine: Engine, entry: LockEntry, held: ImageInfo, tags: dict, channel:
 def summary_rows(result: PullResult) -> list:
     """(image, tag-revision, digest, action, detail) rows for a table, in lock order."""
     return [(o.entry.name, o.entry.tag, o.entry.digest.short, o.action, o.error) for o in result.outcomes]
-

@@ -20,7 +20,7 @@ from docker_kolla.core.revisions import Resolved
 from docker_kolla.errors import NotFoundError, RegistryError, ScanError
 
 log = logging.getLogger(__name__)
-CONFIG_MAX_BYTES = 8 * 1024 * 1024     # image configs are a few KiB; 8 MiB bounds a hostile one
+CONFIG_MAX_BYTES = 8 * 1024 * 1024  # image configs are a few KiB; 8 MiB bounds a hostile one
 
 
 @dataclass
@@ -44,6 +44,7 @@ class LayerScanner:
 
     def facts(self, ref: ImageRef, layer: Descriptor):
         from docker_kolla.scan.layers import scan_layer
+
         key = str(layer.digest)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -83,6 +84,7 @@ class LayerScanner:
 
     def content(self, ref: ImageRef, manifest: Manifest) -> ContentResult:
         from docker_kolla.scan.merge import merge_layers
+
         notes, per_layer = [], []
         for layer in manifest.layers:
             if layer.is_foreign:
@@ -99,16 +101,17 @@ class ImageReport:
     """Everything learnt about one image reference."""
 
     resolved: Resolved | None
-    notes: list = field(default_factory=list)            # scan notes (skipped foreign layers, ...)
+    notes: list = field(default_factory=list)  # scan notes (skipped foreign layers, ...)
     label_conflicts: list = field(default_factory=list)  # a version label disagreeing with the content
-    described: list = field(default_factory=list)        # the platforms described, primary first
+    described: list = field(default_factory=list)  # the platforms described, primary first
 
 
 class Resolver:
     """Turns references into :class:`Resolved` values (digests + manifesto)."""
 
-    def __init__(self, client, scanner: LayerScanner | None, *, platforms=("linux/amd64",),
-                 sources=("labels", "content")):
+    def __init__(
+        self, client, scanner: LayerScanner | None, *, platforms=("linux/amd64",), sources=("labels", "content")
+    ):
         self.client = client
         self.scanner = scanner
         self.platforms = [Platform.parse(p) for p in platforms] or [Platform("linux", "amd64")]
@@ -142,12 +145,20 @@ class Resolver:
         else:
             chosen = [(None, top)]
         report = ImageReport(None)
-        described = [self._describe(ref, m if isinstance(m, Manifest) else self._child(ref, m), wanted, report)
-                     for wanted, m in chosen]
+        described = [
+            self._describe(ref, m if isinstance(m, Manifest) else self._child(ref, m), wanted, report)
+            for wanted, m in chosen
+        ]
         (platform, manifesto, labels), *others = described
         report.resolved = Resolved(
-            name=name, repository=ref.repository, digest=top.digest, media_type=top.media_type,
-            platform=str(platform), platforms=platforms, manifesto=manifesto, labels=labels,
+            name=name,
+            repository=ref.repository,
+            digest=top.digest,
+            media_type=top.media_type,
+            platform=str(platform),
+            platforms=platforms,
+            manifesto=manifesto,
+            labels=labels,
             platform_manifestos={str(plat): facts for plat, facts, _ in others},
         )
         return report
@@ -161,9 +172,11 @@ class Resolver:
                 seen.add(str(entry.platform))
                 chosen.append((entry.platform, entry))
         if not chosen:
-            raise RegistryError(f"{ref}: no manifest for {', '.join(map(str, self.platforms))} "
-                                f"(index offers {', '.join(offered) or 'none'})",
-                                "set platforms in lockfiles/channels.toml to one the image provides")
+            raise RegistryError(
+                f"{ref}: no manifest for {', '.join(map(str, self.platforms))} "
+                f"(index offers {', '.join(offered) or 'none'})",
+                "set platforms in lockfiles/channels.toml to one the image provides",
+            )
         return chosen
 
     def _child(self, ref: ImageRef, entry: Descriptor) -> Manifest:

@@ -53,11 +53,19 @@ class ContainerStatus:
 
     def to_json(self) -> dict:
         entry = self.entry
-        return {"engine": self.engine, "container": self.container, "image": self.image,
-                "digests": list(self.digests), "state": self.state, "behind": self.behind,
-                "lock_image": entry.name if entry else None, "locked_tag": entry.tag if entry else None,
-                "locked_digest": str(entry.digest) if entry else None, "running_tag": self.running_tag or None,
-                "labels": dict(sorted(self.labels.items()))}
+        return {
+            "engine": self.engine,
+            "container": self.container,
+            "image": self.image,
+            "digests": list(self.digests),
+            "state": self.state,
+            "behind": self.behind,
+            "lock_image": entry.name if entry else None,
+            "locked_tag": entry.tag if entry else None,
+            "locked_digest": str(entry.digest) if entry else None,
+            "running_tag": self.running_tag or None,
+            "labels": dict(sorted(self.labels.items())),
+        }
 
 
 @dataclass
@@ -76,7 +84,7 @@ class LockHistory:
 
     def __init__(self, current: Lockfile, versions: list) -> None:
         self.current = current
-        self.versions = list(versions)            # Lockfile, oldest first, ending with current
+        self.versions = list(versions)  # Lockfile, oldest first, ending with current
         self._by_repo = {normalise_repo(e.repository): e for e in current.images.values()}
 
     def entry_for(self, repos: set, digests: set) -> LockEntry | None:
@@ -130,9 +138,17 @@ def _row(label: str, container: ContainerInfo, info, history: LockHistory) -> Co
         state, behind, tag = NOT_IN_LOCK, 0, ""
     else:
         state, behind, tag = history.compare(entry, digests)
-    return ContainerStatus(engine=label, container=container.name, image=container.image,
-                           digests=tuple(sorted(digests)), entry=entry, state=state, behind=behind,
-                           running_tag=tag, labels=container.labels)
+    return ContainerStatus(
+        engine=label,
+        container=container.name,
+        image=container.image,
+        digests=tuple(sorted(digests)),
+        entry=entry,
+        state=state,
+        behind=behind,
+        running_tag=tag,
+        labels=container.labels,
+    )
 
 
 def run_status(engines: list, history: LockHistory, *, commit: str = "") -> StatusReport:
@@ -146,6 +162,7 @@ def run_status(engines: list, history: LockHistory, *, commit: str = "") -> Stat
 def load_history(repo, channel: str, rev: str) -> tuple:
     """(commit, LockHistory) of CHANNEL's lockfile up to REV, from the git store."""
     from docker_kolla.ops.common import load_lock_at, lock_path, parse_lock
+
     commit, current = load_lock_at(repo, channel, rev)
     path = lock_path(channel)
     versions = []
@@ -155,7 +172,7 @@ def load_history(repo, channel: str, rev: str) -> tuple:
         try:
             versions.append(parse_lock(version.data, f"{path}@{version.commit[:7]}"))
         except ConfigError:
-            continue    # an old version that no longer parses cannot match anything; skip it
+            continue  # an old version that no longer parses cannot match anything; skip it
     if not versions or versions[-1] != current:
         versions.append(current)
     return commit, LockHistory(current, versions)

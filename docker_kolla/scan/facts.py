@@ -62,12 +62,16 @@ class LayerFacts:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "LayerFacts":
+    def from_json(cls, text: str) -> LayerFacts:
         """Inverse of ``to_json``; raises ScanError on a malformed document."""
         try:
             obj = json.loads(text)
             files = {str(p): {str(k): str(v) for k, v in e.items()} for p, e in obj["files"].items()}
-            return cls(files, [str(w) for w in obj["whiteouts"]], [str(o) for o in obj["opaque"]],
-                       [str(n) for n in obj["notes"]])
+            return cls(
+                files,
+                [str(w) for w in obj["whiteouts"]],
+                [str(o) for o in obj["opaque"]],
+                [str(n) for n in obj["notes"]],
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ScanError(f"malformed layer facts: {exc}", "delete the layer cache entry and rescan") from exc

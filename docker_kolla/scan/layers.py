@@ -103,8 +103,10 @@ def _walk(tar: tarfile.TarFile, facts: LayerFacts, limits: Limits) -> None:
     while (member := tar.next()) is not None:
         count += 1
         if count > limits.max_members:
-            raise ScanError(f"layer has more than {limits.max_members} tar members",
-                            "the layer is a tar bomb or far larger than any image layer should be")
+            raise ScanError(
+                f"layer has more than {limits.max_members} tar members",
+                "the layer is a tar bomb or far larger than any image layer should be",
+            )
         path = paths.normalise(member.name)
         if path is not None:
             _visit(tar, member, path, facts, limits)
@@ -126,8 +128,10 @@ def _visit(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, facts: Laye
     kind = paths.classify(path)
     if kind and member.isreg():
         if member.size > limits.max_file:
-            raise ScanError(f"{path} is {member.size} bytes, over the {limits.max_file} byte bound",
-                            "the layer is corrupt or hostile")
+            raise ScanError(
+                f"{path} is {member.size} bytes, over the {limits.max_file} byte bound",
+                "the layer is corrupt or hostile",
+            )
         data = tar.extractfile(member).read()
         facts.files[path] = _PARSERS[kind](data, path)
     elif kind and member.islnk():

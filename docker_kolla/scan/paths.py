@@ -35,9 +35,11 @@ def _compile(kind: str, parts: tuple[str, ...]) -> tuple[str, tuple[re.Pattern, 
 
 
 PATTERNS = (
-    [_compile(DPKG, ("var", "lib", "dpkg", "status")),
-     _compile(DPKG_D, ("var", "lib", "dpkg", "status.d", r"[^.].*")),
-     _compile(APK, ("lib", "apk", "db", "installed"))]
+    [
+        _compile(DPKG, ("var", "lib", "dpkg", "status")),
+        _compile(DPKG_D, ("var", "lib", "dpkg", "status.d", r"[^.].*")),
+        _compile(APK, ("lib", "apk", "db", "installed")),
+    ]
     + [_compile(RPM_SQLITE, d + (r"rpmdb\.sqlite",)) for d in _RPM_DIRS]
     + [_compile(RPM_BDB, d + ("Packages",)) for d in _RPM_DIRS]
     + [_compile(PYTHON, root + tail) for root in _PY_ROOTS for tail in _PY_TAILS]

@@ -34,7 +34,7 @@ def parse_header(blob: bytes) -> dict[int, str | int]:
     store = 8 + 16 * count
     if count > len(blob) // 16 or size > _MAX_HEADER_DATA or store + size > len(blob):
         raise ScanError(f"rpm header claims {count} entries and {size} data bytes in {len(blob)}", _HINT)
-    data = blob[store:store + size]
+    data = blob[store : store + size]
     found: dict[int, str | int] = {}
     for index in range(count):  # the size check above keeps every read inside the blob
         tag, kind, offset, _n = struct.unpack_from(">IIiI", blob, 8 + 16 * index)
@@ -42,7 +42,7 @@ def parse_header(blob: bytes) -> dict[int, str | int]:
             continue
         if kind == TYPE_STRING:
             end = data.find(b"\0", offset)
-            found[tag] = data[offset:end if end >= 0 else size].decode("utf-8", "replace")
+            found[tag] = data[offset : end if end >= 0 else size].decode("utf-8", "replace")
         elif kind == TYPE_INT32 and offset + 4 <= size:
             found[tag] = struct.unpack_from(">I", data, offset)[0]
     return found

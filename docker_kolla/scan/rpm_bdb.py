@@ -53,7 +53,7 @@ class _Pages:
     def page(self, pgno: int) -> bytes:
         if not 0 < pgno < self.count:
             raise _fail(f"page {pgno} outside the file")
-        return self.data[pgno * self.size:(pgno + 1) * self.size]
+        return self.data[pgno * self.size : (pgno + 1) * self.size]
 
 
 def _log2(n: int) -> int:
@@ -82,7 +82,7 @@ def _overflow(pages: _Pages, pgno: int, total: int) -> bytes:
         if page[25] != P_OVERFLOW:
             raise _fail(f"page {pgno} is type {page[25]}, expected overflow")
         used = pages.u16(page, 22)  # hf_offset holds the bytes used on an overflow page
-        parts.append(page[PAGE_HEADER:PAGE_HEADER + used])
+        parts.append(page[PAGE_HEADER : PAGE_HEADER + used])
         got += used
         pgno = pages.u32(page, 16)
     value = b"".join(parts)
@@ -99,7 +99,7 @@ def _item(pages: _Pages, page: bytes, index: int, offsets: list[int]) -> bytes:
         raise _fail(f"item offsets {start}..{end} out of page")
     kind = page[start]
     if kind == H_KEYDATA:
-        return page[start + 1:end]
+        return page[start + 1 : end]
     if kind == H_OFFPAGE:
         return _overflow(pages, pages.u32(page, start + 4), pages.u32(page, start + 8))
     raise _fail(f"unsupported hash item type {kind}")

@@ -37,9 +37,9 @@ class Chunks(io.RawIOBase):
             chunk = next(self._iter, None)
             if chunk is None:
                 break
-            self._buffer = self._buffer[self._pos:] + bytes(chunk)
+            self._buffer = self._buffer[self._pos :] + bytes(chunk)
             self._pos = 0
-        return self._buffer[self._pos:self._pos + size]
+        return self._buffer[self._pos : self._pos + size]
 
     def readinto(self, target) -> int:
         while self._pos >= len(self._buffer):
@@ -48,7 +48,7 @@ class Chunks(io.RawIOBase):
                 return 0
             self._buffer, self._pos = bytes(chunk), 0
         size = min(len(target), len(self._buffer) - self._pos)
-        target[:size] = memoryview(self._buffer)[self._pos:self._pos + size]
+        target[:size] = memoryview(self._buffer)[self._pos : self._pos + size]
         self._pos += size
         return size
 
@@ -79,7 +79,7 @@ class Counted(io.RawIOBase):
 
     def readinto(self, target) -> int:
         data = self.read(len(target))
-        target[:len(data)] = data
+        target[: len(data)] = data
         return len(data)
 
 
@@ -95,8 +95,9 @@ def compression(media_type: str, head: bytes) -> str:
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
     if media_type.endswith(("gzip", "zstd")):
-        raise ScanError(f"layer typed {media_type} does not start with its compression magic",
-                        "the blob is corrupt or mislabelled")
+        raise ScanError(
+            f"layer typed {media_type} does not start with its compression magic", "the blob is corrupt or mislabelled"
+        )
     return "none"
 
 

@@ -19,11 +19,13 @@ class DockerCLI:
     config_dir: Path
     env: dict
 
-    def run(self, *args: str, cwd=None, check: bool = False, env: dict | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, cwd=None, check: bool = False, env: dict | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
         """``docker ARGS`` (put global flags first, then ``kolla``)."""
-        proc = subprocess.run(["docker", *args], cwd=cwd, env={**self.env, **(env or {})}, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(
+            ["docker", *args], cwd=cwd, env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -42,8 +44,14 @@ def docker_cli(tmp_path: Path) -> DockerCLI:
     (config / "cli-plugins").mkdir(parents=True)
     (config / "cli-plugins" / "docker-kolla").symlink_to(PLUGIN)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "GIT_"))}
-    env.update(DOCKER_CONFIG=str(config), DOCKER_KOLLA_CACHE=str(tmp_path / "cache"),
-               GIT_AUTHOR_NAME="Lock Bot", GIT_AUTHOR_EMAIL="bot@example.test",
-               GIT_COMMITTER_NAME="Lock Bot", GIT_COMMITTER_EMAIL="bot@example.test",
-               GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp_path))
+    env.update(
+        DOCKER_CONFIG=str(config),
+        DOCKER_KOLLA_CACHE=str(tmp_path / "cache"),
+        GIT_AUTHOR_NAME="Lock Bot",
+        GIT_AUTHOR_EMAIL="bot@example.test",
+        GIT_COMMITTER_NAME="Lock Bot",
+        GIT_COMMITTER_EMAIL="bot@example.test",
+        GIT_CONFIG_NOSYSTEM="1",
+        HOME=str(tmp_path),
+    )
     return DockerCLI(config, env)

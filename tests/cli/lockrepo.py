@@ -7,15 +7,16 @@ from pathlib import Path
 
 
 def git(repo: Path, *args: str, env: dict | None = None) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
 
 
 def channels_toml(fleet, images, *, static_tag: str | None = None, platforms=("linux/amd64",)) -> str:
     plats = ", ".join(f'"{p}"' for p in platforms)
-    text = (f'[defaults]\nregistry = "{fleet.host}"\nnamespace = "{fleet.namespace}"\n'
-            f'platforms = [{plats}]\nimages = [{", ".join(repr(i).replace(chr(39), chr(34)) for i in images)}]\n'
-            f'\n[channels.{fleet.tag}]\ntag = "{fleet.tag}"\n')
+    text = (
+        f'[defaults]\nregistry = "{fleet.host}"\nnamespace = "{fleet.namespace}"\n'
+        f"platforms = [{plats}]\nimages = [{', '.join(repr(i).replace(chr(39), chr(34)) for i in images)}]\n"
+        f'\n[channels.{fleet.tag}]\ntag = "{fleet.tag}"\n'
+    )
     if static_tag:
         text += f'\n[channels."{static_tag}"]\ntag = "{static_tag}"\nstatic = true\n'
     return text
@@ -37,7 +38,10 @@ def snapshot(repo: Path) -> tuple:
     """Everything a failed command must leave as it was: refs, index, work tree files."""
     refs = subprocess.run(["git", "-C", str(repo), "show-ref"], capture_output=True, text=True).stdout
     status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout
-    files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
-             if p.is_file() and ".git" not in p.parts}
+    files = {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
     index = (repo / ".git" / "index").read_bytes() if (repo / ".git" / "index").exists() else b""
     return refs, status, files, index

@@ -12,7 +12,7 @@ from tests.support.content import SITE_PACKAGES, dist_info, dpkg_status
 from tests.support.layers import build_layer
 from tests.support.push import push_image
 
-RPMDB = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "rpmdb" / "sqlite" / "rpmdb.sqlite"
+RPMDB = Path(__file__).resolve().parents[1] / "fixtures" / "rpmdb" / "sqlite" / "rpmdb.sqlite"
 
 
 def inspect(docker_cli, ref: str, cwd, *extra) -> dict:
@@ -23,8 +23,12 @@ def inspect(docker_cli, ref: str, cwd, *extra) -> dict:
 
 def test_rpm_image_lists_rpm_packages(docker_cli, registry, tmp_path):
     assert RPMDB.exists(), f"missing fixture {RPMDB}"
-    layer = build_layer({"/var/lib/rpm/rpmdb.sqlite": RPMDB.read_bytes(),
-                         **dist_info("/usr/lib/python2.7/site-packages", "nova", "15.0.2")})
+    layer = build_layer(
+        {
+            "/var/lib/rpm/rpmdb.sqlite": RPMDB.read_bytes(),
+            **dist_info("/usr/lib/python2.7/site-packages", "nova", "15.0.2"),
+        }
+    )
     pushed = push_image(registry.host, "rpm/centos-binary-nova-api", "ocata", [layer], {"kolla_version": "4.0.2"})
     doc = inspect(docker_cli, f"{registry.host}/rpm/centos-binary-nova-api:ocata", tmp_path)
     assert doc["digest"] == pushed.digest
@@ -34,10 +38,17 @@ def test_rpm_image_lists_rpm_packages(docker_cli, registry, tmp_path):
 
 
 def test_upper_layers_whiteouts_and_rewritten_status(docker_cli, registry, tmp_path):
-    base = build_layer({"/var/lib/dpkg/status": dpkg_status({"openssl": "1.1.0f-3", "vim": "8.0"}),
-                        **dist_info(SITE_PACKAGES, "requests", "2.12.4")})
-    upper = build_layer({"/var/lib/dpkg/status": dpkg_status({"openssl": "1.1.0f-3+deb9u2"})},
-                        whiteouts=[f"{SITE_PACKAGES}/requests-2.12.4.dist-info"], compression="zstd")
+    base = build_layer(
+        {
+            "/var/lib/dpkg/status": dpkg_status({"openssl": "1.1.0f-3", "vim": "8.0"}),
+            **dist_info(SITE_PACKAGES, "requests", "2.12.4"),
+        }
+    )
+    upper = build_layer(
+        {"/var/lib/dpkg/status": dpkg_status({"openssl": "1.1.0f-3+deb9u2"})},
+        whiteouts=[f"{SITE_PACKAGES}/requests-2.12.4.dist-info"],
+        compression="zstd",
+    )
     push_image(registry.host, "wh/centos-binary-x", "ocata", [base, upper], {}, oci=True)
     manifesto = inspect(docker_cli, f"{registry.host}/wh/centos-binary-x:ocata", tmp_path)["manifesto"]
     assert manifesto.get("deb:openssl") == "1.1.0f-3+deb9u2"
@@ -51,7 +62,10 @@ def test_label_disagreeing_with_content_warns_and_strict_fails(docker_cli, regis
     repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api"])
     head = git(repo, "rev-parse", "HEAD")
     strict = docker_cli.kolla("lock", "ocata", "--strict-labels", cwd=repo)
-    assert strict.returncode == 1 and "label kolla_version says kolla 4.0.2, content has python:kolla 4.0.1" in strict.stderr
+    assert (
+        strict.returncode == 1
+        and "label kolla_version says kolla 4.0.2, content has python:kolla 4.0.1" in strict.stderr
+    )
     assert git(repo, "rev-parse", "HEAD") == head
     lenient = docker_cli.kolla("lock", "ocata", cwd=repo)
     assert lenient.returncode == 0 and "warning: nova-api: label kolla_version says kolla 4.0.2" in lenient.stderr
@@ -69,7 +83,7 @@ def test_layer_cache_makes_a_second_cold_lock_fetch_no_blob(docker_cli, fleet, p
     layer_gets = proxy.count(method="GET", kind="blob")
     assert layer_gets > 0
     proxy.reset_counts()
-    second = make_repo(tmp_path / "two", docker_cli, via, images)   # a fresh repo: no lock to start from
+    second = make_repo(tmp_path / "two", docker_cli, via, images)  # a fresh repo: no lock to start from
     assert docker_cli.kolla("lock", "ocata", cwd=second).returncode == 0
     # only the three config blobs: every layer comes from the persistent cache
     assert proxy.count(method="GET", kind="blob") == len(images)
@@ -83,7 +97,7 @@ def test_verify_catches_a_wrong_merge_of_two_lock_branches(docker_cli, fleet, tm
     fleet.rebuild("nova-api", versions={"nova": "15.0.3"})
     assert docker_cli.kolla("lock", "ocata", "--branch", "update-a", cwd=repo).returncode == 0
     fleet.rebuild("nova-api", versions={"nova": "15.0.4"})
-    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0     # main: nova-api ocata-2 (15.0.4)
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0  # main: nova-api ocata-2 (15.0.4)
     git(repo, "merge", "-q", "-X", "theirs", "-m", "merge update-a", "update-a", env=docker_cli.env)
     assert docker_cli.kolla("verify", cwd=repo).returncode != 0
     out = docker_cli.kolla("verify", cwd=repo)

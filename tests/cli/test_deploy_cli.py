@@ -17,14 +17,21 @@ IMAGES = ("keystone", "nova-api", "nova-placement-api", "dnsmasq", "openvswitch-
 
 
 def git(repo: Path, env: dict, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def entry(name: str, revision: int) -> LockEntry:
-    return LockEntry(name=name, repository=f"{REG}/centos-binary-{name}", tag=f"ocata-{revision}", revision=revision,
-                     digest=Digest.of(f"{name}@{revision}".encode()),
-                     media_type="application/vnd.docker.distribution.manifest.v2+json", platform="linux/amd64")
+    return LockEntry(
+        name=name,
+        repository=f"{REG}/centos-binary-{name}",
+        tag=f"ocata-{revision}",
+        revision=revision,
+        digest=Digest.of(f"{name}@{revision}".encode()),
+        media_type="application/vnd.docker.distribution.manifest.v2+json",
+        platform="linux/amd64",
+    )
 
 
 @pytest.fixture
@@ -55,9 +62,15 @@ def test_export_kolla_ansible_vars(docker_cli, lock_repo):
     result = docker_cli.kolla("--repo", str(lock_repo), "export", "ocata", "--format", "kolla-ansible")
     assert result.returncode == 0, result.stderr
     doc = yaml.safe_load(result.stdout)
-    assert doc == {"docker_registry": "registry.example:4000", "docker_namespace": "kolla",
-                   "kolla_base_distro": "centos", "kolla_install_type": "binary", "openstack_release": "ocata-1",
-                   "nova_api_tag": "ocata-2", "placement_api_tag": "ocata-2"}
+    assert doc == {
+        "docker_registry": "registry.example:4000",
+        "docker_namespace": "kolla",
+        "kolla_base_distro": "centos",
+        "kolla_install_type": "binary",
+        "openstack_release": "ocata-1",
+        "nova_api_tag": "ocata-2",
+        "placement_api_tag": "ocata-2",
+    }
     older = yaml.safe_load(docker_cli.kolla("--repo", str(lock_repo), "export", "--lock", "HEAD~1").stdout)
     assert older["openstack_release"] == "ocata-1" and "nova_api_tag" not in older
 
@@ -74,12 +87,14 @@ def test_export_yaml_formats_pin_digests(docker_cli, lock_repo, fmt):
 
 def test_compose_export_is_accepted_by_compose(docker_cli, lock_repo, tmp_path):
     import shutil
+
     compose = shutil.which("docker-compose")
     assert compose, "docker-compose (Debian package) is missing: run `make deps`"
     target = tmp_path / "compose.yml"
     assert docker_cli.kolla("--repo", str(lock_repo), "export", "-f", "compose", "-o", str(target)).returncode == 0
-    checked = subprocess.run([compose, "-f", str(target), "config", "--services"], capture_output=True, text=True,
-                             env=docker_cli.env)
+    checked = subprocess.run(
+        [compose, "-f", str(target), "config", "--services"], capture_output=True, text=True, env=docker_cli.env
+    )
     assert checked.returncode == 0, checked.stderr
     assert sorted(checked.stdout.split()) == sorted(IMAGES)
 
@@ -117,12 +132,12 @@ def test_engine_errors_are_one_line(docker_cli, lock_repo, tmp_path):
     sock = f"unix://{tmp_path}/none.sock"
     assert "none.sock" in one_line_error(docker_cli.run("-H", sock, "kolla", "--repo", str(lock_repo), "pull"), 3)
     one_line_error(docker_cli.run("-H", sock, "kolla", "--repo", str(lock_repo), "status"), 3)
-    assert "ghost" in one_line_error(docker_cli.run("--context", "ghost", "kolla", "--repo", str(lock_repo),
-                                                    "status"), 2)
+    assert "ghost" in one_line_error(
+        docker_cli.run("--context", "ghost", "kolla", "--repo", str(lock_repo), "status"), 2
+    )
     one_line_error(docker_cli.kolla("--repo", str(lock_repo), "status", env={"DOCKER_CONTEXT": "ghost"}), 2)
     one_line_error(docker_cli.kolla("--repo", str(lock_repo), "status", "--context", "ghost"), 2)
     # A context whose engine is down: exit 3, and the message names the context.
     made = docker_cli.run("context", "create", "down", "--docker", f"host={sock}")
     assert made.returncode == 0, made.stderr
-    assert "down" in one_line_error(docker_cli.run("--context", "down", "kolla", "--repo", str(lock_repo),
-                                                   "status"), 3)
+    assert "down" in one_line_error(docker_cli.run("--context", "down", "kolla", "--repo", str(lock_repo), "status"), 3)

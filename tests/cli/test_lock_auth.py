@@ -14,8 +14,9 @@ HELPER = Path(__file__).resolve().parents[1] / "support" / "credhelper"
 IMAGES = ["nova-api", "nova-compute", "keystone"]
 
 
-def test_lock_through_a_token_registry_with_a_credential_helper(docker_cli, token_registry, token_server,
-                                                              fleet_factory, tmp_path):
+def test_lock_through_a_token_registry_with_a_credential_helper(
+    docker_cli, token_registry, token_server, fleet_factory, tmp_path
+):
     fleet = fleet_factory(token_registry, auth=("kolla", "s3cret"))
     fleet.seed(IMAGES)
     bindir = tmp_path / "bin"
@@ -23,8 +24,9 @@ def test_lock_through_a_token_registry_with_a_credential_helper(docker_cli, toke
     (bindir / "docker-credential-kollatest").symlink_to(HELPER)
     creds = tmp_path / "creds.json"
     creds.write_text(json.dumps({fleet.host: {"Username": "reader", "Secret": "readonly"}}))
-    (docker_cli.config_dir / "config.json").write_text(json.dumps({"credHelpers": {fleet.host: "kollatest"},
-                                                                  "auths": {fleet.host: {}}}))
+    (docker_cli.config_dir / "config.json").write_text(
+        json.dumps({"credHelpers": {fleet.host: "kollatest"}, "auths": {fleet.host: {}}})
+    )
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "KOLLA_TEST_CREDS": str(creds)}
     repo = make_repo(tmp_path / "locks", docker_cli, fleet, IMAGES)
     expected = {fleet.digest_of(i) for i in IMAGES}

@@ -14,9 +14,11 @@ IMAGES = ["nova-api", "nova-compute", "keystone", "glance-api", "mariadb"]
 
 
 def skopeo_digest(ref: str) -> str:
-    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"],
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"], check=True, capture_output=True
+    ).stdout
     import hashlib
+
     return "sha256:" + hashlib.sha256(out).hexdigest()
 
 
@@ -38,11 +40,11 @@ def test_lock_rebuild_bump_and_history(seeded, docker_cli):
     assert first.returncode == 0, first.stderr
     images = load(repo)
     assert {n: e["tag"] for n, e in images.items()} == {n: "ocata-1" for n in IMAGES}
-    for name in IMAGES:   # digests equal what skopeo (the independent client) sees
+    for name in IMAGES:  # digests equal what skopeo (the independent client) sees
         assert images[name]["digest"] == skopeo_digest(fleet.image_ref(name))
     ks = images["keystone"]
     assert ks["media-type"] == "application/vnd.oci.image.index.v1+json"
-    assert set(ks["platforms"]) == {"linux/amd64", "linux/arm64"}     # attestation entry skipped
+    assert set(ks["platforms"]) == {"linux/amd64", "linux/arm64"}  # attestation entry skipped
     assert images["nova-api"]["manifesto"] == fleet.expected_manifesto("nova-api")
 
     # nothing changed: byte-identical file, no commit
@@ -65,8 +67,12 @@ def test_lock_rebuild_bump_and_history(seeded, docker_cli):
     assert bumped.returncode == 0, bumped.stderr
     images = load(repo)
     assert {n: e["tag"] for n, e in images.items()} == {
-        "nova-api": "ocata-2", "nova-compute": "ocata-2", "keystone": "ocata-1", "glance-api": "ocata-1",
-        "mariadb": "ocata-1"}
+        "nova-api": "ocata-2",
+        "nova-compute": "ocata-2",
+        "keystone": "ocata-1",
+        "glance-api": "ocata-1",
+        "mariadb": "ocata-1",
+    }
     assert images["nova-api"]["manifesto"]["python:nova"] == "15.0.3"
 
     # the real git CLI reads what dulwich wrote
@@ -100,7 +106,9 @@ def test_verify_names_a_hand_edited_revision(seeded, docker_cli):
     path = repo / "lockfiles" / "ocata.toml"
     text = path.read_text()
     start = text.index("[images.keystone]")
-    path.write_text(text[:start] + text[start:].replace('tag = "ocata-1"\nrevision = 1', 'tag = "ocata-4"\nrevision = 4', 1))
+    path.write_text(
+        text[:start] + text[start:].replace('tag = "ocata-1"\nrevision = 1', 'tag = "ocata-4"\nrevision = 4', 1)
+    )
     git(repo, "commit", "-qam", "hand edit", env=docker_cli.env)
     bad = docker_cli.kolla("verify", cwd=repo)
     assert bad.returncode == 1
@@ -119,11 +127,16 @@ def test_branch_and_push_leave_worktree_and_head(seeded, docker_cli, tmp_path):
     assert out.returncode == 0, out.stderr
     assert git(repo, "rev-parse", "HEAD") == head and snapshot(repo)[1:] == before[1:]
     assert not (repo / "lockfiles" / "ocata.toml").exists()
-    pushed = subprocess.run(["git", "-C", str(remote), "log", "--oneline", "lock/ocata"], capture_output=True,
-                            text=True, check=True).stdout
+    pushed = subprocess.run(
+        ["git", "-C", str(remote), "log", "--oneline", "lock/ocata"], capture_output=True, text=True, check=True
+    ).stdout
     assert "lock ocata" in pushed.splitlines()[0]
-    shown = subprocess.run(["git", "-C", str(remote), "show", "lock/ocata:lockfiles/ocata.toml"], capture_output=True,
-                           text=True, check=True).stdout
+    shown = subprocess.run(
+        ["git", "-C", str(remote), "show", "lock/ocata:lockfiles/ocata.toml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert tomli.loads(shown)["images"]["nova-api"]["tag"] == "ocata-1"
 
 
@@ -131,7 +144,9 @@ def test_lock_keeps_the_users_other_changes(seeded, docker_cli):
     repo, _ = seeded
     (repo / "notes.txt").write_text("staged\n")
     git(repo, "add", "notes.txt")
-    (repo / "lockfiles" / "channels.toml").write_text((repo / "lockfiles" / "channels.toml").read_text() + "\n# local\n")
+    (repo / "lockfiles" / "channels.toml").write_text(
+        (repo / "lockfiles" / "channels.toml").read_text() + "\n# local\n"
+    )
     status = git(repo, "status", "--porcelain")
     assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
     assert git(repo, "status", "--porcelain") == status
@@ -177,18 +192,29 @@ def test_image_subset_no_commit_and_registry_override(seeded, docker_cli, regist
     assert out.returncode == 0, out.stderr
     assert git(repo, "rev-parse", "HEAD") == head
     images = load(repo)
-    assert images["nova-api"]["tag"] == "ocata-2" and images["keystone"]["tag"] == "ocata-1"   # only --image moved
+    assert images["nova-api"]["tag"] == "ocata-2" and images["keystone"]["tag"] == "ocata-1"  # only --image moved
     assert set(images) == set(IMAGES)
     assert git(repo, "status", "--porcelain").strip() == "M lockfiles/ocata.toml"
     git(repo, "checkout", "--", "lockfiles/ocata.toml")
     # the same images from another registry/namespace: digests equal, so nothing changes but where they live
-    other = docker_cli.kolla("lock", "ocata", "--image", "mariadb", "--registry", fleet.host,
-                             "--namespace", fleet.namespace, "--no-commit", cwd=repo)
+    other = docker_cli.kolla(
+        "lock",
+        "ocata",
+        "--image",
+        "mariadb",
+        "--registry",
+        fleet.host,
+        "--namespace",
+        fleet.namespace,
+        "--no-commit",
+        cwd=repo,
+    )
     assert other.returncode == 0 and git(repo, "status", "--porcelain") == ""
 
 
 def test_removed_then_re_added_image_keeps_its_numbering(tmp_path, docker_cli, fleet):
     from tests.cli.lockrepo import channels_toml
+
     fleet.seed(["nova-api", "keystone"])
     repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api", "keystone"])
     channels = repo / "lockfiles" / "channels.toml"
@@ -203,7 +229,7 @@ def test_removed_then_re_added_image_keeps_its_numbering(tmp_path, docker_cli, f
     channels.write_text(channels_toml(fleet, ["nova-api", "keystone"]))
     git(repo, "commit", "-qam", "re-add nova-api", env=docker_cli.env)
     assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
-    assert load(repo)["nova-api"]["tag"] == "ocata-3"          # never reuses ocata-1 / ocata-2
+    assert load(repo)["nova-api"]["tag"] == "ocata-3"  # never reuses ocata-1 / ocata-2
     assert docker_cli.kolla("verify", cwd=repo).returncode == 0
 
 

@@ -46,8 +46,7 @@ def test_bad_input_exits_2_and_changes_nothing(locked, docker_cli, tmp_path):
 
 def test_tag_not_found_exits_2(locked, docker_cli):
     repo, fleet = locked
-    (repo / "lockfiles" / "channels.toml").write_text(
-        channels_toml(fleet, IMAGES + ["swift-proxy-server"]))
+    (repo / "lockfiles" / "channels.toml").write_text(channels_toml(fleet, IMAGES + ["swift-proxy-server"]))
     git(repo, "commit", "-qam", "add swift", env=docker_cli.env)
     before = snapshot(repo)
     one_line_error(docker_cli.kolla("lock", "ocata", cwd=repo), 2, "swift-proxy-server:ocata not found")
@@ -86,6 +85,7 @@ def test_unreachable_registry_exits_3(tmp_path, docker_cli, fleet):
     fleet.seed(["nova-api"])
     repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api"])
     from tests.support import free_port
+
     channels = repo / "lockfiles" / "channels.toml"
     channels.write_text(channels.read_text().replace(fleet.host, f"127.0.0.1:{free_port()}"))
     git(repo, "commit", "-qam", "dead registry", env=docker_cli.env)

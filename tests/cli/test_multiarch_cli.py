@@ -39,8 +39,9 @@ def rebuild_arm64_only(fleet, image: str, versions: dict) -> dict:
     state.python.update(saved)
     kids = {"linux/amd64": fleet.children[image]["linux/amd64"], "linux/arm64/v8": arm}
     fleet.children[image] = kids
-    fleet.pushed[image] = push_index(fleet.host, fleet.repo(image), fleet.tag, list(kids.items()), oci=True,
-                                     with_attestation=True, auth=fleet.client)
+    fleet.pushed[image] = push_index(
+        fleet.host, fleet.repo(image), fleet.tag, list(kids.items()), oci=True, with_attestation=True, auth=fleet.client
+    )
     return expected
 
 
@@ -57,7 +58,7 @@ def test_two_platform_channel_locks_revisions_and_diffs_arm64(tmp_path, docker_c
     assert nova["manifesto"] == fleet.expected_manifesto("nova-api")
     assert nova["platform-manifestos"] == {"linux/arm64": fleet.expected_manifesto("nova-api")}
     assert nova["manifesto-digest"] == canonical_sha({p: fleet.expected_manifesto("nova-api") for p in TWO})
-    assert "platform-manifestos" not in images["keystone"]       # single manifest: one platform to describe
+    assert "platform-manifestos" not in images["keystone"]  # single manifest: one platform to describe
 
     # the upstream rebuilds only the arm64 build of two images with a new nova
     arm = {image: rebuild_arm64_only(fleet, image, {"nova": "15.0.3"}) for image in ("nova-api", "nova-compute")}
@@ -65,9 +66,12 @@ def test_two_platform_channel_locks_revisions_and_diffs_arm64(tmp_path, docker_c
     bumped = docker_cli.kolla("lock", "ocata", cwd=repo)
     assert bumped.returncode == 0, bumped.stderr
     images = load(repo)
-    assert {n: e["tag"] for n, e in images.items()} == {"nova-api": "ocata-2", "nova-compute": "ocata-2",
-                                                        "keystone": "ocata-1"}
-    assert images["nova-api"]["manifesto"] == fleet.expected_manifesto("nova-api")      # amd64 unchanged
+    assert {n: e["tag"] for n, e in images.items()} == {
+        "nova-api": "ocata-2",
+        "nova-compute": "ocata-2",
+        "keystone": "ocata-1",
+    }
+    assert images["nova-api"]["manifesto"] == fleet.expected_manifesto("nova-api")  # amd64 unchanged
     assert images["nova-api"]["platform-manifestos"]["linux/arm64"] == arm["nova-api"]
     assert images["nova-api"]["digest"] == fleet.pushed["nova-api"].digest
 
@@ -82,7 +86,7 @@ def test_two_platform_channel_locks_revisions_and_diffs_arm64(tmp_path, docker_c
 
     ok = docker_cli.kolla("verify", cwd=repo)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    again = docker_cli.kolla("lock", "ocata", cwd=repo)     # nothing moved: nothing committed
+    again = docker_cli.kolla("lock", "ocata", cwd=repo)  # nothing moved: nothing committed
     assert again.returncode == 0 and len(git(repo, "log", "--oneline").splitlines()) == 3
 
 
@@ -113,8 +117,8 @@ def test_inspect_shows_each_platforms_manifesto(tmp_path, docker_cli, fleet):
     assert doc["platform-manifestos"] == {"linux/arm64": expected_arm}
     text = docker_cli.kolla(*args, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
-    after_arm = text.stdout[text.stdout.index("\nlinux/arm64:\n"):]
-    assert "15.0.3" in after_arm and "15.0.3" not in text.stdout[:text.stdout.index("\nlinux/arm64:\n")]
+    after_arm = text.stdout[text.stdout.index("\nlinux/arm64:\n") :]
+    assert "15.0.3" in after_arm and "15.0.3" not in text.stdout[: text.stdout.index("\nlinux/arm64:\n")]
     one = json.loads(docker_cli.kolla("inspect", ref, "--format", "json", cwd=tmp_path).stdout)
     assert one["platform-manifestos"] == {} and one["manifesto"] == doc["manifesto"]
 
@@ -127,5 +131,5 @@ def test_layers_shared_between_platforms_are_scanned_once(fleet):
     report = Resolver(client, scanner, platforms=TWO).resolve("nova-api", ImageRef.parse(fleet.image_ref("nova-api")))
     assert set(report.resolved.platform_manifestos) == {"linux/arm64"}
     per_arch = [{layer.digest for layer in fleet.layers("nova-api", arch)} for arch in ("amd64", "arm64")]
-    assert per_arch[0] & per_arch[1]                          # the fleet does share layers between arches
+    assert per_arch[0] & per_arch[1]  # the fleet does share layers between arches
     assert scanner.scanned == len(per_arch[0] | per_arch[1])  # each unique layer once

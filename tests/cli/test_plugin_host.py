@@ -70,13 +70,20 @@ def test_sigint_through_the_docker_cli_cancels_cleanly(docker_cli, fleet, proxy_
     import time
 
     from tests.cli.lockrepo import make_repo, snapshot
+
     fleet.seed(["nova-api", "keystone"])
     slow = proxy_factory(fleet.host, latency_ms=3000)
     via = type("F", (), {"host": slow.host, "namespace": fleet.namespace, "tag": "ocata"})
     repo = make_repo(tmp_path / "locks", docker_cli, via, ["nova-api", "keystone"])
     before = snapshot(repo)
-    proc = subprocess.Popen(["docker", "kolla", "lock", "ocata"], cwd=repo, env=docker_cli.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["docker", "kolla", "lock", "ocata"],
+        cwd=repo,
+        env=docker_cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while slow.count() == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -94,11 +101,14 @@ def test_shell_completion_through_the_docker_cli(docker_cli, tmp_path):
     (repo / ".git").mkdir()
     (repo / "lockfiles" / "channels.toml").write_text(
         '[defaults]\nimages = ["nova-api", "keystone"]\noptional-images = ["kuryr-libnetwork"]\n'
-        '[channels.ocata]\n[channels."4.0.0"]\nstatic = true\n')
+        '[channels.ocata]\n[channels."4.0.0"]\nstatic = true\n'
+    )
+
     def complete(*words):
         out = docker_cli.run("__complete", "kolla", *words, cwd=repo)
         assert out.returncode == 0 and out.stdout.endswith(":4\n"), out
         return out.stdout.splitlines()[:-1]
+
     assert "lock" in complete("") and complete("pro") == ["promote"]
     assert complete("lock", "") == ["ocata", "4.0.0"]
     assert complete("log", "k") == ["keystone", "kuryr-libnetwork"]

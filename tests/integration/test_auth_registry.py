@@ -58,17 +58,25 @@ def token_srv(token_server):
 @pytest.fixture(scope="module")
 def token_reg(token_registry):
     for repo in ("authtest/one", "authtest/two"):
-        push_image(token_registry.host, repo, "ocata", [build_layer({"/r": repo.encode()})], {},
-                   auth=("kolla", "s3cret"))
+        push_image(
+            token_registry.host, repo, "ocata", [build_layer({"/r": repo.encode()})], {}, auth=("kolla", "s3cret")
+        )
     return token_registry
 
 
 @pytest.fixture(scope="module")
 def open_token(tmp_path_factory):
     """A token server of its own that gives anonymous pulls and answers only access_token."""
-    with TokenServer(tmp_path_factory.mktemp("open-tok"), users={"kolla": "s3cret"}, anonymous_pull=True,
-                     access_token_only=True, expires_in=120) as server, \
-            Registry(tmp_path_factory.mktemp("open-reg"), token=server) as reg:
+    with (
+        TokenServer(
+            tmp_path_factory.mktemp("open-tok"),
+            users={"kolla": "s3cret"},
+            anonymous_pull=True,
+            access_token_only=True,
+            expires_in=120,
+        ) as server,
+        Registry(tmp_path_factory.mktemp("open-reg"), token=server) as reg,
+    ):
         push_image(reg.host, "authtest/a", "ocata", [build_layer({"/a": b"1"})], {}, auth=("kolla", "s3cret"))
         yield server, reg
 

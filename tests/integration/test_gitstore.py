@@ -15,8 +15,7 @@ import pytest
 
 from docker_kolla.adapters import gitwrite
 from docker_kolla.adapters.gitstore import LockRepo, Version
-from docker_kolla.errors import (DirtyTree, GitError, NotARepository, RevisionNotFound,
-                                 UsageError)
+from docker_kolla.errors import DirtyTree, GitError, NotARepository, RevisionNotFound, UsageError
 
 LOCK = "lockfiles/ocata.toml"
 
@@ -31,9 +30,17 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
-                "EMAIL", "GIT_CEILING_DIRECTORIES"):
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "EMAIL",
+        "GIT_CEILING_DIRECTORIES",
+    ):
         monkeypatch.delenv(var, raising=False)
     return config
 
@@ -81,13 +88,34 @@ def repo(tmp_path: Path) -> Path:
 
 # -- resolve -----------------------------------------------------------------
 
-@pytest.mark.parametrize("spec,git_spec", [
-    ("HEAD", None), ("@", "HEAD"), ("HEAD~2", None), ("HEAD^", None), ("HEAD^^", None),
-    ("HEAD~0", None), ("HEAD^0", None), ("HEAD~1^", None), ("main", None), ("main~1", None),
-    ("refs/heads/main~3", None), ("v1", None), ("v2", None), ("v2~1", None), ("v2^{}", None),
-    ("v2^{commit}~1", None), ("SHORT", None), ("SHORT~1", None), ("SHORT^", None), ("FULL", None),
-    ("FULL~2", None), ("SHORT4", None),
-])
+
+@pytest.mark.parametrize(
+    "spec,git_spec",
+    [
+        ("HEAD", None),
+        ("@", "HEAD"),
+        ("HEAD~2", None),
+        ("HEAD^", None),
+        ("HEAD^^", None),
+        ("HEAD~0", None),
+        ("HEAD^0", None),
+        ("HEAD~1^", None),
+        ("main", None),
+        ("main~1", None),
+        ("refs/heads/main~3", None),
+        ("v1", None),
+        ("v2", None),
+        ("v2~1", None),
+        ("v2^{}", None),
+        ("v2^{commit}~1", None),
+        ("SHORT", None),
+        ("SHORT~1", None),
+        ("SHORT^", None),
+        ("FULL", None),
+        ("FULL~2", None),
+        ("SHORT4", None),
+    ],
+)
 def test_resolve_matches_git(repo: Path, spec: str, git_spec: str | None) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
     third = git(repo, "rev-parse", "HEAD~1").strip()
@@ -115,10 +143,26 @@ def test_resolve_second_parent_of_merge(tmp_path: Path) -> None:
             lr.resolve("HEAD^3")
 
 
-@pytest.mark.parametrize("spec", [
-    "HEAD~99", "HEAD^^^^^", "no-such-branch", "garbage~1", "HEAD~x", "HEAD^{tree}", "", " ",
-    "main..HEAD", "HEAD:lockfiles/ocata.toml", "HEAD@{1}", "~1", "ffffffff", "v1^2", "../HEAD",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "HEAD~99",
+        "HEAD^^^^^",
+        "no-such-branch",
+        "garbage~1",
+        "HEAD~x",
+        "HEAD^{tree}",
+        "",
+        " ",
+        "main..HEAD",
+        "HEAD:lockfiles/ocata.toml",
+        "HEAD@{1}",
+        "~1",
+        "ffffffff",
+        "v1^2",
+        "../HEAD",
+    ],
+)
 def test_resolve_unknown(repo: Path, spec: str) -> None:
     with LockRepo.open(repo) as lr, pytest.raises(RevisionNotFound) as err:
         lr.resolve(spec)
@@ -155,6 +199,7 @@ def test_empty_repository(tmp_path: Path) -> None:
 
 
 # -- read, history -----------------------------------------------------------
+
 
 def test_read_and_worktree_bytes(repo: Path) -> None:
     put(repo, LOCK, "edited\n")
@@ -194,23 +239,31 @@ def test_history_first_parent_oldest_first(tmp_path: Path) -> None:
         assert [v.commit for v in versions] == [c1, merge, deleted, back] == oracle
         assert [v.data for v in versions] == [b"v1\n", b"feature-2\n", None, b"v3\n"]
         assert versions[1].parents[1] == git(r, "rev-parse", "feature").strip()
-        assert versions[0] == Version(c1, (), "Config User <config@example.com>",
-                                      int(git(r, "log", "-1", "--format=%at", c1)), "add lock\n", b"v1\n")
+        assert versions[0] == Version(
+            c1,
+            (),
+            "Config User <config@example.com>",
+            int(git(r, "log", "-1", "--format=%at", c1)),
+            "add lock\n",
+            b"v1\n",
+        )
         assert [v.commit for v in lr.history(LOCK, "HEAD~4")] == [c1, merge]
-        assert [v.commit for v in lr.history(LOCK, "feature")] == \
-            git(r, "log", "--first-parent", "--reverse", "--format=%H", "feature", "--", LOCK).split()
+        assert [v.commit for v in lr.history(LOCK, "feature")] == git(
+            r, "log", "--first-parent", "--reverse", "--format=%H", "feature", "--", LOCK
+        ).split()
         assert lr.history("lockfiles/never.toml") == []
 
 
 # -- commit_file -------------------------------------------------------------
 
+
 def _snapshot(r: Path) -> tuple[str, str, str]:
-    return (git(r, "status", "--porcelain", "--untracked-files=all"),
-            git(r, "diff", "--cached"), git(r, "diff"))
+    return (git(r, "status", "--porcelain", "--untracked-files=all"), git(r, "diff", "--cached"), git(r, "diff"))
 
 
-@pytest.mark.parametrize("index_setup", [(), ("update-index", "--index-version", "4"),
-                                         ("config", "core.untrackedCache", "true")])
+@pytest.mark.parametrize(
+    "index_setup", [(), ("update-index", "--index-version", "4"), ("config", "core.untrackedCache", "true")]
+)
 def test_commit_file_keeps_other_changes(repo: Path, index_setup: tuple[str, ...]) -> None:
     if index_setup:
         git(repo, *index_setup)
@@ -302,7 +355,10 @@ def test_commit_on_branch_leaves_checkout_alone(repo: Path) -> None:
     assert hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest() == index
     assert (repo / LOCK).read_text() == "user edit\n"
     assert git(repo, "log", "--format=%H %s", "-3", "kolla/lock-ocata").splitlines() == [
-        f"{two} lock again", f"{one} lock on branch", f"{head} c4"]
+        f"{two} lock again",
+        f"{one} lock on branch",
+        f"{head} c4",
+    ]
     assert git(repo, "show", f"kolla/lock-ocata:{LOCK}") == "branch two\n"
     assert git(repo, "fsck", "--strict", "--no-dangling") == ""
 
@@ -320,8 +376,7 @@ def test_bad_branch_name(repo: Path) -> None:
         lr.commit_file(LOCK, b"x\n", "m", branch="bad..name")
 
 
-def test_author_from_environment_and_config(repo: Path, git_env: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_author_from_environment_and_config(repo: Path, git_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fmt = "--format=%an <%ae>|%cn <%ce>|%G?"
     with LockRepo.open(repo) as lr:
         lr.commit_file(LOCK, b"by config\n", "config identity")
@@ -335,7 +390,9 @@ def test_author_from_environment_and_config(repo: Path, git_env: Path,
         # Nothing configured: our fallback, never user@hostname. gpgsign must not sign or prompt.
         git_env.write_text("[commit]\n\tgpgsign = true\n[user]\n\tsigningkey = NOPE\n")
         lr.commit_file(LOCK, b"fallback\n", "fallback identity")
-    assert git(repo, "log", "-1", fmt) == "docker-kolla <docker-kolla@localhost>|docker-kolla <docker-kolla@localhost>|N\n"
+    assert (
+        git(repo, "log", "-1", fmt) == "docker-kolla <docker-kolla@localhost>|docker-kolla <docker-kolla@localhost>|N\n"
+    )
     assert "gpgsig" not in git(repo, "cat-file", "commit", "HEAD")
     assert git(repo, "log", "-1", "--format=%ad", "--date=format:%z") == "+0000\n"
 
@@ -418,8 +475,9 @@ def test_commit_accepts_worktree_already_holding_the_data(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
 
 
-@pytest.mark.parametrize("state", ["clean", "unstaged", "staged", "untracked", "deleted",
-                                   "absent", "staged-then-reverted"])
+@pytest.mark.parametrize(
+    "state", ["clean", "unstaged", "staged", "untracked", "deleted", "absent", "staged-then-reverted"]
+)
 def test_is_dirty_agrees_with_git_status(repo: Path, state: str) -> None:
     path = "lockfiles/new.toml" if state in ("untracked", "absent") else LOCK
     if state in ("unstaged", "untracked"):
@@ -451,6 +509,7 @@ def test_open_errors(tmp_path: Path) -> None:
 
 
 # -- push --------------------------------------------------------------------
+
 
 def test_push_to_bare_remote(repo: Path, tmp_path: Path) -> None:
     bare = tmp_path / "remote.git"

@@ -21,7 +21,7 @@ from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core import lockfile
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.ops.promote import COPIED, FAILED, PRESENT, REFUSED, TAGGED, PromoteOptions, run_promote
+from docker_kolla.ops.promote import COPIED, FAILED, PRESENT, TAGGED, PromoteOptions, run_promote
 from tests.support import KollaFleet
 
 FAST = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, retry_after_cap=0.1)
@@ -32,16 +32,28 @@ USER, PASSWORD = "kolla", "s3cret"
 
 # -- helpers -------------------------------------------------------------------------
 
+
 def make_client(auths: dict | None = None) -> RegistryClient:
     """A client whose config.json ``auths`` holds ``{host: (user, password)}``."""
-    config = {"auths": {host: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()}
-                        for host, (u, p) in (auths or {}).items()}}
+    config = {
+        "auths": {
+            host: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()} for host, (u, p) in (auths or {}).items()
+        }
+    }
     session = make_session("docker-kolla-test", pool_size=16)
     return RegistryClient(session, Authenticator(session, CredentialStore(config, {}), policy=FAST), policy=FAST)
 
 
-def write_lock_repo(root: Path, fleet: KollaFleet, revisions: dict, *, source_host: str | None = None,
-                    channel: str = "ocata", static: bool = False, message: str = "lock") -> Path:
+def write_lock_repo(
+    root: Path,
+    fleet: KollaFleet,
+    revisions: dict,
+    *,
+    source_host: str | None = None,
+    channel: str = "ocata",
+    static: bool = False,
+    message: str = "lock",
+) -> Path:
     """Write channels.toml and ``lockfiles/<channel>.toml`` for ``{image: revision}`` and commit them.
 
     The digests are what the fleet pushed last; ``source_host`` names another host
@@ -55,16 +67,25 @@ def write_lock_repo(root: Path, fleet: KollaFleet, revisions: dict, *, source_ho
     images = sorted(revisions)
     (lockdir / "channels.toml").write_text(
         f'[defaults]\nregistry = "{host}"\nnamespace = "{fleet.namespace}"\nimages = {json.dumps(images)}\n\n'
-        f'[channels.{channel}]\ntag = "{fleet.tag}"\n' + ("static = true\n" if static else ""))
+        f'[channels.{channel}]\ntag = "{fleet.tag}"\n' + ("static = true\n" if static else "")
+    )
     lock = Lockfile(channel=channel, static=static)
     for image, revision in revisions.items():
         pushed = fleet.pushed[image]
         kids = fleet.children.get(image, {})
-        lock = lock.with_entry(LockEntry(
-            name=image, repository=f"{host}/{fleet.repo(image)}",
-            tag=fleet.tag if static else f"{fleet.tag}-{revision}", revision=None if static else revision,
-            digest=Digest.parse(pushed.digest), media_type=pushed.media_type, platform="linux/amd64",
-            platforms={p: k.digest for p, k in kids.items()}, manifesto={"label:kolla_version": "4.0.0"}))
+        lock = lock.with_entry(
+            LockEntry(
+                name=image,
+                repository=f"{host}/{fleet.repo(image)}",
+                tag=fleet.tag if static else f"{fleet.tag}-{revision}",
+                revision=None if static else revision,
+                digest=Digest.parse(pushed.digest),
+                media_type=pushed.media_type,
+                platform="linux/amd64",
+                platforms={p: k.digest for p, k in kids.items()},
+                manifesto={"label:kolla_version": "4.0.0"},
+            )
+        )
     (lockdir / f"{channel}.toml").write_text(lockfile.dumps(lock))
     _git(root, "add", "lockfiles")
     _git(root, "commit", "-q", "-m", message)
@@ -72,13 +93,23 @@ def write_lock_repo(root: Path, fleet: KollaFleet, revisions: dict, *, source_ho
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def skopeo_raw(ref: str, creds: str | None = None) -> bytes:
-    args = ["skopeo", "inspect", "--raw", "--tls-verify=false", *(["--creds", creds] if creds else []),
-            f"docker://{ref}"]
+    args = [
+        "skopeo",
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        *(["--creds", creds] if creds else []),
+        f"docker://{ref}",
+    ]
     return subprocess.run(args, check=True, capture_output=True, timeout=60).stdout
 
 
@@ -87,8 +118,14 @@ def skopeo_digest(ref: str, creds: str | None = None) -> str:
 
 
 def skopeo_missing(ref: str, creds: str | None = None) -> bool:
-    args = ["skopeo", "inspect", "--raw", "--tls-verify=false", *(["--creds", creds] if creds else []),
-            f"docker://{ref}"]
+    args = [
+        "skopeo",
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        *(["--creds", creds] if creds else []),
+        f"docker://{ref}",
+    ]
     return subprocess.run(args, capture_output=True, timeout=60).returncode != 0
 
 
@@ -110,8 +147,10 @@ CREDS = f"{USER}:{PASSWORD}"
 
 # -- tests ---------------------------------------------------------------------------------
 
-def test_promote_to_htpasswd_registry_then_second_run_writes_nothing(fleet, htpasswd_registry, proxy_factory,
-                                                                     tmp_path, ns):
+
+def test_promote_to_htpasswd_registry_then_second_run_writes_nothing(
+    fleet, htpasswd_registry, proxy_factory, tmp_path, ns
+):
     fleet.seed(["nova-api", "keystone"])
     fleet.multiarch("glance-api")
     repo = write_lock_repo(tmp_path / "locks", fleet, {"nova-api": 3, "keystone": 1, "glance-api": 2})
@@ -136,9 +175,22 @@ def test_promote_to_htpasswd_registry_then_second_run_writes_nothing(fleet, htpa
     assert len(children) == 4
     for child in children:
         assert skopeo_digest(f"{dest}/{ns}/{fleet.name('glance-api')}@{child['digest']}", CREDS) == child["digest"]
-    inspected = json.loads(subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", "--creds", CREDS, "--override-arch", "arm64",
-         f"docker://{dest}/{ns}/{fleet.name('glance-api')}:ocata"], check=True, capture_output=True).stdout)
+    inspected = json.loads(
+        subprocess.run(
+            [
+                "skopeo",
+                "inspect",
+                "--tls-verify=false",
+                "--creds",
+                CREDS,
+                "--override-arch",
+                "arm64",
+                f"docker://{dest}/{ns}/{fleet.name('glance-api')}:ocata",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
     assert inspected["Architecture"] == "arm64"
 
     dst_proxy.reset_counts()
@@ -176,10 +228,15 @@ def test_bump_moves_channel_tag_and_immutable_conflict_is_refused(fleet, htpassw
     write_lock_repo(repo, fleet, {"nova-api": 2, "keystone": 1}, message="rewritten history")
     config = tmp_path / "docker"
     config.mkdir()
-    (config / "config.json").write_text(json.dumps({"auths": {htpasswd_registry.host: {
-        "auth": base64.b64encode(CREDS.encode()).decode()}}}))
-    proc = subprocess.run([CLI, "--config", str(config), "--repo", str(repo), "promote", "ocata", "--to", to],
-                          capture_output=True, text=True, timeout=120)
+    (config / "config.json").write_text(
+        json.dumps({"auths": {htpasswd_registry.host: {"auth": base64.b64encode(CREDS.encode()).decode()}}})
+    )
+    proc = subprocess.run(
+        [CLI, "--config", str(config), "--repo", str(repo), "promote", "ocata", "--to", to],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "refused" in proc.stderr and "ocata-2" in proc.stderr and "never overwritten" in proc.stderr
     assert skopeo_digest(f"{nova}:ocata-2", CREDS) == bumped
@@ -190,7 +247,7 @@ def test_failed_upload_leaves_no_tag_and_rerun_converges(fleet, htpasswd_registr
     fleet.seed(["nova-api", "nova-compute", "keystone"])
     repo = write_lock_repo(tmp_path / "locks", fleet, {"nova-api": 1, "nova-compute": 1, "keystone": 1})
     dst_proxy = proxy_factory(htpasswd_registry)
-    victim = fleet.pushed["nova-compute"].layers[-1].digest.split(":")[1]   # the image's own layer
+    victim = fleet.pushed["nova-compute"].layers[-1].digest.split(":")[1]  # the image's own layer
     dst_proxy.set_fault("status", match=victim, method="PUT", status=500)
     to = f"{dst_proxy.host}/{ns}"
     dst = make_client({dst_proxy.host: (USER, PASSWORD)})
@@ -205,13 +262,14 @@ def test_failed_upload_leaves_no_tag_and_rerun_converges(fleet, htpasswd_registr
     dst_proxy.reset_counts()
     again = promote(repo, to, make_client(), make_client({dst_proxy.host: (USER, PASSWORD)}))
     assert statuses(again) == {"nova-api": PRESENT, "nova-compute": COPIED, "keystone": PRESENT}
-    assert again.totals.blobs_uploaded == 1   # only the layer that failed; the rest was already there
+    assert again.totals.blobs_uploaded == 1  # only the layer that failed; the rest was already there
     assert skopeo_digest(f"{compute}:ocata-1", CREDS) == fleet.pushed["nova-compute"].digest
     assert skopeo_digest(f"{compute}:ocata", CREDS) == fleet.pushed["nova-compute"].digest
 
 
-def test_corrupt_source_blob_aborts_that_image_and_keeps_its_tags(fleet, registry, htpasswd_registry,
-                                                                  proxy_factory, tmp_path, ns):
+def test_corrupt_source_blob_aborts_that_image_and_keeps_its_tags(
+    fleet, registry, htpasswd_registry, proxy_factory, tmp_path, ns
+):
     fleet.seed(["nova-api", "keystone"])
     src_proxy = proxy_factory(registry)
     repo = write_lock_repo(tmp_path / "locks", fleet, {"nova-api": 1, "keystone": 1}, source_host=src_proxy.host)
@@ -237,6 +295,7 @@ def test_corrupt_source_blob_aborts_that_image_and_keeps_its_tags(fleet, registr
 
 def make_ref(repository: str):
     from docker_kolla.core.reference import ImageRef
+
     return ImageRef.parse(repository)
 
 
@@ -265,7 +324,7 @@ def test_platform_subset_makes_new_index(fleet, registry, htpasswd_registry, tmp
     assert str(Digest.of(raw)) == str(target.digest)
     kept = json.loads(raw)["manifests"]
     arm = fleet.children["glance-api"]["linux/arm64/v8"].digest
-    assert [m["digest"] for m in kept][0] == arm and len(kept) == 2   # arm64 and its attestation
+    assert [m["digest"] for m in kept][0] == arm and len(kept) == 2  # arm64 and its attestation
     amd = fleet.children["glance-api"]["linux/amd64"].digest
     assert skopeo_missing(f"{htpasswd_registry.host}/{ns}/{fleet.name('glance-api')}@{amd}", CREDS)
     again = promote(repo, f"{htpasswd_registry.host}/{ns}", make_client(), dst, platforms=("linux/arm64",))
@@ -334,24 +393,31 @@ def test_token_registry_mount_asks_for_source_pull_scope(fleet_factory, token_re
     src_repo = src_fleet.repo("nova-api")
     dst_repo = f"{ns}/{src_fleet.name('nova-api')}"
     assert token_server.count(scope=f"repository:{src_repo}:pull") >= 1
-    assert any(f"repository:{dst_repo}:pull,push" in r.scopes and f"repository:{src_repo}:pull" in r.scopes
-               for r in token_server.requests)
+    assert any(
+        f"repository:{dst_repo}:pull,push" in r.scopes and f"repository:{src_repo}:pull" in r.scopes
+        for r in token_server.requests
+    )
     assert skopeo_digest(f"{token_registry.host}/{dst_repo}:ocata", CREDS) == src_fleet.pushed["nova-api"].digest
 
 
-def test_killed_promote_leaves_no_tag_on_incomplete_image_and_rerun_converges(fleet, htpasswd_registry,
-                                                                               proxy_factory, tmp_path, ns):
+def test_killed_promote_leaves_no_tag_on_incomplete_image_and_rerun_converges(
+    fleet, htpasswd_registry, proxy_factory, tmp_path, ns
+):
     names = ["nova-api", "nova-compute", "keystone", "glance-api", "cinder-api"]
     fleet.seed(names)
     repo = write_lock_repo(tmp_path / "locks", fleet, {n: 1 for n in names})
     dst_proxy = proxy_factory(htpasswd_registry, latency_ms=40)
     config = tmp_path / "docker"
     config.mkdir()
-    (config / "config.json").write_text(json.dumps({"auths": {dst_proxy.host: {
-        "auth": base64.b64encode(CREDS.encode()).decode()}}}))
+    (config / "config.json").write_text(
+        json.dumps({"auths": {dst_proxy.host: {"auth": base64.b64encode(CREDS.encode()).decode()}}})
+    )
     to = f"{dst_proxy.host}/{ns}"
-    proc = subprocess.Popen([CLI, "--config", str(config), "--repo", str(repo), "promote", "ocata", "--to", to,
-                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CLI, "--config", str(config), "--repo", str(repo), "promote", "ocata", "--to", to, "--jobs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = 600
         while dst_proxy.count("PUT", "upload") < 6 and proc.poll() is None and deadline:
@@ -366,16 +432,21 @@ def test_killed_promote_leaves_no_tag_on_incomplete_image_and_rerun_converges(fl
     for name in names:
         dest = make_ref(f"{htpasswd_registry.host}/{ns}/{fleet.name(name)}")
         pushed = fleet.pushed[name]
-        complete = all(check.blob_exists(dest, Digest.parse(d)) for d in
-                       [pushed.config_digest] + [layer.digest for layer in pushed.layers])
+        complete = all(
+            check.blob_exists(dest, Digest.parse(d))
+            for d in [pushed.config_digest] + [layer.digest for layer in pushed.layers]
+        )
         tagged = not skopeo_missing(f"{dest.repository}:ocata-1", CREDS)
         assert complete or not tagged, f"{name} tagged while incomplete"
         incomplete += not tagged
-    assert incomplete > 0   # the kill did interrupt the run
+    assert incomplete > 0  # the kill did interrupt the run
 
     again = promote(repo, to, make_client(), make_client({dst_proxy.host: (USER, PASSWORD)}))
     assert not again.by_status(FAILED) and again.by_status(COPIED)
     for name in names:
         dest = f"{htpasswd_registry.host}/{ns}/{fleet.name(name)}"
-        assert skopeo_digest(f"{dest}:ocata-1", CREDS) == skopeo_digest(f"{dest}:ocata", CREDS) \
+        assert (
+            skopeo_digest(f"{dest}:ocata-1", CREDS)
+            == skopeo_digest(f"{dest}:ocata", CREDS)
             == fleet.pushed[name].digest
+        )

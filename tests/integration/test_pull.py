@@ -20,11 +20,16 @@ pytestmark = pytest.mark.engine
 
 PLUGIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "docker-kolla"
 IMAGES = ("keystone", "nova-api", "glance-api")
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.test"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.test",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.test",
+}
 
 
 # -- helpers shared with test_status.py ------------------------------------------------
+
 
 def plugin_env(config_dir: Path) -> dict:
     """Environment for the real docker CLI with docker-kolla installed as a CLI plugin."""
@@ -43,8 +48,9 @@ def docker(env: dict, *args: str, cwd: Path | None = None, timeout: float = 300)
 
 
 def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
-                         env={**os.environ, **GIT_ENV})
+    out = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env={**os.environ, **GIT_ENV}
+    )
     return out.stdout.strip()
 
 
@@ -60,8 +66,15 @@ def new_lock_repo(path: Path, images=IMAGES) -> Path:
 
 
 def lock_entry(repository: str, image: str, revision: int, pushed) -> LockEntry:
-    return LockEntry(name=image, repository=repository, tag=f"ocata-{revision}", revision=revision,
-                     digest=Digest.parse(pushed.digest), media_type=pushed.media_type, platform="linux/amd64")
+    return LockEntry(
+        name=image,
+        repository=repository,
+        tag=f"ocata-{revision}",
+        revision=revision,
+        digest=Digest.parse(pushed.digest),
+        media_type=pushed.media_type,
+        platform="linux/amd64",
+    )
 
 
 def commit_lock(repo: Path, entries, message: str) -> str:
@@ -97,6 +110,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int) -> Non
 
 
 # -- tests ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def setup(tmp_path, fleet, proxy_factory, registry):
@@ -189,8 +203,9 @@ def test_errors_are_one_line(setup, tmp_path):
     assert "nope" in unknown_ctx.stderr
     env_ctx = docker({**env, "DOCKER_CONTEXT": "missing"}, "kolla", "--repo", str(repo), "pull", "ocata")
     assert_one_line_error(env_ctx, 2)
-    bad_rev = docker(env, "-H", f"unix://{tmp_path}/x.sock", "kolla", "--repo", str(repo), "pull", "ocata",
-                     "--lock", "HEAD~7")
+    bad_rev = docker(
+        env, "-H", f"unix://{tmp_path}/x.sock", "kolla", "--repo", str(repo), "pull", "ocata", "--lock", "HEAD~7"
+    )
     assert_one_line_error(bad_rev, 2)
 
 
@@ -198,9 +213,16 @@ def test_multiarch_index_digest_is_pulled_and_verified(tmp_path, fleet, registry
     """Locks of multi-arch images pin the index; the engine records that digest in RepoDigests."""
     index = fleet.multiarch("heat-api", with_attestation=True)
     repo = new_lock_repo(tmp_path / "locks", images=("heat-api",))
-    pin = LockEntry(name="heat-api", repository=f"{registry.host}/{fleet.repo('heat-api')}", tag="ocata-1",
-                    revision=1, digest=Digest.parse(index.digest), media_type=index.media_type,
-                    platform="linux/amd64", platforms={"linux/amd64": fleet.children["heat-api"]["linux/amd64"].digest})
+    pin = LockEntry(
+        name="heat-api",
+        repository=f"{registry.host}/{fleet.repo('heat-api')}",
+        tag="ocata-1",
+        revision=1,
+        digest=Digest.parse(index.digest),
+        media_type=index.media_type,
+        platform="linux/amd64",
+        platforms={"linux/amd64": fleet.children["heat-api"]["linux/amd64"].digest},
+    )
     commit_lock(repo, [pin], "lock multi-arch")
     env = plugin_env(tmp_path / "docker-config")
     result = docker(env, "-H", dockerd.host, "kolla", "--repo", str(repo), "pull")

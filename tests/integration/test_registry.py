@@ -48,8 +48,12 @@ def multiarch(reg):
     children = []
     for arch in ("amd64", "arm64"):
         layer = build_layer({"/etc/arch": arch.encode()})
-        children.append((f"linux/{arch}", push_image(reg.host, "regclient/multi", None, [layer], {},
-                                                     platform=("linux", arch), oci=True)))
+        children.append(
+            (
+                f"linux/{arch}",
+                push_image(reg.host, "regclient/multi", None, [layer], {}, platform=("linux", arch), oci=True),
+            )
+        )
     return push_index(reg.host, "regclient/multi", "ocata", children, oci=True, with_attestation=True), children
 
 
@@ -168,6 +172,7 @@ def test_unreachable_port():
 
 # --- faults through the shared fault proxy (tests/support/proxy.py) ------------
 
+
 def test_corrupt_manifest_and_blob_raise_digest_mismatch(proxy_factory, reg, image):
     proxy = proxy_factory(reg)
     ref = ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:ocata")
@@ -194,8 +199,9 @@ def test_truncated_blob_is_an_error(proxy_factory, reg, image):
         b"".join(make_client().open_blob(ref, manifest.layers[1]))
 
 
-@pytest.mark.parametrize("fault", [dict(action="status", status=503), dict(action="reset"),
-                                   dict(action="status", status=429, retry_after=0)])
+@pytest.mark.parametrize(
+    "fault", [dict(action="status", status=503), dict(action="reset"), dict(action="status", status=429, retry_after=0)]
+)
 def test_transient_faults_are_retried(proxy_factory, reg, image, fault):
     proxy = proxy_factory(reg)
     ref = ImageRef.parse(f"{proxy.host}/regclient/centos-binary-nova-api:ocata")
@@ -249,8 +255,11 @@ class RedirectingFront:
                     # "localhost" is another host than 127.0.0.1 for requests' should_strip_auth
                     location = f"http://localhost:{self.server.server_port}{key}?X-Amz-Signature=s"
                     return self._reply(307, {"Location": location}, b"")
-                keep = {k: v for k, v in resp.headers.items()
-                        if k.lower() in ("content-type", "docker-content-digest", "www-authenticate")}
+                keep = {
+                    k: v
+                    for k, v in resp.headers.items()
+                    if k.lower() in ("content-type", "docker-content-digest", "www-authenticate")
+                }
                 self._reply(resp.status_code, keep, resp.content)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.integration.test_pull import (IMAGES, assert_one_line_error, docker, new_lock_repo, plugin_env,
-                                         two_revisions)
+from tests.integration.test_pull import IMAGES, assert_one_line_error, docker, new_lock_repo, plugin_env, two_revisions
 
 pytestmark = pytest.mark.engine
 
@@ -32,8 +31,9 @@ def running(tmp_path, registry, fleet_factory, dockerd):
     # nova-api runs revision 1 while the lock says 2; keystone runs its only revision.
     for label, ref in (("nova", f"{old_nova.repository}:ocata-1"), ("keystone", f"{keystone.repository}:ocata-1")):
         name = f"{ctx}-{label}"
-        run = dockerd.docker("run", "-d", "--network", "none", "--name", name, "--label", f"role={label}", ref,
-                             "sleep", "120")
+        run = dockerd.docker(
+            "run", "-d", "--network", "none", "--name", name, "--label", f"role={label}", ref, "sleep", "120"
+        )
         assert run.returncode == 0, run.stderr
         names[label] = name
     yield repo, pins, env, ctx, names
@@ -62,8 +62,9 @@ def test_status_behind_and_in_sync_through_a_context(running):
 
 def test_status_at_the_older_lock_is_in_sync(running):
     repo, pins, env, ctx, names = running
-    result = docker(env, "--context", ctx, "kolla", "--repo", str(repo), "status", "--lock", "HEAD~1",
-                    "--format", "json")
+    result = docker(
+        env, "--context", ctx, "kolla", "--repo", str(repo), "status", "--lock", "HEAD~1", "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     rows = rows_by_name(result.stdout, names)
     assert {r["state"] for r in rows.values()} == {"in-sync"}
@@ -79,8 +80,21 @@ def test_status_exit_code_and_text(running):
 
 def test_status_several_contexts_and_unknown_context(running, dockerd):
     repo, pins, env, ctx, names = running
-    result = docker(env, "-H", dockerd.host, "kolla", "--repo", str(repo), "status", "--context", ctx,
-                    "--context", ctx, "--format", "json")
+    result = docker(
+        env,
+        "-H",
+        dockerd.host,
+        "kolla",
+        "--repo",
+        str(repo),
+        "status",
+        "--context",
+        ctx,
+        "--context",
+        ctx,
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     seen = [r for r in doc["containers"] if r["container"] == names["nova"]]
@@ -97,11 +111,18 @@ def test_lock_history_matching_without_an_engine():
     from docker_kolla.ops.status import BEHIND, IN_SYNC, UNKNOWN_DIGEST, LockHistory
 
     def lock(revision: int, digest: str) -> Lockfile:
-        entry = LockEntry(name="nova-api", repository="reg.test/kolla/centos-binary-nova-api", tag=f"ocata-{revision}",
-                          revision=revision, digest=Digest.of(digest.encode()), media_type="m", platform="linux/amd64")
+        entry = LockEntry(
+            name="nova-api",
+            repository="reg.test/kolla/centos-binary-nova-api",
+            tag=f"ocata-{revision}",
+            revision=revision,
+            digest=Digest.of(digest.encode()),
+            media_type="m",
+            platform="linux/amd64",
+        )
         return Lockfile("ocata", {"nova-api": entry})
 
-    versions = [lock(1, "a"), lock(2, "b"), lock(4, "c")]    # revision 3 was never committed on this branch
+    versions = [lock(1, "a"), lock(2, "b"), lock(4, "c")]  # revision 3 was never committed on this branch
     history = LockHistory(versions[-1], versions)
     current = history.current.images["nova-api"]
     assert history.compare(current, {str(Digest.of(b"c"))}) == (IN_SYNC, 0, "ocata-4")

@@ -11,8 +11,7 @@ import pytest
 import requests
 import zstandard
 
-from tests.support import (ACCEPT_ALL, KollaFleet, Registry, build_layer, delete_manifest, push_image,
-                           push_index, sha256)
+from tests.support import ACCEPT_ALL, KollaFleet, Registry, build_layer, push_image, sha256
 
 
 def skopeo_inspect(ref: str, *args: str, raw: bool = False) -> subprocess.CompletedProcess:
@@ -48,7 +47,7 @@ def test_fleet_seed_shares_layers_and_matches_skopeo(fleet: KollaFleet) -> None:
         assert info["Digest"] == result.digest == fleet.digest_of(image)
         assert info["Labels"]["kolla_version"] == "4.0.2"
     nova_api, nova_compute = (fleet.layers(i) for i in ("nova-api", "nova-compute"))
-    assert [l.digest for l in nova_api[:3]] == [l.digest for l in nova_compute[:3]]  # base, openstack, nova
+    assert [x.digest for x in nova_api[:3]] == [x.digest for x in nova_compute[:3]]  # base, openstack, nova
     assert nova_api[3].digest != nova_compute[3].digest
     assert fleet.expected_manifesto("nova-api")["python:nova"] == "15.0.2"
     assert fleet.expected_manifesto("nova-api")["deb:openssl"] == "1.1.0f-3+deb9u2"
@@ -128,15 +127,22 @@ def test_token_registry_issues_scoped_tokens(token_registry: Registry, token_ser
 def test_token_server_access_token_only(tmp_path) -> None:
     from tests.support import TokenServer
 
-    with TokenServer(tmp_path, users={"u": "p"}, access_token_only=True, anonymous_pull=True) as server, \
-            Registry(tmp_path, token=server) as reg:
-        resp = requests.get(server.realm, params={"service": server.service, "scope": "repository:a/b:pull,push"},
-                            timeout=10)
+    with (
+        TokenServer(tmp_path, users={"u": "p"}, access_token_only=True, anonymous_pull=True) as server,
+        Registry(tmp_path, token=server) as reg,
+    ):
+        resp = requests.get(
+            server.realm, params={"service": server.service, "scope": "repository:a/b:pull,push"}, timeout=10
+        )
         body = resp.json()
         assert "token" not in body and body["expires_in"] == 300
         assert server.requests[-1].granted == (("a/b", ("pull",)),)  # anonymous: pull only
-        assert requests.get(f"{reg.url}/v2/a/b/tags/list", timeout=10,
-                            headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 404
+        assert (
+            requests.get(
+                f"{reg.url}/v2/a/b/tags/list", timeout=10, headers={"Authorization": f"Bearer {body['access_token']}"}
+            ).status_code
+            == 404
+        )
         bad = requests.get(server.realm, params={"scope": "repository:a/b:pull"}, auth=("u", "x"), timeout=10)
         assert bad.status_code == 401
 
@@ -170,7 +176,7 @@ def test_proxy_faults(registry: Registry, proxy_factory, fleet: KollaFleet) -> N
     assert bad.headers["Docker-Content-Digest"] == layer.digest  # headers kept
     proxy.set_fault("truncate", match=layer.digest, times=1)
     with pytest.raises(requests.exceptions.RequestException):
-        requests.get(url, timeout=10).content
+        _ = requests.get(url, timeout=10).content
     proxy.set_fault("reset", match=layer.digest, times=1)
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(url, timeout=10)

@@ -15,14 +15,48 @@ from tests.support.dockerd import Dockerd
 from tests.support.fleet import KollaFleet, busybox_files, busybox_layer
 from tests.support.layers import Layer, build_layer, build_tar, sha256
 from tests.support.proxy import Fault, Proxy, classify
-from tests.support.push import (ACCEPT_ALL, Client, Pushed, delete_manifest, head_digest, push_blob, push_image,
-                                push_index, put_manifest)
+from tests.support.push import (
+    ACCEPT_ALL,
+    Client,
+    Pushed,
+    delete_manifest,
+    head_digest,
+    push_blob,
+    push_image,
+    push_index,
+    put_manifest,
+)
 from tests.support.registry import Registry
 from tests.support.tokenserver import TokenRequest, TokenServer
 
 __all__ = [
-    "ACCEPT_ALL", "Client", "Dockerd", "Fault", "KollaFleet", "Layer", "Proxy", "Pushed", "Registry",
-    "SITE_PACKAGES", "ServiceError", "TokenRequest", "TokenServer", "build_layer", "build_tar", "busybox_files",
-    "busybox_layer", "classify", "delete_manifest", "dist_info", "dpkg_status", "egg_info", "free_port",
-    "head_digest", "push_blob", "push_image", "push_index", "put_manifest", "sha256",
+    "ACCEPT_ALL",
+    "Client",
+    "Dockerd",
+    "Fault",
+    "KollaFleet",
+    "Layer",
+    "Proxy",
+    "Pushed",
+    "Registry",
+    "SITE_PACKAGES",
+    "ServiceError",
+    "TokenRequest",
+    "TokenServer",
+    "build_layer",
+    "build_tar",
+    "busybox_files",
+    "busybox_layer",
+    "classify",
+    "delete_manifest",
+    "dist_info",
+    "dpkg_status",
+    "egg_info",
+    "free_port",
+    "head_digest",
+    "push_blob",
+    "push_image",
+    "push_index",
+    "put_manifest",
+    "sha256",
 ]

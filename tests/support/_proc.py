@@ -26,8 +26,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen | None = None,
-               log: Path | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
     """Poll ``check`` until it is true; fail with the log tail if the process died or time ran out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,7 +75,8 @@ def require_binary(name: str, package: str) -> str:
     import shutil
 
     path = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None)
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None
+    )
     if path is None:
         raise ServiceError(f"{name} not found on PATH: install it with `apt-get install -y {package}`")
     return path

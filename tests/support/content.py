@@ -36,10 +36,13 @@ def dpkg_status(packages: dict[str, str], *, arch: str = "amd64") -> bytes:
             f"Description: {name} package for tests\n"
             f" The {name} package, as a Kolla base image would carry it.\n"
             " .\n"
-            " This paragraph exists so parsers meet continuation lines.\n")
+            " This paragraph exists so parsers meet continuation lines.\n"
+        )
     # A stanza that was removed but not purged: scanners must not report it as installed.
-    stanzas.append("Package: removed-not-purged\nStatus: deinstall ok config-files\nPriority: optional\n"
-                   "Architecture: all\nVersion: 0.1-1\nDescription: leftover configuration only\n")
+    stanzas.append(
+        "Package: removed-not-purged\nStatus: deinstall ok config-files\nPriority: optional\n"
+        "Architecture: all\nVersion: 0.1-1\nDescription: leftover configuration only\n"
+    )
     return "\n".join(stanzas).encode()
 
 
@@ -48,20 +51,24 @@ def _dist_name(name: str) -> str:
 
 
 def _metadata(name: str, version: str, header: str) -> bytes:
-    return (f"{header}\nName: {name}\nVersion: {version}\n"
-            f"Summary: {name} (test fixture)\nHome-page: https://docs.openstack.org/\n"
-            "Author: OpenStack\nLicense: Apache-2.0\nPlatform: UNKNOWN\n"
-            "Classifier: Programming Language :: Python :: 2.7\n\n"
-            f"{name} long description.\n").encode()
+    return (
+        f"{header}\nName: {name}\nVersion: {version}\n"
+        f"Summary: {name} (test fixture)\nHome-page: https://docs.openstack.org/\n"
+        "Author: OpenStack\nLicense: Apache-2.0\nPlatform: UNKNOWN\n"
+        "Classifier: Programming Language :: Python :: 2.7\n\n"
+        f"{name} long description.\n"
+    ).encode()
 
 
 def dist_info(site_packages_dir: str, name: str, version: str) -> dict[str, bytes]:
     """Files of ``<name>-<version>.dist-info`` (METADATA, RECORD, INSTALLER) plus a module file."""
     base = f"{site_packages_dir.rstrip('/')}/{_dist_name(name)}-{version}.dist-info"
     module = f"{site_packages_dir.rstrip('/')}/{_dist_name(name).lower()}/__init__.py"
-    files = {f"{base}/METADATA": _metadata(name, version, "Metadata-Version: 2.1"),
-             f"{base}/INSTALLER": b"pip\n",
-             module: f"__version__ = '{version}'\n".encode()}
+    files = {
+        f"{base}/METADATA": _metadata(name, version, "Metadata-Version: 2.1"),
+        f"{base}/INSTALLER": b"pip\n",
+        module: f"__version__ = '{version}'\n".encode(),
+    }
     files[f"{base}/RECORD"] = "".join(f"{p.lstrip('/')},,\n" for p in sorted(files)).encode()
     return files
 
@@ -69,5 +76,7 @@ def dist_info(site_packages_dir: str, name: str, version: str) -> dict[str, byte
 def egg_info(site_packages_dir: str, name: str, version: str, *, py: str = "2.7") -> dict[str, bytes]:
     """Files of ``<name>-<version>-py<py>.egg-info`` (PKG-INFO, top_level.txt), as RPMs install them."""
     base = f"{site_packages_dir.rstrip('/')}/{_dist_name(name)}-{version}-py{py}.egg-info"
-    return {f"{base}/PKG-INFO": _metadata(name, version, "Metadata-Version: 1.1"),
-            f"{base}/top_level.txt": f"{_dist_name(name).lower()}\n".encode()}
+    return {
+        f"{base}/PKG-INFO": _metadata(name, version, "Metadata-Version: 1.1"),
+        f"{base}/top_level.txt": f"{_dist_name(name).lower()}\n".encode(),
+    }

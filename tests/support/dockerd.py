@@ -57,8 +57,9 @@ class Dockerd:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def docker(self, *args: str, check: bool = True, timeout: float = 120,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def docker(
+        self, *args: str, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
         """Run the docker CLI against this engine, capturing text output.
 
         The CLI config defaults to a private dir (no host credentials leak in);
@@ -66,10 +67,11 @@ class Dockerd:
         """
         cli = require_binary("docker", "docker.io")
         full_env = {**os.environ, "DOCKER_CONFIG": str(self.tmpdir / "cli"), **(env or {})}
-        return subprocess.run([cli, "-H", self.host, *args], capture_output=True, text=True, check=check,
-                              timeout=timeout, env=full_env)
+        return subprocess.run(
+            [cli, "-H", self.host, *args], capture_output=True, text=True, check=check, timeout=timeout, env=full_env
+        )
 
-    def start(self) -> "Dockerd":
+    def start(self) -> Dockerd:
         if os.geteuid() != 0:
             raise ServiceError("dockerd needs root in these tests (it runs real containers)")
         binary = require_binary("dockerd", "docker.io")
@@ -78,13 +80,36 @@ class Dockerd:
         config.write_text(json.dumps({}))  # ignore the machine's /etc/docker/daemon.json
         log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
-            [binary, "--config-file", str(config), "--storage-driver=vfs", "--iptables=false", "--ip-masq=false",
-             "--bridge=none", "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
-             "--pidfile", str(self.pidfile), "--host", self.host],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            [
+                binary,
+                "--config-file",
+                str(config),
+                "--storage-driver=vfs",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--data-root",
+                str(self.data_root),
+                "--exec-root",
+                str(self.exec_root),
+                "--pidfile",
+                str(self.pidfile),
+                "--host",
+                self.host,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
-        wait_until(lambda: self.docker("version", check=False, timeout=10).returncode == 0, timeout=60,
-                   what=f"dockerd on {self.host}", proc=self._proc, log=self.log_path)
+        wait_until(
+            lambda: self.docker("version", check=False, timeout=10).returncode == 0,
+            timeout=60,
+            what=f"dockerd on {self.host}",
+            proc=self._proc,
+            log=self.log_path,
+        )
         return self
 
     def stop(self) -> None:
@@ -103,7 +128,7 @@ class Dockerd:
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)
 
-    def __enter__(self) -> "Dockerd":
+    def __enter__(self) -> Dockerd:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

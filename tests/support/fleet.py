@@ -16,8 +16,7 @@ from typing import Sequence
 from tests.support import kolla_data as kd
 from tests.support.content import SITE_PACKAGES, dist_info, dpkg_status, egg_info
 from tests.support.layers import Layer, build_layer
-from tests.support.push import (Client, Pushed, delete_manifest, head_digest, push_blob, push_image,
-                                push_index)
+from tests.support.push import Client, Pushed, delete_manifest, head_digest, push_blob, push_image, push_index
 
 BUSYBOX = "/bin/busybox"
 BUSYBOX_APPLETS = ("sh", "sleep", "ls", "cat", "echo", "true", "env", "id", "ps")
@@ -62,10 +61,21 @@ class ImageState:
 class KollaFleet:
     """Seeds and mutates Kolla-like images in one registry (anonymous, Basic or token)."""
 
-    def __init__(self, host: str, *, namespace: str = "kolla", distro: str = "centos", type_: str = "binary",
-                 tag: str = "ocata", auth: tuple[str, str] | None = None, runnable: bool = False,
-                 oci: bool = False, layer_size: int = 0, python_meta: str = "dist-info",
-                 compression: str = "gzip") -> None:
+    def __init__(
+        self,
+        host: str,
+        *,
+        namespace: str = "kolla",
+        distro: str = "centos",
+        type_: str = "binary",
+        tag: str = "ocata",
+        auth: tuple[str, str] | None = None,
+        runnable: bool = False,
+        oci: bool = False,
+        layer_size: int = 0,
+        python_meta: str = "dist-info",
+        compression: str = "gzip",
+    ) -> None:
         self.host, self.namespace, self.distro, self.type, self.tag = host, namespace, distro, type_, tag
         self.runnable, self.oci, self.layer_size, self.compression = runnable, oci, layer_size, compression
         self.python_meta = python_meta
@@ -109,8 +119,12 @@ class KollaFleet:
         return {**found, **{k: v for k, v in st.python.items() if k in found}}
 
     def labels(self, image: str) -> dict[str, str]:
-        return {"kolla_version": kd.KOLLA_VERSION, "build-date": self._state(image).build_date,
-                "name": self.name(image), "maintainer": "Kolla Project (https://launchpad.net/kolla)"}
+        return {
+            "kolla_version": kd.KOLLA_VERSION,
+            "build-date": self._state(image).build_date,
+            "name": self.name(image),
+            "maintainer": "Kolla Project (https://launchpad.net/kolla)",
+        }
 
     def expected_manifesto(self, image: str) -> dict[str, str]:
         """Manifesto facts a correct scanner reports (deb:, python: normalised, label:)."""
@@ -131,15 +145,20 @@ class KollaFleet:
     def _base_layer(self, image: str, arch: str) -> Layer:
         base_overrides = {k: v for k, v in self._state(image).debs.items() if k in kd.BASE_DEBS}
         debs = {**kd.BASE_DEBS, **base_overrides}
-        files: dict = {"/var/lib/dpkg/status": dpkg_status(debs, arch=arch),
-                       "/etc/os-release": b'PRETTY_NAME="Debian GNU/Linux 9 (stretch)"\nID=debian\nVERSION_ID="9"\n',
-                       "/etc/debian_version": b"9.3\n", "/etc/motd": b"Kolla test base\n", **ETC_FILES}
+        files: dict = {
+            "/var/lib/dpkg/status": dpkg_status(debs, arch=arch),
+            "/etc/os-release": b'PRETTY_NAME="Debian GNU/Linux 9 (stretch)"\nID=debian\nVERSION_ID="9"\n',
+            "/etc/debian_version": b"9.3\n",
+            "/etc/motd": b"Kolla test base\n",
+            **ETC_FILES,
+        }
         links: dict = {}
         if self.runnable:
             bb_files, links = busybox_files()
             files.update(bb_files)
-        return self._layer(("base", arch, tuple(sorted(debs.items())), self.runnable), files, symlinks=links,
-                           dirs=["/tmp"])
+        return self._layer(
+            ("base", arch, tuple(sorted(debs.items())), self.runnable), files, symlinks=links, dirs=["/tmp"]
+        )
 
     def _py_files(self, name: str, version: str) -> dict[str, bytes]:
         make = dist_info if self.python_meta == "dist-info" else egg_info
@@ -150,8 +169,9 @@ class KollaFleet:
         files: dict = {}
         for name, version in sorted(versions.items()):
             files.update(self._py_files(name, version))
-        return self._layer(("openstack-base", tuple(sorted(versions.items())), self.python_meta), files,
-                           whiteouts=["/etc/motd"])
+        return self._layer(
+            ("openstack-base", tuple(sorted(versions.items())), self.python_meta), files, whiteouts=["/etc/motd"]
+        )
 
     def _project_layer(self, image: str, project: str) -> Layer:
         version = self.python(image)[project]
@@ -160,8 +180,10 @@ class KollaFleet:
 
     def _image_layer(self, image: str) -> Layer:
         st, infra = self._state(image), kd.infra_of(image)
-        files: dict = {"/usr/local/bin/kolla_start": (b"#!/bin/sh\nexec \"$@\"\n", 0o755),
-                       f"/etc/kolla/{image}/config.json": f'{{"command": "{image}"}}\n'.encode()}
+        files: dict = {
+            "/usr/local/bin/kolla_start": (b'#!/bin/sh\nexec "$@"\n', 0o755),
+            f"/etc/kolla/{image}/config.json": f'{{"command": "{image}"}}\n'.encode(),
+        }
         if infra:
             files["/var/lib/dpkg/status"] = dpkg_status(self.debs(image))
         for i in range(st.extra):
@@ -192,8 +214,17 @@ class KollaFleet:
             self._blob_home.setdefault(layer.digest, repo)
             self._present.add((repo, layer.digest))
         platform = ("linux", arch) if arch != "arm64" else ("linux", "arm64", "v8")
-        return push_image(self.host, repo, tag, layers, self.labels(image), platform=platform, oci=self.oci,
-                          auth=self.client, layers_present=True)
+        return push_image(
+            self.host,
+            repo,
+            tag,
+            layers,
+            self.labels(image),
+            platform=platform,
+            oci=self.oci,
+            auth=self.client,
+            layers_present=True,
+        )
 
     def seed(self, images: Sequence[str]) -> dict[str, Pushed]:
         """Push each image (single-arch amd64) under the fleet tag."""
@@ -201,8 +232,14 @@ class KollaFleet:
             self.pushed[image] = self._push(image, self.tag)
         return {image: self.pushed[image] for image in images}
 
-    def rebuild(self, image: str, *, versions: dict[str, str] | None = None, same_content_new_digest: bool = True,
-                extra_file: bool = False) -> Pushed:
+    def rebuild(
+        self,
+        image: str,
+        *,
+        versions: dict[str, str] | None = None,
+        same_content_new_digest: bool = True,
+        extra_file: bool = False,
+    ) -> Pushed:
         """Push a new build of ``image`` under the same tag.
 
         ``versions`` changes package versions (``{"nova": "15.0.3"}`` for Python,
@@ -229,8 +266,15 @@ class KollaFleet:
         """Push amd64 and arm64 builds by digest and an OCI index (with attestations) on the tag."""
         kids = {"linux/amd64": self._push(image, None, "amd64"), "linux/arm64/v8": self._push(image, None, "arm64")}
         self.children[image] = kids
-        index = push_index(self.host, self.repo(image), self.tag, list(kids.items()), oci=True,
-                           with_attestation=with_attestation, auth=self.client)
+        index = push_index(
+            self.host,
+            self.repo(image),
+            self.tag,
+            list(kids.items()),
+            oci=True,
+            with_attestation=with_attestation,
+            auth=self.client,
+        )
         self.pushed[image] = index
         return index
 

@@ -61,9 +61,14 @@ def _info(name: str, kind: bytes, mode: int, size: int = 0, link: str = "") -> t
     return info
 
 
-def build_tar(files: Mapping[str, FileContent], *, symlinks: Mapping[str, str] | None = None,
-              whiteouts: tuple[str, ...] | list[str] = (), opaque: tuple[str, ...] | list[str] = (),
-              dirs: tuple[str, ...] | list[str] = ()) -> bytes:
+def build_tar(
+    files: Mapping[str, FileContent],
+    *,
+    symlinks: Mapping[str, str] | None = None,
+    whiteouts: tuple[str, ...] | list[str] = (),
+    opaque: tuple[str, ...] | list[str] = (),
+    dirs: tuple[str, ...] | list[str] = (),
+) -> bytes:
     """An uncompressed, deterministic tar of ``files`` (path -> bytes or (bytes, mode))."""
     entries: dict[str, tuple[tarfile.TarInfo, bytes | None]] = {}
     regular = {_norm(p): (v if isinstance(v, tuple) else (v, 0o644)) for p, v in files.items()}
@@ -105,11 +110,23 @@ def compress(tar: bytes, compression: str) -> bytes:
     raise ValueError(f"unknown compression {compression!r}")
 
 
-def build_layer(files: Mapping[str, FileContent], *, symlinks: Mapping[str, str] | None = None,
-                whiteouts: tuple[str, ...] | list[str] = (), opaque: tuple[str, ...] | list[str] = (),
-                compression: str = "gzip", dirs: tuple[str, ...] | list[str] = ()) -> Layer:
+def build_layer(
+    files: Mapping[str, FileContent],
+    *,
+    symlinks: Mapping[str, str] | None = None,
+    whiteouts: tuple[str, ...] | list[str] = (),
+    opaque: tuple[str, ...] | list[str] = (),
+    compression: str = "gzip",
+    dirs: tuple[str, ...] | list[str] = (),
+) -> Layer:
     """Build a layer; ``whiteouts`` delete lower paths, ``opaque`` hides lower dir contents."""
     tar = build_tar(files, symlinks=symlinks, whiteouts=whiteouts, opaque=opaque, dirs=dirs)
     blob = compress(tar, compression)
-    return Layer(blob=blob, digest=sha256(blob), diff_id=sha256(tar), media_type=MEDIA_TYPES[compression][0],
-                 size=len(blob), compression=compression)
+    return Layer(
+        blob=blob,
+        digest=sha256(blob),
+        diff_id=sha256(tar),
+        media_type=MEDIA_TYPES[compression][0],
+        size=len(blob),
+        compression=compression,
+    )

@@ -20,8 +20,17 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+}
 CHUNK = 64 * 1024
 ACTIONS = ("status", "reset", "truncate", "corrupt")
 
@@ -54,8 +63,12 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str, kind: str) -> bool:
-        return ((self.times is None or self.hits < self.times) and self.match in path
-                and (self.method is None or self.method == method) and (self.kind is None or self.kind == kind))
+        return (
+            (self.times is None or self.hits < self.times)
+            and self.match in path
+            and (self.method is None or self.method == method)
+            and (self.kind is None or self.kind == kind)
+        )
 
 
 class Proxy:
@@ -85,8 +98,9 @@ class Proxy:
             return dict(self._counts)
 
     def count(self, method: str | None = None, kind: str | None = None) -> int:
-        return sum(n for (m, k), n in self.counts().items()
-                   if (method is None or m == method) and (kind is None or k == kind))
+        return sum(
+            n for (m, k), n in self.counts().items() if (method is None or m == method) and (kind is None or k == kind)
+        )
 
     @property
     def bytes_sent(self) -> int:
@@ -101,8 +115,17 @@ class Proxy:
             self.log.clear()
 
     # -- faults ------------------------------------------------------------------------------
-    def set_fault(self, action: str, *, match: str = "", method: str | None = None, kind: str | None = None,
-                  times: int | None = None, status: int = 500, retry_after: str | int | None = None) -> Fault:
+    def set_fault(
+        self,
+        action: str,
+        *,
+        match: str = "",
+        method: str | None = None,
+        kind: str | None = None,
+        times: int | None = None,
+        status: int = 500,
+        retry_after: str | int | None = None,
+    ) -> Fault:
         """Add a fault: ``status`` (answer ``status``), ``reset``, ``truncate`` or ``corrupt``.
 
         It applies to requests whose URL path contains ``match`` (and method/kind if
@@ -137,16 +160,17 @@ class Proxy:
             time.sleep(self.latency_ms / 1000)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "Proxy":
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"proxy-{self.port}",
-                         daemon=True).start()
+    def start(self) -> Proxy:
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name=f"proxy-{self.port}", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "Proxy":
+    def __enter__(self) -> Proxy:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -77,7 +77,7 @@ class Client:
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         query = {"service": params.get("service", "")}
         if scope or params.get("scope"):
-            query["scope"] = (scope or params["scope"]).split()    # several scopes: repeated params
+            query["scope"] = (scope or params["scope"]).split()  # several scopes: repeated params
         resp = self.session.get(params["realm"], params=query, auth=self.auth, timeout=30)
         resp.raise_for_status()
         body = resp.json()
@@ -86,7 +86,7 @@ class Client:
         return token
 
 
-def _client(host: str, auth: "tuple[str, str] | Client | None") -> Client:
+def _client(host: str, auth: tuple[str, str] | Client | None) -> Client:
     return auth if isinstance(auth, Client) else Client(host, auth)
 
 
@@ -96,8 +96,9 @@ def _check(resp: requests.Response, *ok: int) -> requests.Response:
     return resp
 
 
-def push_blob(host: str, repo: str, data: bytes, *, auth: "tuple[str, str] | Client | None" = None,
-              mount_from: str | None = None) -> str:
+def push_blob(
+    host: str, repo: str, data: bytes, *, auth: tuple[str, str] | Client | None = None, mount_from: str | None = None
+) -> str:
     """Upload ``data`` monolithically (POST, then PUT ?digest=) unless present; returns its digest.
 
     With ``mount_from`` (another repository holding the blob) it first tries a
@@ -109,34 +110,59 @@ def push_blob(host: str, repo: str, data: bytes, *, auth: "tuple[str, str] | Cli
     if not mount and client.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope).status_code == 200:
         return digest
     params = {"mount": digest, "from": mount_from} if mount else None
-    post_scope = f"{scope} repository:{mount_from}:pull" if mount else scope   # a mount reads the source too
+    post_scope = f"{scope} repository:{mount_from}:pull" if mount else scope  # a mount reads the source too
     resp = _check(client.request("POST", f"/v2/{repo}/blobs/uploads/", scope=post_scope, params=params), 201, 202)
     if resp.status_code == 201:  # cross-repository mount succeeded
         return digest
     location = urljoin(client.base, resp.headers["Location"])
     sep = "&" if "?" in location else "?"
-    _check(client.request("PUT", f"{location}{sep}digest={digest}", scope=scope, data=data,
-                          headers={"Content-Type": "application/octet-stream"}), 201)
+    _check(
+        client.request(
+            "PUT",
+            f"{location}{sep}digest={digest}",
+            scope=scope,
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        ),
+        201,
+    )
     return digest
 
 
-def put_manifest(host: str, repo: str, ref: str, body: bytes, media_type: str, *,
-                 auth: "tuple[str, str] | Client | None" = None) -> str:
+def put_manifest(
+    host: str, repo: str, ref: str, body: bytes, media_type: str, *, auth: tuple[str, str] | Client | None = None
+) -> str:
     """PUT a manifest by tag or digest; checks the registry's digest equals sha256(body)."""
     client, digest = _client(host, auth), sha256(body)
-    resp = _check(client.request("PUT", f"/v2/{repo}/manifests/{ref}", scope=f"repository:{repo}:pull,push",
-                                 data=body, headers={"Content-Type": media_type}), 201)
+    resp = _check(
+        client.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{ref}",
+            scope=f"repository:{repo}:pull,push",
+            data=body,
+            headers={"Content-Type": media_type},
+        ),
+        201,
+    )
     if resp.headers.get("Docker-Content-Digest", digest) != digest:
         raise AssertionError(f"registry digest {resp.headers['Docker-Content-Digest']} != {digest}")
     return digest
 
 
-def image_config(layers: Sequence[Layer], labels: dict[str, str], platform: Sequence[str], *,
-                 created: str = "2017-04-19T00:00:00Z", cmd: Sequence[str] = ("kolla_start",)) -> bytes:
+def image_config(
+    layers: Sequence[Layer],
+    labels: dict[str, str],
+    platform: Sequence[str],
+    *,
+    created: str = "2017-04-19T00:00:00Z",
+    cmd: Sequence[str] = ("kolla_start",),
+) -> bytes:
     """A deterministic image config whose rootfs lists the layers' diff_ids."""
     os_, arch, *variant = platform
     config: dict = {
-        "architecture": arch, "os": os_, "created": created,
+        "architecture": arch,
+        "os": os_,
+        "created": created,
         "config": {"Env": [DEFAULT_PATH], "Cmd": list(cmd), "Labels": dict(labels), "User": "root"},
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
         "history": [{"created": created, "created_by": f"layer {i}"} for i in range(len(layers))],
@@ -146,10 +172,20 @@ def image_config(layers: Sequence[Layer], labels: dict[str, str], platform: Sequ
     return canonical_json(config)
 
 
-def push_image(host: str, repo: str, tag: str | None, layers: Sequence[Layer], labels: dict[str, str], *,
-               platform: Sequence[str] = ("linux", "amd64"), oci: bool = False,
-               auth: "tuple[str, str] | Client | None" = None, mount_from: str | None = None,
-               cmd: Sequence[str] = ("kolla_start",), layers_present: bool = False) -> Pushed:
+def push_image(
+    host: str,
+    repo: str,
+    tag: str | None,
+    layers: Sequence[Layer],
+    labels: dict[str, str],
+    *,
+    platform: Sequence[str] = ("linux", "amd64"),
+    oci: bool = False,
+    auth: tuple[str, str] | Client | None = None,
+    mount_from: str | None = None,
+    cmd: Sequence[str] = ("kolla_start",),
+    layers_present: bool = False,
+) -> Pushed:
     """Push layers, config and manifest (Docker v2 or OCI); ``tag=None`` pushes by digest only.
 
     ``layers_present=True`` skips the layer uploads (the caller already pushed them).
@@ -161,10 +197,12 @@ def push_image(host: str, repo: str, tag: str | None, layers: Sequence[Layer], l
     config_digest = push_blob(host, repo, config, auth=client)
     media_type = OCI_MANIFEST if oci else DOCKER_MANIFEST
     manifest = {
-        "schemaVersion": 2, "mediaType": media_type,
+        "schemaVersion": 2,
+        "mediaType": media_type,
         "config": {"mediaType": OCI_CONFIG if oci else DOCKER_CONFIG, "size": len(config), "digest": config_digest},
-        "layers": [{"mediaType": layer.media_type_for(oci), "size": layer.size, "digest": layer.digest}
-                   for layer in layers],
+        "layers": [
+            {"mediaType": layer.media_type_for(oci), "size": layer.size, "digest": layer.digest} for layer in layers
+        ],
     }
     body = json.dumps(manifest, indent=3).encode()  # docker's own indent, so bytes != canonical form
     digest = put_manifest(host, repo, tag or sha256(body), body, media_type, auth=client)
@@ -181,52 +219,97 @@ def _platform(text: str) -> dict[str, str]:
 
 def _attestation(host: str, repo: str, subject: Pushed, client: Client) -> Pushed:
     """An in-toto attestation manifest as buildx attaches it (unknown/unknown platform)."""
-    statement = canonical_json({"_type": "https://in-toto.io/Statement/v0.1",
-                                "predicateType": "https://spdx.dev/Document",
-                                "subject": [{"name": repo, "digest": {"sha256": subject.digest[7:]}}],
-                                "predicate": {"spdxVersion": "SPDX-2.3"}})
-    config = canonical_json({"architecture": "unknown", "os": "unknown", "config": {},
-                             "rootfs": {"type": "layers", "diff_ids": [sha256(statement)]}})
+    statement = canonical_json(
+        {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://spdx.dev/Document",
+            "subject": [{"name": repo, "digest": {"sha256": subject.digest[7:]}}],
+            "predicate": {"spdxVersion": "SPDX-2.3"},
+        }
+    )
+    config = canonical_json(
+        {
+            "architecture": "unknown",
+            "os": "unknown",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [sha256(statement)]},
+        }
+    )
     for blob in (statement, config):
         push_blob(host, repo, blob, auth=client)
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
-                "layers": [{"mediaType": IN_TOTO, "digest": sha256(statement), "size": len(statement),
-                            "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"}}]}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+        "layers": [
+            {
+                "mediaType": IN_TOTO,
+                "digest": sha256(statement),
+                "size": len(statement),
+                "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"},
+            }
+        ],
+    }
     body = canonical_json(manifest)
     digest = put_manifest(host, repo, sha256(body), body, OCI_MANIFEST, auth=client)
     return Pushed(digest, body, sha256(config), OCI_MANIFEST, "unknown/unknown")
 
 
-def push_index(host: str, repo: str, tag: str | None, children: Sequence[tuple[str, Pushed]], *, oci: bool = True,
-               with_attestation: bool = False, auth: "tuple[str, str] | Client | None" = None) -> Pushed:
+def push_index(
+    host: str,
+    repo: str,
+    tag: str | None,
+    children: Sequence[tuple[str, Pushed]],
+    *,
+    oci: bool = True,
+    with_attestation: bool = False,
+    auth: tuple[str, str] | Client | None = None,
+) -> Pushed:
     """Push an OCI index (or Docker manifest list) over already-pushed children in ``repo``."""
     if with_attestation and not oci:
         raise ValueError("attestation manifests need an OCI index")
     client = _client(host, auth)
-    entries = [{"mediaType": child.media_type, "size": child.size, "digest": child.digest,
-                "platform": _platform(plat)} for plat, child in children]
+    entries = [
+        {"mediaType": child.media_type, "size": child.size, "digest": child.digest, "platform": _platform(plat)}
+        for plat, child in children
+    ]
     if with_attestation:
         for _plat, child in children:
             att = _attestation(host, repo, child, client)
-            entries.append({"mediaType": OCI_MANIFEST, "size": att.size, "digest": att.digest,
-                            "platform": {"architecture": "unknown", "os": "unknown"},
-                            "annotations": {"vnd.docker.reference.digest": child.digest,
-                                            "vnd.docker.reference.type": "attestation-manifest"}})
+            entries.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "size": att.size,
+                    "digest": att.digest,
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.digest": child.digest,
+                        "vnd.docker.reference.type": "attestation-manifest",
+                    },
+                }
+            )
     media_type = OCI_INDEX if oci else DOCKER_LIST
     body = json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": entries}, indent=2).encode()
     digest = put_manifest(host, repo, tag or sha256(body), body, media_type, auth=client)
     return Pushed(digest, body, None, media_type)
 
 
-def head_digest(host: str, repo: str, ref: str, *, auth: "tuple[str, str] | Client | None" = None) -> str:
+def head_digest(host: str, repo: str, ref: str, *, auth: tuple[str, str] | Client | None = None) -> str:
     """``Docker-Content-Digest`` of a HEAD with all four manifest Accept types."""
-    resp = _check(_client(host, auth).request("HEAD", f"/v2/{repo}/manifests/{ref}", scope=f"repository:{repo}:pull",
-                                               headers={"Accept": ACCEPT_ALL}), 200)
+    resp = _check(
+        _client(host, auth).request(
+            "HEAD", f"/v2/{repo}/manifests/{ref}", scope=f"repository:{repo}:pull", headers={"Accept": ACCEPT_ALL}
+        ),
+        200,
+    )
     return resp.headers["Docker-Content-Digest"]
 
 
-def delete_manifest(host: str, repo: str, digest: str, *, auth: "tuple[str, str] | Client | None" = None) -> None:
+def delete_manifest(host: str, repo: str, digest: str, *, auth: tuple[str, str] | Client | None = None) -> None:
     """DELETE a manifest by digest (the registry has ``storage.delete.enabled``)."""
-    _check(_client(host, auth).request("DELETE", f"/v2/{repo}/manifests/{digest}",
-                                       scope=f"repository:{repo}:pull,push,delete"), 202)
+    _check(
+        _client(host, auth).request(
+            "DELETE", f"/v2/{repo}/manifests/{digest}", scope=f"repository:{repo}:pull,push,delete"
+        ),
+        202,
+    )

@@ -48,8 +48,9 @@ def bcrypt_hash(password: str) -> str:
 class Registry:
     """One ``docker-registry serve`` process; ``start()`` blocks until ``/v2/`` answers."""
 
-    def __init__(self, tmpdir: str | Path, *, htpasswd: tuple[str, str] | None = None,
-                 token: "TokenServer | None" = None) -> None:
+    def __init__(
+        self, tmpdir: str | Path, *, htpasswd: tuple[str, str] | None = None, token: TokenServer | None = None
+    ) -> None:
         if htpasswd and token:
             raise ValueError("choose htpasswd or token auth, not both")
         self.tmpdir = Path(tmpdir)
@@ -93,17 +94,23 @@ class Registry:
             config["auth"] = {"token": self.token.registry_auth_config()}
         return config
 
-    def start(self) -> "Registry":
+    def start(self) -> Registry:
         binary = require_binary("docker-registry", "docker-registry")
         self.root = Path(tempfile.mkdtemp(prefix="registry-", dir=self.tmpdir))
         config_path = self.root / "config.yml"
         config_path.write_text(json.dumps(self._config(), indent=2))  # JSON is valid YAML
         log = open(self.log_path, "ab")
-        self._proc = subprocess.Popen([binary, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            [binary, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         log.close()
-        wait_until(lambda: requests.get(f"{self.url}/v2/", timeout=2).status_code in (200, 401),
-                   timeout=30, what=f"docker-registry on {self.host}", proc=self._proc, log=self.log_path)
+        wait_until(
+            lambda: requests.get(f"{self.url}/v2/", timeout=2).status_code in (200, 401),
+            timeout=30,
+            what=f"docker-registry on {self.host}",
+            proc=self._proc,
+            log=self.log_path,
+        )
         return self
 
     def stop(self) -> None:
@@ -117,7 +124,7 @@ class Registry:
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log_path, lines)
 
-    def __enter__(self) -> "Registry":
+    def __enter__(self) -> Registry:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -48,9 +48,18 @@ def _b64url(data: bytes) -> str:
 class TokenServer:
     """Threaded HTTP token endpoint at ``/token`` on 127.0.0.1 (port bound at construction)."""
 
-    def __init__(self, tmpdir: str | Path, *, users: dict[str, str] | None = None, grants: Grants | None = None,
-                 anonymous_pull: bool = False, service: str = "test-registry", issuer: str = "test-token-issuer",
-                 access_token_only: bool = False, expires_in: int = 300) -> None:
+    def __init__(
+        self,
+        tmpdir: str | Path,
+        *,
+        users: dict[str, str] | None = None,
+        grants: Grants | None = None,
+        anonymous_pull: bool = False,
+        service: str = "test-registry",
+        issuer: str = "test-token-issuer",
+        access_token_only: bool = False,
+        expires_in: int = 300,
+    ) -> None:
         self.tmpdir = Path(tmpdir)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.users = dict(users or {})
@@ -76,16 +85,26 @@ class TokenServer:
     def _make_cert(self) -> x509.Certificate:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "docker-kolla test token signer")])
         now = dt.datetime.now(dt.timezone.utc)
-        return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(self._key, hashes.SHA256()))
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self._key, hashes.SHA256())
+        )
 
     def registry_auth_config(self) -> dict:
         """The ``auth.token`` block of a distribution config that trusts this server."""
-        return {"realm": self.realm, "service": self.service, "issuer": self.issuer,
-                "rootcertbundle": str(self.cert_path)}
+        return {
+            "realm": self.realm,
+            "service": self.service,
+            "issuer": self.issuer,
+            "rootcertbundle": str(self.cert_path),
+        }
 
     # -- grants and tokens ---------------------------------------------------
     def allowed(self, user: str, repo: str, wanted: list[str]) -> tuple[str, ...]:
@@ -113,8 +132,16 @@ class TokenServer:
             access.append({"type": "repository", "name": repo, "actions": list(ok)})
             granted.append((repo, ok))
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.service, "sub": user, "iat": now, "nbf": now - 5,
-                  "exp": now + self.expires_in, "jti": secrets.token_hex(8), "access": access}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.service,
+            "sub": user,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + self.expires_in,
+            "jti": secrets.token_hex(8),
+            "access": access,
+        }
         der = self._cert.public_bytes(serialization.Encoding.DER)
         header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
         signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
@@ -128,17 +155,19 @@ class TokenServer:
     def count(self, *, scope: str | None = None, user: str | None = None) -> int:
         """How many token requests asked for ``scope`` (and came from ``user``), if given."""
         with self._lock:
-            return sum(1 for r in self.requests
-                       if (scope is None or scope in r.scopes) and (user is None or r.user == user))
+            return sum(
+                1 for r in self.requests if (scope is None or scope in r.scopes) and (user is None or r.user == user)
+            )
 
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self) -> "TokenServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="token-server",
-                                        daemon=True)
+    def start(self) -> TokenServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="token-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -146,7 +175,7 @@ class TokenServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "TokenServer":
+    def __enter__(self) -> TokenServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -174,8 +203,11 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             user, status = self._authenticate(form_user)
             if status != 200:
                 server.record(TokenRequest(self.command, user, tuple(scopes), service, status))
-                self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
-                           {"WWW-Authenticate": 'Basic realm="token"'})
+                self._send(
+                    401,
+                    {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
+                    {"WWW-Authenticate": 'Basic realm="token"'},
+                )
                 return
             token, granted = server.issue(user, scopes)
             server.record(TokenRequest(self.command, user, tuple(scopes), service, 200, granted))

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from docker_kolla.adapters.auth import (ANONYMOUS, Challenge, CredentialStore, Credentials, default_config_dir,
-                                        parse_challenges, repository_scopes)
+from docker_kolla.adapters.auth import (
+    ANONYMOUS,
+    Challenge,
+    Credentials,
+    CredentialStore,
+    default_config_dir,
+    parse_challenges,
+    repository_scopes,
+)
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import AuthError, ConfigError
 
@@ -24,10 +31,15 @@ def b64(text: str) -> str:
 
 # --- challenges -----------------------------------------------------------
 
+
 def test_bearer_with_comma_in_quoted_scope():
     header = 'Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull,push"'
-    assert parse_challenges(header) == [Challenge("bearer", (
-        ("realm", "https://auth.example/token"), ("service", "reg"), ("scope", "repository:a/b:pull,push")))]
+    assert parse_challenges(header) == [
+        Challenge(
+            "bearer",
+            (("realm", "https://auth.example/token"), ("service", "reg"), ("scope", "repository:a/b:pull,push")),
+        )
+    ]
 
 
 def test_several_challenges_and_token_values():
@@ -54,10 +66,13 @@ def test_scopes():
     assert repository_scopes("kolla/a") == ("repository:kolla/a:pull",)
     assert repository_scopes("kolla/a", push=True) == ("repository:kolla/a:pull,push",)
     assert repository_scopes("dst/x", push=True, mount_from="src/x") == (
-        "repository:dst/x:pull,push", "repository:src/x:pull")
+        "repository:dst/x:pull,push",
+        "repository:src/x:pull",
+    )
 
 
 # --- credentials ----------------------------------------------------------
+
 
 def write_config(tmp_path: Path, config: dict) -> Path:
     cfg = tmp_path / "docker"
@@ -84,11 +99,16 @@ def helper_env(tmp_path):
 
 
 def test_auths_basic_and_hub_key(tmp_path):
-    cfg = write_config(tmp_path, {"auths": {
-        "https://index.docker.io/v1/": {"auth": b64("hubuser:hub:pass\x00")},
-        "reg.example:5000": {"auth": b64("kolla:s3cret")},
-        "https://legacy.example/v1/": {"auth": b64("old:pw")},
-    }})
+    cfg = write_config(
+        tmp_path,
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": b64("hubuser:hub:pass\x00")},
+                "reg.example:5000": {"auth": b64("kolla:s3cret")},
+                "https://legacy.example/v1/": {"auth": b64("old:pw")},
+            }
+        },
+    )
     store = CredentialStore.load(cfg, {})
     assert store.lookup(HUB) == Credentials("hubuser", "hub:pass")
     assert store.lookup("reg.example:5000") == Credentials("kolla", "s3cret")
@@ -98,11 +118,16 @@ def test_auths_basic_and_hub_key(tmp_path):
 
 
 def test_identity_and_registry_tokens(tmp_path):
-    cfg = write_config(tmp_path, {"auths": {
-        "acr.example": {"auth": b64("00000000-0000-0000-0000-000000000000:"), "identitytoken": "refresh-1"},
-        "tok.example": {"registrytoken": "bearer-1"},
-        "empty.example": {},
-    }})
+    cfg = write_config(
+        tmp_path,
+        {
+            "auths": {
+                "acr.example": {"auth": b64("00000000-0000-0000-0000-000000000000:"), "identitytoken": "refresh-1"},
+                "tok.example": {"registrytoken": "bearer-1"},
+                "empty.example": {},
+            }
+        },
+    )
     store = CredentialStore.load(cfg, {})
     acr = store.lookup("acr.example")
     assert acr.identity_token == "refresh-1" and not acr.password and not acr.anonymous
@@ -129,15 +154,20 @@ def test_default_config_dir():
 
 
 def test_helper_precedence(tmp_path, helper_env):
-    env = helper_env({
-        "reg.example": {"Username": "from-helper", "Secret": "h-pw"},
-        HUB: {"Username": "<token>", "Secret": "refresh-2"},
-    })
-    cfg = write_config(tmp_path, {
-        "credHelpers": {"reg.example": "test", HUB: "test"},
-        "credsStore": "absent-store-binary",
-        "auths": {"reg.example": {"auth": b64("from-file:f-pw")}, "plain.example": {}},
-    })
+    env = helper_env(
+        {
+            "reg.example": {"Username": "from-helper", "Secret": "h-pw"},
+            HUB: {"Username": "<token>", "Secret": "refresh-2"},
+        }
+    )
+    cfg = write_config(
+        tmp_path,
+        {
+            "credHelpers": {"reg.example": "test", HUB: "test"},
+            "credsStore": "absent-store-binary",
+            "auths": {"reg.example": {"auth": b64("from-file:f-pw")}, "plain.example": {}},
+        },
+    )
     store = CredentialStore.load(cfg, env)
     assert store.lookup("reg.example") == Credentials("from-helper", "h-pw")
     hub = store.lookup(HUB)

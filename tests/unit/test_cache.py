@@ -17,8 +17,9 @@ DIGEST = Digest.of(b"layer one")
 
 
 def facts(n: int = 0) -> LayerFacts:
-    files = {f"usr/lib/python3/dist-packages/p{i}-1.0.dist-info/METADATA": {f"python:p{i}": f"1.{n}"}
-             for i in range(200)}
+    files = {
+        f"usr/lib/python3/dist-packages/p{i}-1.0.dist-info/METADATA": {f"python:p{i}": f"1.{n}"} for i in range(200)
+    }
     return LayerFacts(files=files, whiteouts=["var/lib/rpm"], opaque=["var/lib/dpkg"], notes=["n"])
 
 

@@ -16,8 +16,9 @@ from docker_kolla.core.revisions import Outcome, Resolved, decide, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel
 
 GOLDEN = Path(__file__).parent / "golden" / "ocata.toml"
-CHANNELS = parse_channels('[defaults]\nimages = ["nova-api", "keystone"]\n[channels.ocata]\n'
-                          '[channels."4.0.0"]\nstatic = true\n')
+CHANNELS = parse_channels(
+    '[defaults]\nimages = ["nova-api", "keystone"]\n[channels.ocata]\n[channels."4.0.0"]\nstatic = true\n'
+)
 OCATA = CHANNELS.get("ocata")
 STATIC = CHANNELS.get("4.0.0")
 
@@ -27,11 +28,16 @@ def dg(n: int) -> Digest:
 
 
 def resolved(name="nova-api", digest=1, nova="15.0.2", **kw) -> Resolved:
-    return Resolved(name=name, repository=f"docker.io/kolla/centos-binary-{name}", digest=dg(digest),
-                    media_type="application/vnd.oci.image.index.v1+json", platform="linux/amd64",
-                    platforms={"linux/amd64": str(dg(digest + 100))},
-                    manifesto={"python:nova": nova, "deb:openssl": "1.1.0f-3+deb9u2", **kw},
-                    labels={"build-date": "20170419"})
+    return Resolved(
+        name=name,
+        repository=f"docker.io/kolla/centos-binary-{name}",
+        digest=dg(digest),
+        media_type="application/vnd.oci.image.index.v1+json",
+        platform="linux/amd64",
+        platforms={"linux/amd64": str(dg(digest + 100))},
+        manifesto={"python:nova": nova, "deb:openssl": "1.1.0f-3+deb9u2", **kw},
+        labels={"build-date": "20170419"},
+    )
 
 
 def entry(**kw) -> LockEntry:
@@ -145,17 +151,20 @@ def test_shipped_preset_covers_the_139_deployed_ocata_images():
 
 
 def test_core_and_scan_import_no_io_library():
-    code = ("import sys, docker_kolla.core.lockfile, docker_kolla.core.diff, docker_kolla.core.revisions, "
-            "docker_kolla.core.channels, docker_kolla.core.manifesto, docker_kolla.core.reference, "
-            "docker_kolla.core.manifest, docker_kolla.scan.layers, docker_kolla.scan.merge\n"
-            "bad = [m for m in ('requests', 'dulwich', 'docker', 'typer', 'rich') if m in sys.modules]\n"
-            "print(','.join(bad))")
+    code = (
+        "import sys, docker_kolla.core.lockfile, docker_kolla.core.diff, docker_kolla.core.revisions, "
+        "docker_kolla.core.channels, docker_kolla.core.manifesto, docker_kolla.core.reference, "
+        "docker_kolla.core.manifest, docker_kolla.scan.layers, docker_kolla.scan.merge\n"
+        "bad = [m for m in ('requests', 'dulwich', 'docker', 'typer', 'rich') if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
 
 def test_a_re_added_image_continues_its_numbering():
     from docker_kolla.core.revisions import last_seen
+
     v1 = Lockfile("ocata").with_entry(entry())
     v2 = v1.with_entry(decide(OCATA, resolved(digest=3, nova="15.0.3"), v1.get("nova-api")).entry)
     v3 = v2.without("nova-api")

@@ -14,8 +14,9 @@ from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.revisions import Outcome, Resolved, decide, recompute
 from docker_kolla.errors import ConfigError
 
-OCATA = parse_channels('[defaults]\nimages = ["nova-api"]\nplatforms = ["linux/amd64", "linux/arm64"]\n'
-                       '[channels.ocata]\n').get("ocata")
+OCATA = parse_channels(
+    '[defaults]\nimages = ["nova-api"]\nplatforms = ["linux/amd64", "linux/arm64"]\n[channels.ocata]\n'
+).get("ocata")
 AMD = {"python:nova": "15.0.2", "deb:openssl": "1.1.0f-3+deb9u2"}
 
 
@@ -31,10 +32,17 @@ def canonical_sha(value) -> str:
 
 def resolved(name="nova-api", digest=1, arm=None, **amd) -> Resolved:
     others = {} if arm is None else {"linux/arm64": {**AMD, **arm}}
-    return Resolved(name=name, repository=f"docker.io/kolla/centos-binary-{name}", digest=dg(digest),
-                    media_type="application/vnd.oci.image.index.v1+json", platform="linux/amd64",
-                    platforms={"linux/amd64": str(dg(digest + 100)), "linux/arm64": str(dg(digest + 200))},
-                    manifesto={**AMD, **amd}, labels={"build-date": "20170419"}, platform_manifestos=others)
+    return Resolved(
+        name=name,
+        repository=f"docker.io/kolla/centos-binary-{name}",
+        digest=dg(digest),
+        media_type="application/vnd.oci.image.index.v1+json",
+        platform="linux/amd64",
+        platforms={"linux/amd64": str(dg(digest + 100)), "linux/arm64": str(dg(digest + 200))},
+        manifesto={**AMD, **amd},
+        labels={"build-date": "20170419"},
+        platform_manifestos=others,
+    )
 
 
 def lock_of(*decisions) -> Lockfile:
@@ -57,7 +65,7 @@ def test_two_platforms_are_written_read_back_and_digested_together():
     assert str(entry.manifesto_digest) == expected
     text = lockfile.dumps(lock_of(decide(OCATA, resolved(arm={"python:nova": "15.0.3"}), None)))
     assert f'manifesto-digest = "{expected}"' in text
-    block = text[text.index('[images.nova-api.platform-manifestos."linux/arm64"]'):]
+    block = text[text.index('[images.nova-api.platform-manifestos."linux/arm64"]') :]
     assert block.splitlines()[1:3] == ['"deb:openssl" = "1.1.0f-3+deb9u2"', '"python:nova" = "15.0.3"']
     assert "[images.nova-api.platform-manifestos]\n" not in text
     assert text.index("[images.nova-api.manifesto]") < text.index("platform-manifestos")
@@ -71,15 +79,18 @@ def test_a_hand_edit_of_another_platform_is_detected():
     edited = text[:arm] + text[arm:].replace('"15.0.2"', '"15.0.9"')
     with pytest.raises(ConfigError, match="manifesto-digest does not match the manifesto tables"):
         lockfile.loads(edited)
-    dropped = text[:text.index('[images.nova-api.platform-manifestos')].rstrip("\n") + "\n"
+    dropped = text[: text.index("[images.nova-api.platform-manifestos")].rstrip("\n") + "\n"
     with pytest.raises(ConfigError, match="manifesto-digest"):
         lockfile.loads(dropped)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ('[images.nova-api.platform-manifestos]\n"linux/arm64" = "x"\n', "table of tables"),
-    ('[images.nova-api.platform-manifestos."linux/amd64"]\n"python:nova" = "1"\n', "repeats the primary"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ('[images.nova-api.platform-manifestos]\n"linux/arm64" = "x"\n', "table of tables"),
+        ('[images.nova-api.platform-manifestos."linux/amd64"]\n"python:nova" = "1"\n', "repeats the primary"),
+    ],
+)
 def test_malformed_platform_manifestos_are_one_line_errors(bad, message):
     text = lockfile.dumps(lock_of(decide(OCATA, resolved(), None)))
     with pytest.raises(ConfigError, match=message) as err:
@@ -114,12 +125,20 @@ def test_recompute_counts_a_change_in_another_platform():
 def test_diff_prefixes_other_platforms_and_groups_them_across_images():
     names = ("nova-api", "nova-compute")
     old = lock_of(*(decide(OCATA, resolved(name=n, digest=i, arm={}), None) for i, n in enumerate(names)))
-    new = lock_of(*(decide(OCATA, resolved(name=n, digest=10 + i, arm={"python:nova": "15.0.3"}), old.get(n))
-                    for i, n in enumerate(names)))
+    new = lock_of(
+        *(
+            decide(OCATA, resolved(name=n, digest=10 + i, arm={"python:nova": "15.0.3"}), old.get(n))
+            for i, n in enumerate(names)
+        )
+    )
     d = diff_locks(old, new)
     assert {c.name: c.kind for c in d.images} == {"nova-api": "changed", "nova-compute": "changed"}
     [group] = d.groups
     assert (group.change.key, group.change.old, group.change.new, group.count) == (
-        "linux/arm64 python:nova", "15.0.2", "15.0.3", 2)
+        "linux/arm64 python:nova",
+        "15.0.2",
+        "15.0.3",
+        2,
+    )
     added = diff_locks(None, new).images[0]
     assert {p.key for p in added.packages} >= {"python:nova", "linux/arm64 python:nova"}

@@ -8,16 +8,35 @@ from docker_kolla.errors import InvalidReference
 HEX = "a" * 64
 
 
-@pytest.mark.parametrize("text,repository,tag,api_host,auth_key", [
-    ("nginx", "docker.io/library/nginx", "latest", "registry-1.docker.io", "https://index.docker.io/v1/"),
-    ("kolla/centos-binary-nova-api:ocata", "docker.io/kolla/centos-binary-nova-api", "ocata",
-     "registry-1.docker.io", "https://index.docker.io/v1/"),
-    ("index.docker.io/nginx:1", "docker.io/library/nginx", "1", "registry-1.docker.io", "https://index.docker.io/v1/"),
-    ("127.0.0.1:5000/kolla/x:ocata-3", "127.0.0.1:5000/kolla/x", "ocata-3", "127.0.0.1:5000", "127.0.0.1:5000"),
-    ("localhost/a/b", "localhost/a/b", "latest", "localhost", "localhost"),
-    ("quay.io/openstack.kolla/nova-api:2025.1-rocky-9", "quay.io/openstack.kolla/nova-api", "2025.1-rocky-9",
-     "quay.io", "quay.io"),
-])
+@pytest.mark.parametrize(
+    "text,repository,tag,api_host,auth_key",
+    [
+        ("nginx", "docker.io/library/nginx", "latest", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        (
+            "kolla/centos-binary-nova-api:ocata",
+            "docker.io/kolla/centos-binary-nova-api",
+            "ocata",
+            "registry-1.docker.io",
+            "https://index.docker.io/v1/",
+        ),
+        (
+            "index.docker.io/nginx:1",
+            "docker.io/library/nginx",
+            "1",
+            "registry-1.docker.io",
+            "https://index.docker.io/v1/",
+        ),
+        ("127.0.0.1:5000/kolla/x:ocata-3", "127.0.0.1:5000/kolla/x", "ocata-3", "127.0.0.1:5000", "127.0.0.1:5000"),
+        ("localhost/a/b", "localhost/a/b", "latest", "localhost", "localhost"),
+        (
+            "quay.io/openstack.kolla/nova-api:2025.1-rocky-9",
+            "quay.io/openstack.kolla/nova-api",
+            "2025.1-rocky-9",
+            "quay.io",
+            "quay.io",
+        ),
+    ],
+)
 def test_parse_normalises_like_distribution(text, repository, tag, api_host, auth_key):
     ref = ImageRef.parse(text)
     assert (ref.repository, ref.tag, ref.api_host, ref.auth_key) == (repository, tag, api_host, auth_key)
@@ -37,8 +56,20 @@ def test_with_tag_and_digest_return_copies():
     assert ref.with_tag("ocata-2").tag == "ocata-2"
 
 
-@pytest.mark.parametrize("bad", ["", " nginx", "Kolla/X", "a:b:c", "x@sha256:zz", "http://h/x", "x:" + "t" * 200,
-                                 "kolla/x:bad tag", f"x@md5:{HEX}"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        " nginx",
+        "Kolla/X",
+        "a:b:c",
+        "x@sha256:zz",
+        "http://h/x",
+        "x:" + "t" * 200,
+        "kolla/x:bad tag",
+        f"x@md5:{HEX}",
+    ],
+)
 def test_malformed_references_raise_one_line_errors(bad):
     with pytest.raises(InvalidReference) as err:
         ImageRef.parse(bad)
@@ -53,23 +84,31 @@ def test_digest_of_bytes_and_parse():
         Digest.parse("sha256:ABC")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("linux/x86_64", "linux/amd64"), ("linux/aarch64", "linux/arm64"), ("linux/arm64/v8", "linux/arm64"),
-    ("linux/arm", "linux/arm/v7"), ("linux/armhf", "linux/arm/v7"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("linux/x86_64", "linux/amd64"),
+        ("linux/aarch64", "linux/arm64"),
+        ("linux/arm64/v8", "linux/arm64"),
+        ("linux/arm", "linux/arm/v7"),
+        ("linux/armhf", "linux/arm/v7"),
+    ],
+)
 def test_platform_normalisation(text, expected):
     assert str(Platform.parse(text)) == expected
 
 
 def test_index_selection_skips_attestations():
-    raw = (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
-           b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"1" * 64 + b'","size":1,'
-           b'"platform":{"os":"linux","architecture":"arm64"}},'
-           b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"2" * 64 + b'","size":1,'
-           b'"platform":{"os":"linux","architecture":"amd64"}},'
-           b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"3" * 64 + b'","size":1,'
-           b'"platform":{"os":"unknown","architecture":"unknown"},'
-           b'"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}')
+    raw = (
+        b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
+        b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"1" * 64 + b'","size":1,'
+        b'"platform":{"os":"linux","architecture":"arm64"}},'
+        b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"2" * 64 + b'","size":1,'
+        b'"platform":{"os":"linux","architecture":"amd64"}},'
+        b'{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:' + b"3" * 64 + b'","size":1,'
+        b'"platform":{"os":"unknown","architecture":"unknown"},'
+        b'"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}'
+    )
     index = parse_manifest(raw)
     assert index.digest == Digest.of(raw)
     assert [str(d.platform) for d in index.platform_entries()] == ["linux/arm64", "linux/amd64"]

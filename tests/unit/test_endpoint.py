@@ -25,8 +25,9 @@ def config_dir(tmp_path):
     env.pop("DOCKER_HOST", None)
     env.pop("DOCKER_CONTEXT", None)
     for name, host in (("alpha", "unix:///run/alpha.sock"), ("beta", "tcp://10.0.0.2:2376")):
-        subprocess.run(["docker", "context", "create", name, "--docker", f"host={host}"], env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["docker", "context", "create", name, "--docker", f"host={host}"], env=env, check=True, capture_output=True
+        )
     return cfg
 
 
@@ -89,13 +90,41 @@ def test_context_and_host_together_is_an_error(config_dir):
 
 def test_context_tls_material_from_the_store(config_dir, tmp_path):
     # The CLI checks the PEM files, so make a real self-signed pair.
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
-                    "-out", str(tmp_path / "cert.pem"), "-days", "1", "-subj", "/CN=test"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test",
+        ],
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "ca.pem").write_bytes((tmp_path / "cert.pem").read_bytes())
     env = dict(os.environ, DOCKER_CONFIG=str(config_dir))
-    subprocess.run(["docker", "context", "create", "secure", "--docker",
-                    f"host=tcp://10.0.0.3:2376,ca={tmp_path}/ca.pem,cert={tmp_path}/cert.pem,key={tmp_path}/key.pem"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "docker",
+            "context",
+            "create",
+            "secure",
+            "--docker",
+            f"host=tcp://10.0.0.3:2376,ca={tmp_path}/ca.pem,cert={tmp_path}/cert.pem,key={tmp_path}/key.pem",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     ep = resolve(config_dir, context="secure")
     assert ep.tls is not None and ep.tls.verify
     assert ep.tls.ca.endswith("ca.pem") and ep.tls.cert.endswith("cert.pem") and ep.tls.key.endswith("key.pem")

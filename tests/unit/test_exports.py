@@ -17,18 +17,32 @@ REG = "localhost:5000/kolla"
 
 
 def entry(name: str, revision: int, repo: str = REG) -> LockEntry:
-    return LockEntry(name=name, repository=f"{repo}/centos-binary-{name}", tag=f"ocata-{revision}",
-                     revision=revision, digest=Digest.of(f"{name}-{revision}".encode()),
-                     media_type="application/vnd.oci.image.manifest.v1+json", platform="linux/amd64")
+    return LockEntry(
+        name=name,
+        repository=f"{repo}/centos-binary-{name}",
+        tag=f"ocata-{revision}",
+        revision=revision,
+        digest=Digest.of(f"{name}-{revision}".encode()),
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        platform="linux/amd64",
+    )
 
 
 def lock(*entries: LockEntry) -> Lockfile:
     return Lockfile(channel="ocata", images={e.name: e for e in entries})
 
 
-FLEET = lock(entry("nova-api", 5), entry("keystone", 3), entry("glance-api", 3),
-             entry("nova-placement-api", 4), entry("dnsmasq", 3), entry("kuryr-libnetwork", 3),
-             entry("openvswitch-db-server", 2), entry("nova-base", 3), entry("aodh-expirer", 3))
+FLEET = lock(
+    entry("nova-api", 5),
+    entry("keystone", 3),
+    entry("glance-api", 3),
+    entry("nova-placement-api", 4),
+    entry("dnsmasq", 3),
+    entry("kuryr-libnetwork", 3),
+    entry("openvswitch-db-server", 2),
+    entry("nova-base", 3),
+    entry("aodh-expirer", 3),
+)
 
 
 def test_kolla_ansible_uses_release_for_the_common_tag_and_service_tags_for_the_rest():
@@ -44,14 +58,26 @@ def test_kolla_ansible_uses_release_for_the_common_tag_and_service_tags_for_the_
     assert "nova_placement_api_tag" not in doc and "ironic_dnsmasq_tag" not in doc and "kuryr_tag" not in doc
     # Intermediates and undeployed leaves have no variable and no digests leak in.
     assert not any(k.startswith(("nova_base", "aodh_expirer")) for k in doc)
-    assert set(doc) == {"docker_registry", "docker_namespace", "kolla_base_distro", "kolla_install_type",
-                        "openstack_release", "placement_api_tag", "openvswitch_db_tag", "nova_api_tag"}
+    assert set(doc) == {
+        "docker_registry",
+        "docker_namespace",
+        "kolla_base_distro",
+        "kolla_install_type",
+        "openstack_release",
+        "placement_api_tag",
+        "openvswitch_db_tag",
+        "nova_api_tag",
+    }
     assert "sha256" not in render(FLEET, "kolla-ansible")
 
 
 def test_kolla_ansible_exception_variables_when_they_differ():
-    doc = yaml.safe_load(render(lock(entry("keystone", 2), entry("glance-api", 2), entry("dnsmasq", 7),
-                                     entry("kuryr-libnetwork", 8)), "kolla-ansible"))
+    doc = yaml.safe_load(
+        render(
+            lock(entry("keystone", 2), entry("glance-api", 2), entry("dnsmasq", 7), entry("kuryr-libnetwork", 8)),
+            "kolla-ansible",
+        )
+    )
     assert doc["ironic_dnsmasq_tag"] == "ocata-7"
     assert doc["kuryr_tag"] == "ocata-8"
 
@@ -104,8 +130,10 @@ def test_registry_rewrites_host_and_namespace():
     one = lock(entry("nova-api", 2))
     digest = str(one.images["nova-api"].digest)
     assert render(one, "list", registry="mirror.example") == f"mirror.example/kolla/centos-binary-nova-api@{digest}\n"
-    assert render(one, "list", registry="mirror.example:5000/ops/kolla") == \
-        f"mirror.example:5000/ops/kolla/centos-binary-nova-api@{digest}\n"
+    assert (
+        render(one, "list", registry="mirror.example:5000/ops/kolla")
+        == f"mirror.example:5000/ops/kolla/centos-binary-nova-api@{digest}\n"
+    )
     with pytest.raises(UsageError):
         render(one, "list", registry="https://mirror.example")
 

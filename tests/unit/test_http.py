@@ -126,8 +126,7 @@ def test_refused_port_is_unreachable_with_hint(waits):
     address = port.getsockname()
     port.close()
     with pytest.raises(RegistryUnreachable) as info:
-        http.send(http.make_session("t/1"), "GET", f"http://u:pw@{address[0]}:{address[1]}/v2/?token=abc",
-                  policy=FAST)
+        http.send(http.make_session("t/1"), "GET", f"http://u:pw@{address[0]}:{address[1]}/v2/?token=abc", policy=FAST)
     line = info.value.line()
     assert "connection refused" in line and "--insecure-registry" in line
     assert "pw" not in line and "abc" not in line
@@ -154,6 +153,7 @@ def test_redact():
 def test_retry_after_http_date():
     class Resp:
         headers = {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+
     assert http.retry_after(Resp(), 10.0) == 0.0
     Resp.headers = {"Retry-After": "soon"}
     assert http.retry_after(Resp(), 10.0) is None
@@ -162,8 +162,7 @@ def test_retry_after_http_date():
 def test_sized_reader_sends_content_length_not_chunked(script):
     srv = script([(201, {})])
     body = http.SizedReader(iter([b"abc", b"", b"defg"]), 7)
-    resp = http.send(http.make_session("t/1"), "PUT", srv.url + "/up", data=body,
-                     headers={"Content-Length": "7"})
+    resp = http.send(http.make_session("t/1"), "PUT", srv.url + "/up", data=body, headers={"Content-Length": "7"})
     assert resp.status_code == 201
     headers = srv.seen[0][2]
     assert headers["Content-Length"] == "7" and "Transfer-Encoding" not in headers

@@ -9,16 +9,22 @@ import pytest
 from docker_kolla.cli.plugin import GlobalFlagError, parse_global_flags
 
 
-@pytest.mark.parametrize("argv,attrs,rest", [
-    (["kolla", "lock", "ocata"], {}, ["kolla", "lock", "ocata"]),
-    (["--context", "prod", "-D", "kolla", "status"], {"context": "prod", "debug": True}, ["kolla", "status"]),
-    (["-H", "unix:///x.sock", "kolla", "pull"], {"host": "unix:///x.sock"}, ["kolla", "pull"]),
-    (["-Hunix:///y.sock", "kolla"], {"host": "unix:///y.sock"}, ["kolla"]),
-    (["--config=/tmp/c", "--tlsverify=false", "kolla"], {"config": "/tmp/c", "tlsverify": False}, ["kolla"]),
-    (["--context", "kolla", "kolla", "ls"], {"context": "kolla"}, ["kolla", "ls"]),
-    (["-c", "x", "--log-level", "debug", "kolla", "--help"], {"context": "x", "log_level": "debug"},
-     ["kolla", "--help"]),
-])
+@pytest.mark.parametrize(
+    "argv,attrs,rest",
+    [
+        (["kolla", "lock", "ocata"], {}, ["kolla", "lock", "ocata"]),
+        (["--context", "prod", "-D", "kolla", "status"], {"context": "prod", "debug": True}, ["kolla", "status"]),
+        (["-H", "unix:///x.sock", "kolla", "pull"], {"host": "unix:///x.sock"}, ["kolla", "pull"]),
+        (["-Hunix:///y.sock", "kolla"], {"host": "unix:///y.sock"}, ["kolla"]),
+        (["--config=/tmp/c", "--tlsverify=false", "kolla"], {"config": "/tmp/c", "tlsverify": False}, ["kolla"]),
+        (["--context", "kolla", "kolla", "ls"], {"context": "kolla"}, ["kolla", "ls"]),
+        (
+            ["-c", "x", "--log-level", "debug", "kolla", "--help"],
+            {"context": "x", "log_level": "debug"},
+            ["kolla", "--help"],
+        ),
+    ],
+)
 def test_global_flags(argv, attrs, rest):
     flags = parse_global_flags(argv)
     for key, value in attrs.items():
@@ -26,18 +32,21 @@ def test_global_flags(argv, attrs, rest):
     assert flags.rest == rest
 
 
-@pytest.mark.parametrize("argv", [["--context", "a", "-H", "unix:///x", "kolla"], ["-H", "a", "-H", "b", "kolla"],
-                                  ["--config"]])
+@pytest.mark.parametrize(
+    "argv", [["--context", "a", "-H", "unix:///x", "kolla"], ["-H", "a", "-H", "b", "kolla"], ["--config"]]
+)
 def test_bad_global_flags(argv):
     with pytest.raises(GlobalFlagError):
         parse_global_flags(argv)
 
 
 def test_metadata_answers_before_heavy_imports():
-    code = ("import sys, io; from docker_kolla.cli.plugin import main; out = io.StringIO(); sys.stdout = out; "
-            "main(['docker-cli-plugin-metadata']); sys.stdout = sys.__stdout__; "
-            "print(out.getvalue().strip()); "
-            "print([m for m in ('typer', 'requests', 'dulwich', 'docker', 'rich') if m in sys.modules])")
+    code = (
+        "import sys, io; from docker_kolla.cli.plugin import main; out = io.StringIO(); sys.stdout = out; "
+        "main(['docker-cli-plugin-metadata']); sys.stdout = sys.__stdout__; "
+        "print(out.getvalue().strip()); "
+        "print([m for m in ('typer', 'requests', 'dulwich', 'docker', 'rich') if m in sys.modules])"
+    )
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     meta = json.loads(lines[0])
     assert meta["SchemaVersion"] == "0.1.0" and meta["Vendor"]

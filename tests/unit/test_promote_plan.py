@@ -17,20 +17,31 @@ B = Digest.of(b"b")
 
 
 def target(name="nova-api", digest=A, channel_tag="ocata", note="") -> pp.Target:
-    return pp.Target(name=name, source=ImageRef("src.example", f"kolla/centos-binary-{name}"),
-                     destination=ImageRef("dst.example", f"mirror/centos-binary-{name}"), digest=digest, locked=digest,
-                     media_type=OCI_INDEX, rev_tag="ocata-3", channel_tag=channel_tag, note=note)
+    return pp.Target(
+        name=name,
+        source=ImageRef("src.example", f"kolla/centos-binary-{name}"),
+        destination=ImageRef("dst.example", f"mirror/centos-binary-{name}"),
+        digest=digest,
+        locked=digest,
+        media_type=OCI_INDEX,
+        rev_tag="ocata-3",
+        channel_tag=channel_tag,
+        note=note,
+    )
 
 
-@pytest.mark.parametrize("observed, action, tags", [
-    (pp.Observed(None, None), pp.COPY, ("ocata-3", "ocata")),
-    (pp.Observed(None, B), pp.COPY, ("ocata-3", "ocata")),
-    (pp.Observed(A, A), pp.PRESENT, ()),
-    (pp.Observed(A, B), pp.TAG, ("ocata",)),
-    (pp.Observed(A, None), pp.TAG, ("ocata",)),
-    (pp.Observed(B, A), pp.REFUSED, ()),
-    (pp.Observed(B, B), pp.REFUSED, ()),
-])
+@pytest.mark.parametrize(
+    "observed, action, tags",
+    [
+        (pp.Observed(None, None), pp.COPY, ("ocata-3", "ocata")),
+        (pp.Observed(None, B), pp.COPY, ("ocata-3", "ocata")),
+        (pp.Observed(A, A), pp.PRESENT, ()),
+        (pp.Observed(A, B), pp.TAG, ("ocata",)),
+        (pp.Observed(A, None), pp.TAG, ("ocata",)),
+        (pp.Observed(B, A), pp.REFUSED, ()),
+        (pp.Observed(B, B), pp.REFUSED, ()),
+    ],
+)
 def test_plan_image_rules(observed, action, tags):
     item = pp.plan_image(target(), observed)
     assert item.action == action and item.put_tags == tags
@@ -54,8 +65,9 @@ def test_note_means_refused_whatever_the_destination_holds():
 
 def test_plan_counts_and_work():
     targets = [target("a"), target("b"), target("c")]
-    plan = pp.make_plan("ocata", "dst.example/mirror", targets,
-                        {"a": pp.Observed(A, A), "b": pp.Observed(A, A), "c": pp.Observed(A, A)})
+    plan = pp.make_plan(
+        "ocata", "dst.example/mirror", targets, {"a": pp.Observed(A, A), "b": pp.Observed(A, A), "c": pp.Observed(A, A)}
+    )
     assert not plan.has_work and plan.counts()["present"] == 3
     plan = pp.make_plan("ocata", "dst.example/mirror", targets, {"a": pp.Observed(A, A)})
     assert plan.has_work and plan.counts() == {"copy": 2, "tag": 0, "present": 1, "refused": 0}
@@ -64,12 +76,27 @@ def test_plan_counts_and_work():
     json.dumps(doc)
 
 
-@pytest.mark.parametrize("to, source, expected", [
-    ("dst.example:5000/mirror", "src.example/kolla/centos-binary-nova-api", "dst.example:5000/mirror/centos-binary-nova-api"),
-    ("dst.example:5000/a/b", "docker.io/kolla/centos-binary-nova-api", "dst.example:5000/a/b/centos-binary-nova-api"),
-    ("dst.example:5000", "src.example/kolla/centos-binary-nova-api", "dst.example:5000/kolla/centos-binary-nova-api"),
-    ("localhost/", "docker.io/library/nginx", "localhost/library/nginx"),
-])
+@pytest.mark.parametrize(
+    "to, source, expected",
+    [
+        (
+            "dst.example:5000/mirror",
+            "src.example/kolla/centos-binary-nova-api",
+            "dst.example:5000/mirror/centos-binary-nova-api",
+        ),
+        (
+            "dst.example:5000/a/b",
+            "docker.io/kolla/centos-binary-nova-api",
+            "dst.example:5000/a/b/centos-binary-nova-api",
+        ),
+        (
+            "dst.example:5000",
+            "src.example/kolla/centos-binary-nova-api",
+            "dst.example:5000/kolla/centos-binary-nova-api",
+        ),
+        ("localhost/", "docker.io/library/nginx", "localhost/library/nginx"),
+    ],
+)
 def test_destination_repository(to, source, expected):
     src = ImageRef.parse(source)
     assert pp.Destination.parse(to).repository(ImageRef(src.registry, src.path)).repository == expected
@@ -90,16 +117,34 @@ def test_select_images():
 
 def _index() -> bytes:
     amd, arm, att = Digest.of(b"amd"), Digest.of(b"arm"), Digest.of(b"att")
-    doc = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": str(amd), "size": 1,
-         "platform": {"os": "linux", "architecture": "amd64"}},
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": str(arm), "size": 1,
-         "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": str(att), "size": 1,
-         "platform": {"os": "unknown", "architecture": "unknown"},
-         "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                         "vnd.docker.reference.digest": str(amd)}},
-    ]}
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": str(amd),
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "amd64"},
+            },
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": str(arm),
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+            },
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": str(att),
+                "size": 1,
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {
+                    "vnd.docker.reference.type": "attestation-manifest",
+                    "vnd.docker.reference.digest": str(amd),
+                },
+            },
+        ],
+    }
     return json.dumps(doc, indent=2).encode()
 
 

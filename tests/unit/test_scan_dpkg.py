@@ -14,7 +14,8 @@ def _deb(tmp_path: Path, name: str, version: str) -> Path:
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\n"
-        f"Description: test\n a second line\n")
+        f"Description: test\n a second line\n"
+    )
     (root / "usr" / "share" / name).mkdir(parents=True)
     (root / "usr" / "share" / name / "file").write_text("x\n")
     out = tmp_path / f"{name}.deb"
@@ -23,8 +24,11 @@ def _deb(tmp_path: Path, name: str, version: str) -> Path:
 
 
 def _dpkg(root: Path, *args: str) -> None:
-    subprocess.run(["dpkg", f"--root={root}", "--force-script-chrootless", "--force-not-root", *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-not-root", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_status_written_by_dpkg(tmp_path):
@@ -36,8 +40,9 @@ def test_status_written_by_dpkg(tmp_path):
     _dpkg(root, "--unpack", str(_deb(tmp_path, "kolla-half", "9")))  # unpacked, not configured
     _dpkg(root, "-i", str(_deb(tmp_path, "kolla-gone", "5")))
     _dpkg(root, "--purge", "kolla-gone")
-    subprocess.run(["dpkg", f"--admindir={root}/var/lib/dpkg", "--set-selections"],
-                   input=b"kolla-two hold\n", check=True)
+    subprocess.run(
+        ["dpkg", f"--admindir={root}/var/lib/dpkg", "--set-selections"], input=b"kolla-two hold\n", check=True
+    )
     status = (root / "var/lib/dpkg/status").read_bytes()
     assert b"Status: install ok unpacked" in status
     assert b"Status: hold ok installed" in status

@@ -39,24 +39,34 @@ def make_tar(entries) -> bytes:
 
 
 def chunked(data: bytes, size: int = 7000):
-    return (data[i:i + size] for i in range(0, len(data), size))
+    return (data[i : i + size] for i in range(0, len(data), size))
 
 
-BASE = make_tar([("./var/lib/dpkg/", None), ("./var/lib/dpkg/status", STATUS),
-                 (f"{SITE}/six-1.16.0.dist-info/METADATA", METADATA),
-                 (f"{SITE}/six-1.16.0.dist-info/RECORD", b"six.py,,\n"),
-                 ("usr/bin/bash", b"\x7fELF" + b"\0" * 5000)])
-WANT = {"usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA": {"python:six": "1.16.0"},
-        "var/lib/dpkg/status": {"deb:bash": "5.2-1"}}
+BASE = make_tar(
+    [
+        ("./var/lib/dpkg/", None),
+        ("./var/lib/dpkg/status", STATUS),
+        (f"{SITE}/six-1.16.0.dist-info/METADATA", METADATA),
+        (f"{SITE}/six-1.16.0.dist-info/RECORD", b"six.py,,\n"),
+        ("usr/bin/bash", b"\x7fELF" + b"\0" * 5000),
+    ]
+)
+WANT = {
+    "usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA": {"python:six": "1.16.0"},
+    "var/lib/dpkg/status": {"deb:bash": "5.2-1"},
+}
 
 
-@pytest.mark.parametrize("media_type, encode", [
-    (OCI_LAYER, lambda b: b),
-    (OCI_LAYER_GZIP, gzip.compress),
-    (DOCKER_LAYER_GZIP, lambda b: gzip.compress(b[:9000]) + gzip.compress(b[9000:])),  # multi-member gzip
-    (OCI_LAYER_ZSTD, lambda b: zstandard.ZstdCompressor().compress(b)),
-    (OCI_LAYER, gzip.compress),  # labelled plain tar, really gzip: sniffed
-])
+@pytest.mark.parametrize(
+    "media_type, encode",
+    [
+        (OCI_LAYER, lambda b: b),
+        (OCI_LAYER_GZIP, gzip.compress),
+        (DOCKER_LAYER_GZIP, lambda b: gzip.compress(b[:9000]) + gzip.compress(b[9000:])),  # multi-member gzip
+        (OCI_LAYER_ZSTD, lambda b: zstandard.ZstdCompressor().compress(b)),
+        (OCI_LAYER, gzip.compress),  # labelled plain tar, really gzip: sniffed
+    ],
+)
 def test_compressions_yield_the_same_facts(media_type, encode):
     facts = scan_layer(chunked(encode(BASE)), media_type)
     assert facts.files == WANT
@@ -64,9 +74,16 @@ def test_compressions_yield_the_same_facts(media_type, encode):
 
 
 def test_whiteouts_opaque_and_symlinks_recorded_when_relevant():
-    layer = make_tar([(f"{SITE}/.wh.six-1.16.0.dist-info", b""), ("usr/share/doc/.wh.bash", b""),
-                      ("var/lib/dpkg/.wh..wh..opq", b""), ("tmp/.wh..wh..opq", b""),
-                      ("var/lib/rpm", ("->", "../../usr/lib/sysimage/rpm")), ("usr/bin/sh", ("->", "bash"))])
+    layer = make_tar(
+        [
+            (f"{SITE}/.wh.six-1.16.0.dist-info", b""),
+            ("usr/share/doc/.wh.bash", b""),
+            ("var/lib/dpkg/.wh..wh..opq", b""),
+            ("tmp/.wh..wh..opq", b""),
+            ("var/lib/rpm", ("->", "../../usr/lib/sysimage/rpm")),
+            ("usr/bin/sh", ("->", "bash")),
+        ]
+    )
     facts = scan_layer([gzip.compress(layer)], OCI_LAYER_GZIP)
     assert sorted(facts.whiteouts) == [f"{SITE}/six-1.16.0.dist-info", "var/lib/rpm"]
     assert facts.opaque == ["var/lib/dpkg"]
@@ -75,8 +92,14 @@ def test_whiteouts_opaque_and_symlinks_recorded_when_relevant():
 
 def test_hard_links():
     venv = "var/lib/kolla/venv/{}/python3.9/site-packages/six-1.16.0.dist-info/METADATA"
-    layer = make_tar([(venv.format("lib"), METADATA), (venv.format("lib64"), ("hard", venv.format("lib"))),
-                      ("usr/share/status-copy", STATUS), ("var/lib/dpkg/status", ("hard", "usr/share/status-copy"))])
+    layer = make_tar(
+        [
+            (venv.format("lib"), METADATA),
+            (venv.format("lib64"), ("hard", venv.format("lib"))),
+            ("usr/share/status-copy", STATUS),
+            ("var/lib/dpkg/status", ("hard", "usr/share/status-copy")),
+        ]
+    )
     facts = scan_layer([layer], OCI_LAYER)
     assert facts.files[venv.format("lib64")] == {"python:six": "1.16.0"}
     # The target was not kept: the link's content is unknown, so the path only hides lower ones.

@@ -33,13 +33,20 @@ def meta(name: str, version: str) -> bytes:
     return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
 
 
-BASE = layer(("var/lib/dpkg/status", status(("bash", "5.1"), ("wget", "1.21"))),
-             (f"{SITE}/six-1.16.0.dist-info/METADATA", meta("six", "1.16.0")),
-             (f"{SITE}/PyYAML-5.4.egg-info/PKG-INFO", meta("PyYAML", "5.4")))
+BASE = layer(
+    ("var/lib/dpkg/status", status(("bash", "5.1"), ("wget", "1.21"))),
+    (f"{SITE}/six-1.16.0.dist-info/METADATA", meta("six", "1.16.0")),
+    (f"{SITE}/PyYAML-5.4.egg-info/PKG-INFO", meta("PyYAML", "5.4")),
+)
 
 
 def test_base_alone():
-    assert merge_layers([BASE]) == {"deb:bash": "5.1", "deb:wget": "1.21", "python:pyyaml": "5.4", "python:six": "1.16.0"}
+    assert merge_layers([BASE]) == {
+        "deb:bash": "5.1",
+        "deb:wget": "1.21",
+        "python:pyyaml": "5.4",
+        "python:six": "1.16.0",
+    }
 
 
 def test_whiteout_of_dist_info_removes_the_python_package():

@@ -12,7 +12,7 @@ import pytest
 from docker_kolla.errors import ScanError
 from docker_kolla.scan import rpm, rpm_bdb
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "rpmdb"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rpmdb"
 
 
 def expected(tsv: Path) -> dict[str, str]:
@@ -72,33 +72,55 @@ test package
 def _build(tmp_path: Path, name: str, version: str, release: str, epoch: str = "", target: str = "") -> Path:
     """A real empty rpm built by rpmbuild (noarch unless a target arch is given)."""
     spec = tmp_path / f"{name}-{version}-{target}.spec"
-    spec.write_text(SPEC.format(name=name, version=version, release=release,
-                                epoch=f"Epoch: {epoch}\n" if epoch else "",
-                                arch="" if target else "BuildArch: noarch\n"))
+    spec.write_text(
+        SPEC.format(
+            name=name,
+            version=version,
+            release=release,
+            epoch=f"Epoch: {epoch}\n" if epoch else "",
+            arch="" if target else "BuildArch: noarch\n",
+        )
+    )
     top = tmp_path / "rpmbuild"
     extra = ["--target", target] if target else []
-    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", *extra, str(spec)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["rpmbuild", "-bb", "--define", f"_topdir {top}", *extra, str(spec)], check=True, capture_output=True
+    )
     return next((top / "RPMS" / (target or "noarch")).glob(f"{name}-{version}-*.rpm"))
 
 
 def _install(db: Path, packages: list[Path]) -> None:
     subprocess.run(["rpm", "--dbpath", str(db), "--initdb"], check=True)
-    subprocess.run(["rpm", "--dbpath", str(db), "-i", "--nodeps", "--justdb", "--ignoreos", "--ignorearch",
-                    *map(str, packages)], check=True, capture_output=True)
+    subprocess.run(
+        ["rpm", "--dbpath", str(db), "-i", "--nodeps", "--justdb", "--ignoreos", "--ignorearch", *map(str, packages)],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_sqlite_written_by_debian_rpm(tmp_path):
     assert shutil.which("rpmbuild"), "Debian's rpm and rpmbuild are needed (apt-get install rpm)"
     backend = subprocess.run(["rpm", "--eval", "%_db_backend"], capture_output=True, text=True, check=True)
     assert backend.stdout.strip() == "sqlite"
-    packages = [_build(tmp_path, "kolla-alpha", "1.2", "3", epoch="2"),
-                _build(tmp_path, "kolla-beta", "0.9~rc1", "1.el9")]
+    packages = [
+        _build(tmp_path, "kolla-alpha", "1.2", "3", epoch="2"),
+        _build(tmp_path, "kolla-beta", "0.9~rc1", "1.el9"),
+    ]
     db = tmp_path / "db"
     _install(db, packages)
-    query = subprocess.run(["rpm", "--dbpath", str(db), "-qa", "--qf",
-                            "%{NAME}\t%|EPOCH?{%{EPOCH}}:{}|\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"],
-                           check=True, capture_output=True, text=True)
+    query = subprocess.run(
+        [
+            "rpm",
+            "--dbpath",
+            str(db),
+            "-qa",
+            "--qf",
+            "%{NAME}\t%|EPOCH?{%{EPOCH}}:{}|\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     tsv = tmp_path / "expected.tsv"
     tsv.write_text("header\n" + query.stdout)
     got = rpm.parse_sqlite((db / "rpmdb.sqlite").read_bytes())
@@ -108,9 +130,14 @@ def test_sqlite_written_by_debian_rpm(tmp_path):
 
 def test_two_arches_of_one_name_keep_both_versions(tmp_path):
     db = tmp_path / "db"
-    _install(db, [_build(tmp_path, "kolla-gamma", "1.0", "1", target="x86_64"),
-                  _build(tmp_path, "kolla-gamma", "1.1", "1", target="i686"),
-                  _build(tmp_path, "kolla-delta", "3", "1", target="x86_64"),
-                  _build(tmp_path, "kolla-delta", "3", "1", target="i686")])
+    _install(
+        db,
+        [
+            _build(tmp_path, "kolla-gamma", "1.0", "1", target="x86_64"),
+            _build(tmp_path, "kolla-gamma", "1.1", "1", target="i686"),
+            _build(tmp_path, "kolla-delta", "3", "1", target="x86_64"),
+            _build(tmp_path, "kolla-delta", "3", "1", target="i686"),
+        ],
+    )
     got = rpm.parse_sqlite((db / "rpmdb.sqlite").read_bytes())
     assert got == {"rpm:kolla-delta": "3-1", "rpm:kolla-gamma": "1.0-1, 1.1-1"}
