@@ -91,6 +91,7 @@ def verify(
     channel: Optional[str] = typer.Argument(None, help="Channel (default: every locked channel)."),
     remote: bool = typer.Option(False, "--remote", help="Also check the registry: pinned digests exist, tags moved."),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
     from docker_kolla.ops.common import channels_in
@@ -114,18 +115,18 @@ def verify(
             if result.ok:
                 base.info(f"{name}: {result.versions} lock version(s), every revision reproduces")
             if remote:
-                failures += _verify_remote(repo, name, insecure_registry or ())
+                failures += _verify_remote(repo, name, insecure_registry or (), timeout)
     if failures:
         raise CheckFailed(
             f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
         )
 
 
-def _verify_remote(repo, channel: str, insecure) -> int:
+def _verify_remote(repo, channel: str, insecure, timeout: float | None) -> int:
     from docker_kolla.cli import factory
     from docker_kolla.ops.history import run_verify_remote
 
-    with factory.registry_client(base.state(), insecure=insecure) as client:
+    with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
         problems, notes = run_verify_remote(repo, channel, client)
     for line in problems:
         base.out(f"{channel}: {line}")

@@ -36,6 +36,7 @@ def lock(
     cache_dir: Optional[Path] = typer.Option(
         None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
     ),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
@@ -47,7 +48,7 @@ def lock(
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,

@@ -73,6 +73,7 @@ def inspect(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Show an image's digests, manifesto and labels; writes nothing."""
     from docker_kolla.core.reference import ImageRef
@@ -80,7 +81,7 @@ def inspect(
 
     image = ImageRef.parse(ref)
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or ())
+    client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
