@@ -6,8 +6,32 @@ import json
 
 from docker_kolla.cli.base import out
 from docker_kolla.core.diff import LockDiff
+from docker_kolla.errors import UsageError
 
 FORMATS = ("text", "markdown", "json")
+SCHEMA = 1  # bumped when a documented key of docs/json.md changes meaning or goes away
+
+
+def check_format(fmt: str, allowed=FORMATS) -> str:
+    """One spelling of the unknown --format error for every verb."""
+    if fmt not in allowed:
+        raise UsageError(f"unknown format {fmt!r}", f"use --format {' or '.join(allowed)}")
+    return fmt
+
+
+def to_json(doc: dict) -> str:
+    """Every verb's JSON: one object, ``"schema": 1`` first, kebab-case keys, sorted, indented."""
+    return json.dumps({"schema": SCHEMA, **doc}, indent=2, sort_keys=True) + "\n"
+
+
+def version_json(info: dict) -> str:
+    return to_json({"version": info["version"], "python": info["python"], "libraries": info["libraries"]})
+
+
+def version_text(info: dict) -> str:
+    lines = [f"docker-kolla version {info['version']}", f" Python:   {info['python']}"]
+    lines += [f" {name + ':':<9} {v or '(not installed)'}" for name, v in info["libraries"].items()]
+    return "\n".join(lines)
 
 
 def _v(value) -> str:

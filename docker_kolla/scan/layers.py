@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_LIMITS", "LayerFacts", "Limits", "SCANNER_VERSION", "scan_la
 
 # Bump whenever a parser or the path table changes what a layer yields: cached
 # results of older scanners are then ignored and layers rescanned.
-SCANNER_VERSION = 1
+SCANNER_VERSION = 2  # 2: Kolla venv distributions as venv:<name>
 
 GiB, MiB = 1 << 30, 1 << 20
 # tarfile's read size: larger cuts per-call overhead, but tarfile's stream reader
