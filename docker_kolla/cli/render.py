@@ -87,7 +87,6 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
     """``lock --format json`` (documented in README, "lock in CI"): one object, kebab-case keys."""
     packages = {c.name: c.packages for c in result.diff.images}
     doc = {
-        "schema": 1,
         "channel": result.channel,
         "summary": result.summary.splitlines()[0],
         "changed": result.changed,
@@ -112,7 +111,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
         ],
         "warnings": list(result.warnings),
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return to_json(doc)
 
 
 GITHUB_BODY_LIMIT = 65_536  # characters GitHub accepts in a pull-request body or comment
