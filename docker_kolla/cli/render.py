@@ -262,6 +262,56 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
         table(["IMAGE", "CHANGE", "TAG", "DIGEST"], rows)
 
 
+def _brief(d: LockDiff) -> str:
+    kinds = [c.kind for c in d.images]
+    parts = [f"{kinds.count(k)} {word}" for k, word in _KINDS if kinds.count(k)]
+    return ", ".join(parts) or "no image changed"
+
+
+_KINDS = (
+    ("added", "added"),
+    ("changed", "updated"),
+    ("rebuilt", "rebuilt"),
+    ("moved", "moved"),
+    ("removed", "removed"),
+)
+
+
+def channel_log_text(commits: list) -> None:
+    """``log --channel C``: one line per lock commit, newest first."""
+    import datetime
+
+    rows = []
+    for e in commits:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        rows.append((e.address, e.commit[:7], when, e.images, _brief(e.diff), e.subject))
+    table(["lock", "commit", "date (UTC)", "images", "changes", "subject"], rows)
+
+
+def channel_log_json(channel: str, commits: list) -> str:
+    counts = {word: 0 for _, word in _KINDS}
+    return to_json(
+        {
+            "channel": channel,
+            "locks": [
+                {
+                    "lock": e.address,
+                    "commit": e.commit,
+                    "time": e.time,
+                    "author": e.author,
+                    "subject": e.subject,
+                    "images": e.images,
+                    "changes": {
+                        **counts,
+                        **{word: sum(1 for c in e.diff.images if c.kind == k) for k, word in _KINDS},
+                    },
+                }
+                for e in commits
+            ],
+        }
+    )
+
+
 def plain_table(headers, rows) -> str:
     """Columns aligned with two spaces, never wrapped, cut or markup-parsed: stdout is often a
     pipe or a log, and cells hold image-controlled text (labels)."""

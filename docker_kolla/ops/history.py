@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
 from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
-from docker_kolla.ops.common import WORKTREE, channels_in, lock_path, parse_lock, read_lock_bytes
+from docker_kolla.ops.common import (
+    WORKTREE,
+    channel_rev,
+    channels_in,
+    lock_path,
+    parse_lock,
+    read_lock_bytes,
+    resolve_rev,
+)
 
 
 def split_range(revs: list) -> tuple[str, str]:
@@ -42,8 +50,13 @@ class DiffResult:
 
 def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
     old_rev, new_rev = split_range(revs)
-    old_sha = repo.resolve(old_rev)
-    new_sha = new_rev if new_rev == WORKTREE else repo.resolve(new_rev)
+    old_sha = resolve_rev(repo, old_rev)
+    new_sha = new_rev if new_rev == WORKTREE else resolve_rev(repo, new_rev)
+    for rev in (old_rev, new_rev):  # `diff ocata~1` means channel ocata
+        hit = channel_rev(repo, rev) if rev != WORKTREE else None
+        if hit and channel and hit[0] != channel:
+            raise UsageError(f"{rev} is a revision of channel {hit[0]!r}, not {channel!r}", f"use {channel}~N")
+        channel = channel or (hit[0] if hit else None)
     names = [channel] if channel else sorted(set(channels_in(repo, old_sha)) | set(channels_in(repo, new_sha)))
     if channel and read_lock_bytes(repo, old_sha, channel) is None and read_lock_bytes(repo, new_sha, channel) is None:
         raise UnknownChannel(
@@ -73,7 +86,7 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
     path = lock_path(channel)
     entries: list[LogEntry] = []
     previous = None
-    for version in repo.history(path, rev):
+    for version in repo.history(path, resolve_rev(repo, rev)):
         lock = parse_lock(version.data, f"{path}@{version.commit[:7]}") if version.data is not None else None
         current = lock.get(image) if lock else None
         if current == previous:
@@ -106,6 +119,48 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             f"check the name with `docker kolla diff` or lockfiles/{channel}.toml",
         )
     return list(reversed(entries))
+
+
+@dataclass
+class ChannelLogEntry:
+    """One lock commit of a channel: what ``log --channel C`` prints per line."""
+
+    address: str  # "ocata~0" for the newest
+    commit: str
+    time: int
+    author: str
+    subject: str
+    diff: LockDiff
+    images: int  # images in this lock
+
+
+def run_channel_log(repo, channel: str, rev: str = "HEAD") -> list[ChannelLogEntry]:
+    """Every commit that changed CHANNEL's lockfile along first-parent history, newest first."""
+    path = lock_path(channel)
+    versions = [v for v in repo.history(path, resolve_rev(repo, rev)) if v.data is not None]
+    if not versions:
+        raise UnknownChannel(
+            f"channel {channel!r} has no lockfile history at {rev}",
+            "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
+        )
+    out: list[ChannelLogEntry] = []
+    previous = None
+    for version in versions:
+        lock = parse_lock(version.data, f"{path}@{version.commit[:7]}")
+        out.append(
+            ChannelLogEntry(
+                "",
+                version.commit,
+                version.time,
+                version.author,
+                version.message.splitlines()[0] if version.message else "",
+                diff_locks(previous, lock),
+                len(lock.images),
+            )
+        )
+        previous = lock
+    out.reverse()
+    return [replace(e, address=f"{channel}~{i}") for i, e in enumerate(out)]
 
 
 @dataclass
