@@ -10,7 +10,17 @@ from docker_kolla.cli import base
 from docker_kolla.errors import Interrupted, KollaError
 
 # Each command module registers itself on base.app when imported.
-_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
+_COMMANDS = (
+    "cmd_lock",
+    "cmd_history",
+    "cmd_misc",
+    "cmd_pull",
+    "cmd_export",
+    "cmd_status",
+    "cmd_promote",
+    "cmd_rollback",
+    "cmd_merge",
+)
 
 
 def _load_commands() -> None:

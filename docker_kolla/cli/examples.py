@@ -73,4 +73,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "docker kolla cache prune",
         "docker kolla cache prune --older-than 30 --force",
     ),
+    "rollback": (
+        "# nova-api back to the content of the channel's previous lock, as a new revision",
+        'docker kolla rollback ocata --to ocata~1 --image nova-api --reason "15.0.4 breaks cells v1"',
+    ),
+    "merge-driver": (
+        "# once per clone: .gitattributes and the repository's git config",
+        "docker kolla merge-driver install",
+        "# what git then runs for lockfiles/*.toml",
+        "docker kolla merge-driver %O %A %B %P",
+    ),
 }
