@@ -180,7 +180,10 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
     path = lock_path(channel)
     result = VerifyResult(channel)
     history = []
+    merges = set()
     for version in repo.history(path, "HEAD"):
+        if len(version.parents) > 1:
+            merges.add(version.commit)
         if version.data is None:
             continue
         try:
@@ -191,6 +194,7 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
     if not history and not result.problems:
         raise UsageError(f"{path} has no history", f"run `docker kolla lock {channel}` first")
     result.mismatches = recompute(history)
+    result.problems.extend(_merge_hints(channel, result.mismatches, merges))
     chan = config.channels.get(channel) if config else None
     if chan and history:
         for name, entry in sorted(history[-1][1].images.items()):
@@ -206,6 +210,25 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
         except ConfigError as exc:
             result.problems.append(exc.message)
     return result
+
+
+def _merge_hints(channel: str, mismatches: list, merges: set) -> list:
+    """A wrong revision at a merge commit: say what merged it wrongly and how to fix it."""
+    by_commit: dict = {}
+    for m in mismatches:
+        if m.commit in merges:
+            by_commit.setdefault(m.commit, []).append(m.image)
+    lines = []
+    for commit, names in by_commit.items():
+        images = " ".join(f"--image {n}" for n in sorted(set(names)))
+        lines.append(
+            f"merge {commit[:7]} kept a branch's revisions for {', '.join(sorted(set(names)))}: a textual merge "
+            "(a forge's merge button ignores merge drivers) or a branch with more than one lock commit; fix: "
+            f"make the branch one commit on the target (`git checkout -B BRANCH main && docker kolla lock "
+            f"{channel} {images}`) or `docker kolla rollback {channel}`, and merge locally after "
+            "`docker kolla merge-driver install`"
+        )
+    return lines
 
 
 def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:

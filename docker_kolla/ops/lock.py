@@ -144,6 +144,9 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
+    work = repo.worktree_bytes(path)
+    if work is not None and lockfile.conflicted_images(work.decode("utf-8", "replace")) is not None:
+        parse_lock(work, path)  # raises: names the conflicted images and the fix
     if not opts.branch and not opts.dry_run and repo.is_dirty(path):
         raise DirtyTree(
             f"{path} has uncommitted edits",
