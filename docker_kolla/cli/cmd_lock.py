@@ -11,7 +11,7 @@ from docker_kolla.cli import base, factory
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
-from docker_kolla.ops.common import load_channels, open_repo
+from docker_kolla.ops.common import load_channels
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock, summary_text
 
 
@@ -43,7 +43,7 @@ def lock(
     if no_commit and (branch or push):
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
     state = base.state()
-    repo = open_repo(state.repo)
+    repo = factory.open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)

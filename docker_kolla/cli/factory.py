@@ -6,14 +6,31 @@ from docker_kolla import __version__
 from docker_kolla.cli.base import State
 
 
+def open_repo(path):
+    """The lock repository at ``path`` (a context manager: close it when done)."""
+    from pathlib import Path
+
+    from docker_kolla.adapters.gitstore import LockRepo
+
+    return LockRepo.open(Path(path))
+
+
+def copier(src, dst, *, jobs: int):
+    """Registry-to-registry copies for promote (a context manager)."""
+    from docker_kolla.adapters.copier import Copier
+
+    return Copier(src, dst, blob_jobs=jobs)
+
+
 def registry_client(state: State, *, insecure=(), jobs: int = 8):
-    from docker_kolla.adapters.auth import Authenticator, CredentialStore
+    from docker_kolla.adapters.auth import Authenticator
+    from docker_kolla.adapters.credentials import CredentialStore
     from docker_kolla.adapters.http import make_session
     from docker_kolla.adapters.registry import RegistryClient
 
     session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2))
     credentials = CredentialStore.load(state.config_dir, state.env)
-    return RegistryClient(session, Authenticator(session, credentials), insecure=insecure, jobs=jobs)
+    return RegistryClient(session, Authenticator(session, credentials), insecure=insecure)
 
 
 def layer_cache(state: State, cache_dir=None):

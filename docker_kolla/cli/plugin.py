@@ -15,11 +15,13 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from docker_kolla import __version__
+
 PLUGIN_NAME = "kolla"
 METADATA = {
     "SchemaVersion": "0.1.0",
     "Vendor": "docker-kolla",
-    "Version": "0.1.0",
+    "Version": __version__,
     "ShortDescription": "Lock Kolla image channels to digests, with revisions from git history",
     "URL": "https://opendev.org/openstack/kolla",
 }

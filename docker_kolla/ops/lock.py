@@ -120,11 +120,6 @@ def summary_text(result: LockResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Lock one channel: :func:`plan_lock` then :func:`apply_lock`."""
-    return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
-
-
 def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
     """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
     config = load_channels(repo)
