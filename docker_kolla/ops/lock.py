@@ -36,6 +36,7 @@ class LockOptions:
     jobs: int = 16
     accept_moved: bool = False
     strict_labels: bool = False
+    dry_run: bool = False  # compute and report everything, write and push nothing
 
 
 @dataclass
@@ -51,6 +52,16 @@ class LockResult:
     warnings: list = field(default_factory=list)
     text: bytes | None = None  # the new lockfile bytes, None when nothing changed
     base: str | None = None  # the commit the lock was computed from
+    push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
+
+    @property
+    def summary(self) -> str:
+        return summary_text(self)
+
+    @property
+    def changed(self) -> bool:
+        """The lockfile changed (or, with --dry-run, would change)."""
+        return self.text is not None
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -125,7 +136,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
-    if not opts.branch and repo.is_dirty(path):
+    if not opts.branch and not opts.dry_run and repo.is_dirty(path):
         raise DirtyTree(
             f"{path} has uncommitted edits",
             f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
@@ -201,7 +212,13 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
 
 
 def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
-    """Write and commit what :func:`plan_lock` computed; push if asked."""
+    """Write and commit what :func:`plan_lock` computed; push if asked.
+
+    ``--dry-run`` writes and pushes nothing. ``--branch B --push R`` with nothing
+    changed and no branch B yet (a quiet night) pushes nothing and is not an error.
+    """
+    if opts.dry_run:
+        return result
     path = lock_path(opts.channel)
     if result.text is not None:
         message = summary_text(result)
@@ -215,6 +232,9 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
             repo.write_worktree(path, result.text)
         result.written = True
     if opts.push:
+        if result.text is None and opts.branch and not repo.branch_exists(opts.branch):
+            result.push_skipped = True
+            return result
         branch = opts.branch or repo.head_branch()
         if not branch:
             raise UsageError("HEAD is detached: nothing to push", "pass --branch NAME")

@@ -36,8 +36,10 @@ ACTIONS = ("status", "reset", "truncate", "corrupt")
 
 
 def classify(path: str) -> str:
-    """manifest / blob / upload / tags / other, from a /v2/ URL path."""
+    """manifest / blob / upload / tags / referrers / other, from a /v2/ URL path."""
     path = urlsplit(path).path
+    if re.search(r"^/v2/.+/referrers/", path):
+        return "referrers"
     if re.search(r"^/v2/.+/blobs/uploads/", path):
         return "upload"
     if re.search(r"^/v2/.+/blobs/", path):
@@ -155,6 +157,14 @@ class Proxy:
             self._bytes += nbytes
             self.log.append((method, path, status))
 
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, dict, bytes] | None:
+        """A reply the proxy gives itself instead of forwarding (subclasses); None forwards."""
+        return None
+
+    def added_headers(self, method: str, path: str, body: bytes, status: int) -> dict[str, str]:
+        """Headers added to a forwarded answer (subclasses)."""
+        return {}
+
     def delay(self) -> None:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
@@ -205,6 +215,9 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 return self._error(fault)
             if fault and fault.action == "reset":
                 return self._reset()
+            own = proxy.answer(self.command, self.path, body)
+            if own is not None:
+                return self._own(*own)
             conn = http.client.HTTPConnection(*proxy.upstream, timeout=120)
             try:
                 conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -214,11 +227,21 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if body or self.command in ("POST", "PUT", "PATCH"):
                     conn.putheader("Content-Length", str(len(body)))
                 conn.endheaders(body or None)
-                self._respond(conn.getresponse(), fault)
+                self._respond(conn.getresponse(), fault, body)
             finally:
                 conn.close()
 
-        def _respond(self, resp: http.client.HTTPResponse, fault: Fault | None) -> None:
+        def _own(self, status: int, headers: dict, data: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            proxy._sent(self.command, self.path, status, 0 if self.command == "HEAD" else len(data))
+
+        def _respond(self, resp: http.client.HTTPResponse, fault: Fault | None, sent_body: bytes = b"") -> None:
             proxy.delay()
             length = resp.getheader("Content-Length")
             has_body = self.command != "HEAD" and resp.status not in (204, 304)
@@ -228,6 +251,8 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if key.lower() not in HOP_BY_HOP:
                     self.send_header(key, value)
             for key, value in proxy.extra_headers.items():
+                self.send_header(key, value)
+            for key, value in proxy.added_headers(self.command, self.path, sent_body, resp.status).items():
                 self.send_header(key, value)
             if length is not None:
                 self.send_header("Content-Length", length)
