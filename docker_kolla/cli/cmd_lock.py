@@ -42,6 +42,7 @@ def lock(
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
@@ -55,7 +56,7 @@ def lock(
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,
