@@ -34,6 +34,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "challenges": set(),
     "copier": REQUESTS,
     "credentials": set(),
+    "deadline": REQUESTS,
     "downloads": REQUESTS,
     "endpoint": set(),
     "engine": {"docker", *REQUESTS},  # the docker SDK, built on requests
