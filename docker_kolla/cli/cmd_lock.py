@@ -36,6 +36,9 @@ def lock(
     cache_dir: Optional[Path] = typer.Option(
         None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
     ),
+    refresh_referrers: bool = typer.Option(
+        False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
+    ),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
@@ -61,6 +64,7 @@ def lock(
             jobs=jobs,
             accept_moved=accept_moved,
             strict_labels=strict_labels,
+            refresh_referrers=refresh_referrers,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
@@ -87,6 +91,14 @@ def lock(
         base.info(f"registry pull limit: {remaining} of {limit.split(';')[0]} left in this window")
     if result.pushed:
         base.info(f"pushed {result.pushed} to {push}")
+    for refusal in result.refused:
+        base.warn(f"refused by the trust policy: {refusal.line()}")
+    if result.refused:
+        names = ", ".join(r.name for r in result.refused)
+        raise CheckFailed(
+            f"the trust policy of channel {channel} refused: {names}; kept their locked entries",
+            "sign the images with a key listed in [trust] keys, or change the channel's trust policy",
+        )
     if result.moved:
         names = ", ".join(d.entry.name for d in result.moved)
         raise CheckFailed(

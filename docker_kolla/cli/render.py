@@ -36,6 +36,7 @@ def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
                     }
                     for c in d.images
                 ],
+                "referrers": _referrers_json(d),
                 "groups": [
                     {
                         "key": g.change.key,
@@ -49,6 +50,32 @@ def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
             }
         )
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _referrer_word(r) -> str:
+    where = f"{r.platform} " if r.platform else ""
+    how = f", verified by {_short(r.verified_by)}" if r.verified_by else (f", {r.note}" if r.note else "")
+    return f"{where}{r.kind} {_short(r.digest)} ({r.found_via}{how})"
+
+
+def referrer_lines(d: LockDiff) -> list:
+    """One line per signature/attestation added (+) or removed (-), by image."""
+    return [
+        f"{c.name}: {sign} {_referrer_word(r)}"
+        for c in d.referrers
+        for sign, group in (("+", c.added), ("-", c.removed))
+        for r in group
+    ]
+
+
+def _referrers_json(d: LockDiff) -> list:
+    def one(r) -> dict:
+        return {"kind": r.kind, **r.to_toml()}
+
+    return [
+        {"name": c.name, "added": [one(r) for r in c.added], "removed": [one(r) for r in c.removed]}
+        for c in d.referrers
+    ]
 
 
 def _counts(d: LockDiff) -> str:
@@ -67,6 +94,10 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str) -> str:
         if d.empty:
             lines += ["No image changed.", ""]
             continue
+        if d.referrers:
+            lines += ["#### Signatures and attestations", ""] + [f"- `{line}`" for line in referrer_lines(d)] + [""]
+        if not d.images:
+            continue
         lines += [_counts(d) + ".", "", "| image | change | tag | digest |", "| --- | --- | --- | --- |"]
         for c in d.images:
             tag = f"{c.old_tag or '—'} → {c.new_tag or '—'}" if c.old_tag != c.new_tag else c.new_tag
@@ -84,7 +115,11 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str) -> str:
 def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
     for d in diffs:
         out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
-        if d.empty:
+        if d.referrers:
+            out("signatures and attestations:")
+            for line in referrer_lines(d):
+                out(f"  {line}")
+        if not d.images:
             continue
         rows = []
         for c in d.images:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.referrers import ReferrerChange, referrer_changes
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,11 @@ class LockDiff:
     images: tuple = ()  # ImageChange, sorted by name; unchanged images left out
     groups: tuple = ()  # PackageGroup, most images first
     unchanged: int = 0
+    referrers: tuple[ReferrerChange, ...] = ()  # signatures/attestations added or removed, by image
 
     @property
     def empty(self) -> bool:
-        return not self.images
+        return not self.images and not self.referrers
 
 
 def package_changes(old: dict, new: dict) -> tuple:
@@ -82,6 +84,11 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
             changes.append(ImageChange(name, "changed" if pkgs or a.tag != b.tag else "rebuilt", a, b, pkgs))
         else:
             unchanged += 1
+    attached = []
+    for name in sorted(set(old_images) & set(new_images)):
+        moved = referrer_changes(name, old_images[name].referrers, new_images[name].referrers)
+        if moved is not None:
+            attached.append(moved)
     groups: dict = {}
     for change in changes:
         if change.kind != "changed":
@@ -92,4 +99,4 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
         (PackageGroup(pkg, tuple(names)) for pkg, names in groups.items()),
         key=lambda g: (-g.count, g.change.key, g.change.old or "", g.change.new or ""),
     )
-    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged)
+    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged, tuple(attached))
