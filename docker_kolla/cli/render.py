@@ -78,6 +78,48 @@ def _referrers_json(d: LockDiff) -> list:
     ]
 
 
+def _pin(entry) -> dict | None:
+    if entry is None:
+        return None
+    return {"tag": entry.tag, "revision": entry.revision, "digest": str(entry.digest)}
+
+
+def _packages(changes) -> list:
+    return [{"key": p.key, "old": p.old, "new": p.new} for p in changes]
+
+
+def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
+    """``lock --format json`` (documented in README, "lock in CI"): one object, kebab-case keys."""
+    packages = {c.name: c.packages for c in result.diff.images}
+    doc = {
+        "schema": 1,
+        "channel": result.channel,
+        "summary": result.summary.splitlines()[0],
+        "changed": result.changed,
+        "dry-run": dry_run,
+        "base": result.base,
+        "commit": result.commit,
+        "pushed": {"remote": remote, "branch": result.pushed} if result.pushed else None,
+        "images": [
+            {
+                "image": d.entry.name,
+                "outcome": d.outcome.value,
+                "old": _pin(d.previous),
+                "new": _pin(d.entry),
+                "packages": _packages(packages.get(d.entry.name, ())),
+            }
+            for d in sorted(result.decisions, key=lambda d: d.entry.name)
+        ],
+        "removed": list(result.removed),
+        "package-changes": [
+            {"key": g.change.key, "old": g.change.old, "new": g.change.new, "images": list(g.images)}
+            for g in result.diff.groups
+        ],
+        "warnings": list(result.warnings),
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
 def _counts(d: LockDiff) -> str:
     kinds = [c.kind for c in d.images]
     return (

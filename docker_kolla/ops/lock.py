@@ -38,6 +38,7 @@ class LockOptions:
     accept_moved: bool = False
     strict_labels: bool = False
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
+    dry_run: bool = False  # compute and report everything, write and push nothing
 
 
 @dataclass
@@ -54,6 +55,16 @@ class LockResult:
     text: bytes | None = None  # the new lockfile bytes, None when nothing changed
     base: str | None = None  # the commit the lock was computed from
     refused: list = field(default_factory=list)  # discover.Refusal: images the trust policy refused
+    push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
+
+    @property
+    def summary(self) -> str:
+        return summary_text(self)
+
+    @property
+    def changed(self) -> bool:
+        """The lockfile changed (or, with --dry-run, would change)."""
+        return self.text is not None
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -133,7 +144,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
-    if not opts.branch and repo.is_dirty(path):
+    if not opts.branch and not opts.dry_run and repo.is_dirty(path):
         raise DirtyTree(
             f"{path} has uncommitted edits",
             f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
@@ -237,7 +248,13 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
 
 
 def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
-    """Write and commit what :func:`plan_lock` computed; push if asked."""
+    """Write and commit what :func:`plan_lock` computed; push if asked.
+
+    ``--dry-run`` writes and pushes nothing. ``--branch B --push R`` with nothing
+    changed and no branch B yet (a quiet night) pushes nothing and is not an error.
+    """
+    if opts.dry_run:
+        return result
     path = lock_path(opts.channel)
     if result.text is not None:
         message = summary_text(result)
@@ -251,6 +268,9 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
             repo.write_worktree(path, result.text)
         result.written = True
     if opts.push:
+        if result.text is None and opts.branch and not repo.branch_exists(opts.branch):
+            result.push_skipped = True
+            return result
         branch = opts.branch or repo.head_branch()
         if not branch:
             raise UsageError("HEAD is detached: nothing to push", "pass --branch NAME")
