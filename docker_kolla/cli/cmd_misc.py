@@ -10,10 +10,12 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, factory, render
+from docker_kolla.cli.helpfmt import Typer
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import CHANNELS_PATH
 
 PRESETS = ("ocata",)
+CACHE_DIR_HELP = "Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla)."
 EXAMPLE = """\
 # docker-kolla channels. See `docker kolla init --preset ocata` for the whole Ocata fleet.
 [defaults]
@@ -43,6 +45,7 @@ def init(
     registry: Optional[str] = typer.Option(None, "--registry", help="Write this registry into [defaults]."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing channels.toml."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the file, do not commit it."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Create lockfiles/channels.toml (and a git repository if there is none)."""
     from docker_kolla.adapters.gitstore import LockRepo
@@ -61,7 +64,8 @@ def init(
             repo.commit_file(
                 CHANNELS_PATH, text.encode(), f"docker kolla init{' --preset ' + preset if preset else ''}\n"
             )
-        base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
+        if not quiet:
+            base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
 
 
 @base.app.command("inspect")
@@ -71,8 +75,11 @@ def inspect(
         None, "--platform", help="Platform whose content to read; repeat for several."
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+    insecure_registry: Optional[List[str]] = typer.Option(
+        None, "--insecure-registry", metavar="HOST", help="Plain HTTP to this registry (repeatable)."
+    ),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Show an image's digests, manifesto and labels; writes nothing."""
     from docker_kolla.core.reference import ImageRef
@@ -80,7 +87,7 @@ def inspect(
 
     image = ImageRef.parse(ref)
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or ())
+    client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
@@ -122,18 +129,60 @@ def inspect(
         render.table(["label", "value"], sorted(r.labels.items()))
 
 
-cache_app = typer.Typer(help="The per-layer content scan cache.", no_args_is_help=True)
+@base.app.command("version")
+def version(fmt: str = typer.Option("text", "--format", "-f", help="text or json.")) -> None:
+    """Show the plugin version, the Python it runs on, and the versions of the libraries it uses."""
+    import platform
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    from docker_kolla import __version__
+
+    render.check_format(fmt, ("text", "json"))
+    libraries = {}
+    for dist in ("dulwich", "requests", "docker", "typer", "rich"):
+        try:
+            libraries[dist] = dist_version(dist)
+        except PackageNotFoundError:  # pragma: no cover - a broken install
+            libraries[dist] = None
+    info = {"version": __version__, "python": platform.python_version(), "libraries": libraries}
+    base.out(render.version_json(info) if fmt == "json" else render.version_text(info))
+
+
+cache_app = Typer(help="Manage the per-layer content scan cache.", no_args_is_help=True)
 base.app.add_typer(cache_app, name="cache")
 
 
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[int] = typer.Option(
-        None, "--older-than", metavar="DAYS", help="Only entries unused this long."
+        None, "--older-than", metavar="DAYS", min=0, help="Only entries unused for this many days."
     ),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    force: bool = typer.Option(False, "--force", "-f", help="Do not prompt for confirmation."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
-    """Remove cached layer scan results."""
+    """Remove cached layer scan results.
+
+    Asks first, as docker's prune commands do; without a terminal it needs --force.
+    """
     cache = factory.layer_cache(base.state(), cache_dir)
+    if not force:
+        what = "every cached layer scan" if older_than is None else f"cached layer scans unused for {older_than} days"
+        confirm(f"This will remove {what} in {cache.root}.", "pass --force to prune without asking")
     removed = cache.prune(older_than)
-    base.out(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.root}")
+    if not quiet:
+        base.out(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.root}")
+
+
+def confirm(warning: str, fix: str) -> None:
+    """docker's prune prompt: ``WARNING! ...`` then ``[y/N]``; refuse when stdin is not a terminal."""
+    import sys
+
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to prune without confirmation: stdin is not a terminal", fix)
+    sys.stderr.write(f"WARNING! {warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        base.info("cancelled; nothing removed")
+        raise typer.Exit(0)
