@@ -133,6 +133,23 @@ def _root(
     pass
 
 
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of seconds, not {value:g}")
+    return value
+
+
+def timeout_option():
+    """``--timeout SECONDS``: the overall deadline of each registry exchange (see adapters/http.py)."""
+    return typer.Option(
+        None,
+        "--timeout",
+        metavar="SECONDS",
+        callback=_positive_seconds,
+        help="Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB).",
+    )
+
+
 _signals = {"critical": 0, "pending": False}
 
 
@@ -166,4 +183,5 @@ def configure_logging(debug: bool) -> None:
     )
     # urllib3's debug lines carry full URLs (upload state, signed redirects, token queries):
     # never let -D print them; our own adapters log redacted URLs instead.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # Its warnings (a header it could not parse, a full pool) name URLs as well: silence it.
+    logging.getLogger("urllib3").setLevel(logging.CRITICAL)

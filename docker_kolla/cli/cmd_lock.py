@@ -10,7 +10,7 @@ import typer
 from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
-from docker_kolla.errors import CheckFailed, UsageError
+from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import load_channels, open_repo
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 
@@ -42,20 +42,20 @@ def lock(
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
         raise typer.BadParameter("must be 'manifesto' or 'digest'", param_hint="--bump-on")
     if no_commit and (branch or push):
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
-    if fmt not in ("text", "json"):
-        raise UsageError(f"unknown format {fmt!r}", "use --format text or json")
+    render.check_format(fmt, ("text", "json"))
     state = base.state()
     repo = open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,

@@ -97,6 +97,7 @@ def inspect(
         None, "--insecure-registry", metavar="HOST", help="Plain HTTP to this registry (repeatable)."
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Show an image's digests, manifesto and labels; writes nothing.
 
@@ -107,7 +108,7 @@ def inspect(
 
     image = _inspect_reference(ref, channel, lock)
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or ())
+    client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),

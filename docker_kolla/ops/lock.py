@@ -115,6 +115,9 @@ def summary_text(result: LockResult) -> str:
         parts.append(f"{bumped} updated")
     if result.removed:
         parts.append(f"{len(result.removed)} removed")
+    moved = sum(1 for c in result.diff.images if c.kind == "moved")
+    if moved:
+        parts.append(f"{moved} moved")
     title += ", ".join(parts) if parts else "no change"
     lines = [title, ""]
     for d in sorted(changed, key=lambda d: d.entry.name):
@@ -125,8 +128,8 @@ def summary_text(result: LockResult) -> str:
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
-            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'} in {group.count} image"
-            f"{'s' if group.count != 1 else ''}"
+            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'}{' (downgrade)' if c.downgrade else ''}"
+            f" in {group.count} image{'s' if group.count != 1 else ''}"
         )
     return "\n".join(lines).rstrip() + "\n"
 
