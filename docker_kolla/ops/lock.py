@@ -142,15 +142,28 @@ def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Lock
     return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
 
 
+def _committed(repo, path: str) -> bool:
+    """Whether HEAD has ``path`` (False in a repository without commits)."""
+    try:
+        return repo.read(repo.resolve("HEAD"), path) is not None
+    except UsageError:
+        return False
+
+
 def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
     """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
     if not opts.branch and not opts.dry_run and repo.is_dirty(path):
+        if _committed(repo, path):
+            raise DirtyTree(
+                f"{path} has uncommitted edits",
+                f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+            )
         raise DirtyTree(
-            f"{path} has uncommitted edits",
-            f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+            f"{path} was written but never committed (lock --no-commit?)",
+            f"commit it (`git add {path} && git commit`) or remove it (`rm {path}`)",
         )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
