@@ -104,8 +104,10 @@ def run(flags, args: list) -> int:
         interrupts.die(exc)
     except ClickUsageError as exc:  # one line, like every other error (typer would draw a panel)
         interrupts.leaving()
+        from docker_kolla.cli.argerrors import rewrite
+
         where = exc.ctx.command_path if exc.ctx else "docker kolla"
-        sys.stderr.write(f"docker kolla: error: {exc.format_message().rstrip('.')}: see `{where} --help`\n")
+        sys.stderr.write(f"docker kolla: error: {rewrite(exc, where)}\n")
         return 2
     except Abort:
         return 1

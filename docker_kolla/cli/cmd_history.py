@@ -66,7 +66,7 @@ def log(
     """The revision history of one image: revision, commit, date, digest, what changed."""
     render.check_format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
-        name = pick_channel(repo, channel, rev)
+        name = pick_channel(repo, channel, rev, example=f"docker kolla log {image} --channel {{channel}}")
         entries = run_log(repo, image, name, rev)
     if fmt == "json":
         base.out(
@@ -111,7 +111,7 @@ def verify(
     timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
-    from docker_kolla.ops.common import channels_in
+    from docker_kolla.ops.common import channels_in, check_channel
 
     failures = 0
     with open_repo(base.state().repo) as repo:
@@ -119,6 +119,8 @@ def verify(
             config = load_channels(repo)
         except UsageError:
             config = None
+        if channel:
+            check_channel(repo, channel)
         names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
         if not names:
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
