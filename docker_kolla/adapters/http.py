@@ -99,7 +99,18 @@ SECRET_PARAMS = frozenset(
 )
 # ---------------------------------------------------------------------------
 
-_UNREACHABLE_HINT = "check the address / is the registry running / use --insecure-registry for plain HTTP"
+
+def unreachable_hint(url: str, exc: Exception | None = None) -> str:
+    """The fix for a registry we cannot reach: --insecure-registry only where it could help.
+
+    A plain-HTTP URL (loopback, or a host already passed as insecure) is not helped by it;
+    a TLS handshake failure usually means the registry speaks plain HTTP.
+    """
+    if url.startswith("http://"):
+        return "check the address and that the registry is running"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "if the registry speaks plain HTTP, pass --insecure-registry HOST"
+    return "check the address and that the registry is running (plain HTTP: pass --insecure-registry HOST)"
 
 
 @dataclass(frozen=True)
@@ -306,7 +317,7 @@ def send(
             if last or not transient(exc):
                 raise RegistryUnreachable(
                     f"cannot reach {redact(url)}: {_reason(exc)}",
-                    _UNREACHABLE_HINT,
+                    unreachable_hint(url, exc),
                     url=redact(url),
                     transient=transient(exc),
                 ) from None

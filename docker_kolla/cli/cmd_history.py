@@ -9,8 +9,9 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, render
+from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
-from docker_kolla.ops.common import load_channels, open_repo, pick_channel
+from docker_kolla.ops.common import load_channels, pick_channel
 from docker_kolla.ops.history import run_channel_log, run_diff, run_log, run_verify
 
 
@@ -41,7 +42,7 @@ def diff(
         result = run_diff(repo, [lock] if lock else list(revs or []), channel)
     if quiet:
         if not result.empty:
-            raise typer.Exit(1)
+            raise CheckFailed()
         return
     if fmt == "json":
         base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
@@ -50,7 +51,7 @@ def diff(
     else:
         render.diff_text(result.diffs, result.old_rev, result.new_rev)
     if exit_code and not result.empty:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 @base.app.command("log")
@@ -68,7 +69,8 @@ def log(
     """The revision history of one image (revision, commit, date, digest, what changed), or of a channel."""
     render.check_format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
-        name = pick_channel(repo, channel, rev)
+        example = f"docker kolla log {image or ''} --channel {{channel}}".replace("  ", " ")
+        name = pick_channel(repo, channel, rev, example=example)
         if image is None:
             commits = run_channel_log(repo, name, rev)
         else:
@@ -122,7 +124,7 @@ def verify(
     timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
-    from docker_kolla.ops.common import channels_in
+    from docker_kolla.ops.common import channels_in, check_channel
 
     failures = 0
     with open_repo(base.state().repo) as repo:
@@ -130,6 +132,8 @@ def verify(
             config = load_channels(repo)
         except UsageError:
             config = None
+        if channel:
+            check_channel(repo, channel)
         names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
         if not names:
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")

@@ -8,8 +8,8 @@ from typing import List
 import typer
 
 from docker_kolla.cli import base
+from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
-from docker_kolla.ops.common import open_repo
 from docker_kolla.ops.mergedriver import install, run_merge
 
 USAGE = "docker kolla merge-driver %O %A %B %P, or docker kolla merge-driver install"

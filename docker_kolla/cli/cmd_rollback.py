@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base
-from docker_kolla.ops.common import open_repo
+from docker_kolla.cli.factory import open_repo
 from docker_kolla.ops.rollback import run_rollback
 
 

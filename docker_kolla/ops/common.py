@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import ChannelsConfig, parse_channels
@@ -23,12 +22,6 @@ def lock_path(channel: str) -> str:
     if not channel or "/" in channel or channel.startswith(".") or channel == "channels":
         raise UsageError(f"invalid channel name {channel!r}", "use a channel from lockfiles/channels.toml")
     return f"{LOCK_DIR}/{channel}.toml"
-
-
-def open_repo(path: Path):
-    from docker_kolla.adapters.gitstore import LockRepo
-
-    return LockRepo.open(Path(path))
 
 
 def load_channels(repo) -> ChannelsConfig:
@@ -137,7 +130,12 @@ def warn_if_same_as_head(repo, channel: str, rev: str, sha: str) -> None:
         )
 
 
-def pick_channel(repo, channel: str | None, rev: str) -> str:
+def pick_channel(repo, channel: str | None, rev: str, *, example: str = "docker kolla pull {channel}") -> str:
+    """CHANNEL if given (it must exist), else the only channel locked at REV.
+
+    ``example`` is the command to suggest when several are locked, with ``{channel}``
+    where the channel goes (``docker kolla log nova-api --channel {channel}``).
+    """
     hit = channel_rev(repo, rev) if rev != WORKTREE else None
     if hit is not None:
         if channel and channel != hit[0]:
@@ -146,17 +144,33 @@ def pick_channel(repo, channel: str | None, rev: str) -> str:
                 f"use {channel}~N, or drop the channel argument",
             )
         return hit[0]
-    if channel:
-        return channel
     if rev != WORKTREE:
         rev = resolve_rev(repo, rev)
+    if channel:
+        check_channel(repo, channel, rev)
+        return channel
     names = channels_in(repo, rev)
     if len(names) == 1:
         return names[0]
-    raise UsageError(
-        "more than one channel is locked" if names else "no channel is locked yet",
-        "name the channel, e.g. `docker kolla pull ocata`" if names else "run `docker kolla lock CHANNEL` first",
-    )
+    if names:
+        raise UsageError(
+            f"more than one channel is locked ({', '.join(names)})",
+            f"name the channel, e.g. `{example.format(channel=names[0])}`",
+        )
+    raise UsageError("no channel is locked yet", "run `docker kolla lock CHANNEL` first")
+
+
+def check_channel(repo, channel: str, rev: str = "HEAD") -> None:
+    """UnknownChannel unless CHANNEL is configured (work tree or REV) or has a lockfile at REV."""
+    lock_path(channel)
+    known = _configured(repo.worktree_bytes(CHANNELS_PATH)) | set(channels_in(repo, rev))
+    if rev != WORKTREE:
+        known |= _configured(repo.read(rev, CHANNELS_PATH))
+    if channel not in known:
+        raise UnknownChannel(
+            f"unknown channel {channel!r} (configured: {', '.join(sorted(known)) or 'none'})",
+            "use one of those, or add it to lockfiles/channels.toml",
+        )
 
 
 def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
@@ -171,15 +185,3 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
             f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision"
         )
     return sha, parse_lock(data, f"{path}@{sha[:7]}")
-
-
-def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
-    """Open the repository and read a lock: (LockRepo, Lockfile)."""
-    repo = open_repo(repo_path)
-    try:
-        name = pick_channel(repo, channel, rev)
-        _, lock = load_lock_at(repo, name, rev)
-    except BaseException:
-        repo.close()
-        raise
-    return repo, lock
