@@ -137,6 +137,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
             for g in result.diff.groups
         ],
         "warnings": list(result.warnings),
+        "held": list(result.held),
     }
     return to_json(doc)
 

@@ -100,8 +100,8 @@ def resolve_rev(repo, rev: str) -> str:
             return repo.resolve(rev)
         except RevisionNotFound:
             m = _CHANNEL_REV.match(rev) if isinstance(rev, str) else None
-            if m is None:
-                raise
+            if m is None or _is_git_name(repo, m["name"]):
+                raise  # HEAD~99, main~5: git's own "unknown revision"
             known = ", ".join(sorted(_configured(repo.worktree_bytes(CHANNELS_PATH)))) or "none"
             raise UnknownChannel(
                 f"{rev!r} is neither a channel (configured: {known}) nor a git revision",
@@ -116,6 +116,14 @@ def resolve_rev(repo, rev: str) -> str:
             f"see `docker kolla log --channel {name}`",
         )
     return versions[-1 - n].commit
+
+
+def _is_git_name(repo, name: str) -> bool:
+    try:
+        repo.resolve(name)
+    except RevisionNotFound:
+        return False
+    return True
 
 
 def warn_if_same_as_head(repo, channel: str, rev: str, sha: str) -> None:
