@@ -47,9 +47,9 @@ def diff(
     if fmt == "json":
         base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
     elif fmt == "markdown":
-        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev))
+        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev, held=result.held))
     else:
-        render.diff_text(result.diffs, result.old_rev, result.new_rev)
+        render.diff_text(result.diffs, result.old_rev, result.new_rev, held=result.held)
     if exit_code and not result.empty:
         raise CheckFailed()
 

@@ -224,7 +224,9 @@ def _downgrades_first(groups) -> list:
     return [g for g in groups if g.change.downgrade] + [g for g in groups if not g.change.downgrade]
 
 
-def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT) -> str:
+def diff_markdown(
+    diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT, held: dict | None = None
+) -> str:
     """A pull-request body: the counts, source moves (registry, namespace or repository), package
     changes grouped across images (downgrades first), then the per-image table (folded past 20 rows). Fits ``limit`` characters: rows that do not fit
     are left out whole and a note says how many."""
@@ -240,6 +242,16 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
         if not d.images:
             continue
         page.add(_counts(d) + ".", "")
+        page.table(
+            ["| image | held at | reason | tag upstream |", "| --- | --- | --- | --- |"],
+            [
+                f"| {h.name} | {h.tag or '—'} `{_short(h.digest)}` | {h.reason or '—'} | "
+                f"{'moved to `' + _short(h.tag_now) + '`' if h.tag_now else '—'} |"
+                for h in (held or {}).get(d.channel, [])
+            ],
+            before=["#### Held", ""],
+            after=[""],
+        )
         page.table(
             ["| from | to | images |", "| --- | --- | --- |"],
             [f"| `{a}` | `{b}` | {_who(names, d.names, short=True)} |" for (a, b), names in d.moves],
@@ -276,7 +288,7 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
     return "\n".join(page.lines)
 
 
-def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
+def diff_text(diffs: list, old_rev: str, new_rev: str, held: dict | None = None) -> None:
     """The counts, source moves, grouped package changes (downgrades first), then the image table."""
     for d in diffs:
         out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
@@ -288,6 +300,13 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             continue
         for (a, b), names in d.moves:
             out(f"  moved {a} -> {b}: {_who(names, d.names)}")
+        for h in (held or {}).get(d.channel, []):
+            moved = f"; tag moved upstream to {_short(h.tag_now)}" if h.tag_now else ""
+            out(
+                f"  held {h.name} at {h.tag or '-'} ({_short(h.digest)})"
+                + (f": {h.reason}" if h.reason else "")
+                + moved
+            )
         for g in _downgrades_first(d.groups):
             mark = f" ({DOWNGRADE})" if g.change.downgrade else ""
             out(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)}{mark} in {_who(g.images, d.names)}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
+from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
 from docker_kolla.core.revisions import Mismatch, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 from docker_kolla.ops.common import (
+    CHANNELS_PATH,
     WORKTREE,
     channel_rev,
     channels_in,
@@ -42,10 +45,55 @@ class DiffResult:
     old_rev: str
     new_rev: str
     diffs: list = field(default_factory=list)  # LockDiff per channel
+    held: dict = field(default_factory=dict)  # channel -> [HeldImage] at the new side
 
     @property
     def empty(self) -> bool:
         return all(d.empty for d in self.diffs)
+
+
+@dataclass(frozen=True)
+class HeldImage:
+    name: str
+    tag: str  # the tag-revision the new lock pins for it ("" if not locked there)
+    digest: str
+    reason: str
+    tag_now: str | None  # the tag's upstream digest when the lock that kept the hold saw it move
+
+
+_HELD_LINE = re.compile(r"^- (?P<name>\S+): held at .*; tag moved upstream to (?P<digest>sha256:[0-9a-f]{64})$")
+
+
+def held_images(repo, sha: str, channel: str, lock) -> list:
+    """Images held in channels.toml at SHA (or the work tree), with what the last lock saw."""
+    data = repo.worktree_bytes(CHANNELS_PATH) if sha == WORKTREE else repo.read(sha, CHANNELS_PATH)
+    try:
+        chan = parse_channels((data or b"").decode("utf-8", "replace")).channels.get(channel)
+    except ConfigError:
+        return []
+    if chan is None or not chan.holds:
+        return []
+    moved: dict = {}
+    if sha != WORKTREE:
+        versions = repo.history(lock_path(channel), sha)
+        if versions:
+            for line in versions[-1].message.splitlines():
+                m = _HELD_LINE.match(line.strip())
+                if m:
+                    moved[m["name"]] = m["digest"]
+    out = []
+    for hold in chan.holds:
+        entry = lock.get(hold.name) if lock is not None else None
+        out.append(
+            HeldImage(
+                hold.name,
+                entry.tag if entry else "",
+                str(entry.digest) if entry else (hold.digest or ""),
+                hold.reason,
+                moved.get(hold.name),
+            )
+        )
+    return out
 
 
 def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
@@ -65,7 +113,9 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
         )
     result = DiffResult(old_rev, new_rev)
     for name in names:
-        result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))
+        new_lock = read_lock(repo, new_sha, name)
+        result.diffs.append(diff_locks(read_lock(repo, old_sha, name), new_lock))
+        result.held[name] = held_images(repo, new_sha, name, new_lock)
     return result
 
 

@@ -54,6 +54,12 @@ def test_holds_keep_images_and_partial_relocks(tmp_path, docker_cli, fleet):
     assert "nova-api: held at ocata-1" in out.stderr and "ocata moved upstream" in out.stderr
     message = git(repo, "log", "-1", "--format=%B")
     assert "- nova-api: held at ocata-1 (CVE fix breaks cells v1); tag moved upstream" in message
+    md = docker_cli.kolla("diff", "HEAD~1", "HEAD", "--format", "markdown", cwd=repo).stdout
+    short = lambda d: d.split(":")[1][:12]  # noqa: E731
+    row = f"| nova-api | ocata-1 `{short(first['nova-api'])}` | CVE fix breaks cells v1 | moved to "
+    assert "#### Held" in md and row + f"`{short(fleet.pushed['nova-api'].digest)}` |" in md, md
+    text = docker_cli.kolla("diff", "HEAD~1", "HEAD", cwd=repo).stdout
+    assert f"held nova-api at ocata-1 ({short(first['nova-api'])}): CVE fix breaks cells v1; tag moved" in text
 
     # a digest hold on an image that moved on: taken back to that digest under the next revision
     set_holds(repo, docker_cli, fleet, f'keystone = {{ digest = "{first["keystone"]}" }}')
