@@ -28,6 +28,7 @@ _KEYS = {
     "static": bool,
     "bump-on": str,
     "optional-images": list,
+    "kolla-ansible": str,
 }
 _DEFAULTS = {
     "registry": "docker.io",
@@ -42,6 +43,7 @@ _DEFAULTS = {
     "static": False,
     "bump-on": "manifesto",
     "optional-images": [],
+    "kolla-ansible": "",
 }
 _FIX = "fix lockfiles/channels.toml (see `docker kolla init --help` for an example)"
 
@@ -64,6 +66,7 @@ class Channel:
     revision_format: str = "{tag}-{revision}"
     static: bool = False
     bump_on: str = "manifesto"
+    kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
         """The reference ``registry/namespace/<distro>-<type>-<image>:<tag>``."""
@@ -167,6 +170,7 @@ def parse_channels(text: str) -> ChannelsConfig:
             revision_format=merged["revision-format"],
             static=merged["static"],
             bump_on=merged["bump-on"],
+            kolla_ansible=merged["kolla-ansible"],
         )
         _check_templates(channel, name)
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import ChannelsConfig, parse_channels
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.errors import ConfigError, UsageError
+from docker_kolla.errors import ConfigError, NotFoundError, UsageError
 
 LOCK_DIR = "lockfiles"
 CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
@@ -110,3 +110,12 @@ def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
         repo.close()
         raise
     return repo, lock
+
+
+def tag_digest(client, ref):
+    """The digest a tag points at, None if absent; a registry that omits Docker-Content-Digest is answered by a GET."""
+    try:
+        digest = client.head_manifest(ref).digest
+        return digest if digest is not None else client.get_manifest(ref).digest
+    except NotFoundError:
+        return None
