@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -13,8 +12,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from docker_kolla.cli import interrupts
 from docker_kolla.cli.helpfmt import COMMON_PARAMS, Typer
-from docker_kolla.errors import Interrupted, KollaError
+from docker_kolla.errors import KollaError
 
 app = Typer(
     name="docker kolla",
@@ -133,31 +133,25 @@ def _root(
     pass
 
 
-_signals = {"critical": 0, "pending": False}
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of seconds, not {value:g}")
+    return value
 
 
-def on_interrupt(signum, frame) -> None:
-    """SIGINT/SIGTERM handler: raise Interrupted, unless a write is under way (then after it)."""
-    if _signals["critical"]:
-        _signals["pending"] = True
-        return
-    raise Interrupted(
-        "interrupted",
-        "run the command again: lock writes nothing until it is done, pull and promote resume where they stopped",
+def timeout_option():
+    """``--timeout SECONDS``: the overall deadline of each registry exchange (see adapters/http.py)."""
+    return typer.Option(
+        None,
+        "--timeout",
+        metavar="SECONDS",
+        callback=_positive_seconds,
+        help="Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB).",
     )
 
 
-@contextlib.contextmanager
-def uninterruptible():
-    """Hold interrupts while a commit and its work-tree write happen, so they are never half done."""
-    _signals["critical"] += 1
-    try:
-        yield
-    finally:
-        _signals["critical"] -= 1
-        if not _signals["critical"] and _signals["pending"]:
-            _signals["pending"] = False
-            raise Interrupted("interrupted after the write completed", "check `git log -1`")
+# Hold interrupts while a commit and its work-tree write happen (see cli/interrupts.py).
+uninterruptible = interrupts.uninterruptible
 
 
 def configure_logging(debug: bool) -> None:
@@ -166,4 +160,5 @@ def configure_logging(debug: bool) -> None:
     )
     # urllib3's debug lines carry full URLs (upload state, signed redirects, token queries):
     # never let -D print them; our own adapters log redacted URLs instead.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # Its warnings (a header it could not parse, a full pool) name URLs as well: silence it.
+    logging.getLogger("urllib3").setLevel(logging.CRITICAL)

@@ -66,7 +66,7 @@ def log(
     """The revision history of one image: revision, commit, date, digest, what changed."""
     render.check_format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
-        name = pick_channel(repo, channel, rev)
+        name = pick_channel(repo, channel, rev, example=f"docker kolla log {image} --channel {{channel}}")
         entries = run_log(repo, image, name, rev)
     if fmt == "json":
         base.out(
@@ -108,9 +108,10 @@ def verify(
         None, "--insecure-registry", metavar="HOST", help="With --remote: plain HTTP to this registry (repeatable)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the problems found."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
-    from docker_kolla.ops.common import channels_in
+    from docker_kolla.ops.common import channels_in, check_channel
 
     failures = 0
     with open_repo(base.state().repo) as repo:
@@ -118,6 +119,8 @@ def verify(
             config = load_channels(repo)
         except UsageError:
             config = None
+        if channel:
+            check_channel(repo, channel)
         names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
         if not names:
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
@@ -131,18 +134,18 @@ def verify(
             if result.ok and not quiet:
                 base.info(f"{name}: {result.versions} lock version(s), every revision reproduces")
             if remote:
-                failures += _verify_remote(repo, name, insecure_registry or (), quiet)
+                failures += _verify_remote(repo, name, insecure_registry or (), quiet, timeout)
     if failures:
         raise CheckFailed(
             f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
         )
 
 
-def _verify_remote(repo, channel: str, insecure, quiet: bool = False) -> int:
+def _verify_remote(repo, channel: str, insecure, quiet: bool = False, timeout: float | None = None) -> int:
     from docker_kolla.cli import factory
     from docker_kolla.ops.history import run_verify_remote
 
-    with factory.registry_client(base.state(), insecure=insecure) as client:
+    with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
         problems, notes = run_verify_remote(repo, channel, client)
     for line in problems:
         base.out(f"{channel}: {line}")

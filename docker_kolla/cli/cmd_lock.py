@@ -10,7 +10,7 @@ import typer
 from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
-from docker_kolla.errors import CheckFailed, UsageError
+from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import load_channels, open_repo
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 
@@ -36,26 +36,29 @@ def lock(
     cache_dir: Optional[Path] = typer.Option(
         None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
     ),
+    refresh_referrers: bool = typer.Option(
+        False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print the summary and diff; write nothing."),
     exit_code: bool = typer.Option(
         False, "--exit-code", help="Exit 1 when the lock changed (or, with --dry-run, would change); 0 when not."
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
         raise typer.BadParameter("must be 'manifesto' or 'digest'", param_hint="--bump-on")
     if no_commit and (branch or push):
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
-    if fmt not in ("text", "json"):
-        raise UsageError(f"unknown format {fmt!r}", "use --format text or json")
+    render.check_format(fmt, ("text", "json"))
     state = base.state()
     repo = open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,
@@ -69,6 +72,7 @@ def lock(
             jobs=jobs,
             accept_moved=accept_moved,
             strict_labels=strict_labels,
+            refresh_referrers=refresh_referrers,
             dry_run=dry_run,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
@@ -86,6 +90,14 @@ def lock(
         base.out(result.summary.splitlines()[0])
     else:
         _report(result, client, channel, branch, push, dry_run)
+    for refusal in result.refused:
+        base.warn(f"refused by the trust policy: {refusal.line()}")
+    if result.refused:
+        names = ", ".join(r.name for r in result.refused)
+        raise CheckFailed(
+            f"the trust policy of channel {channel} refused: {names}; kept their locked entries",
+            "sign the images with a key listed in [trust] keys, or change the channel's trust policy",
+        )
     if result.moved:
         names = ", ".join(d.entry.name for d in result.moved)
         raise CheckFailed(

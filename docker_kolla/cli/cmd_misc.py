@@ -100,6 +100,16 @@ def init(
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
             raise UsageError(f"{CHANNELS_PATH} already exists in {repo.root}", "pass --force to overwrite it")
+        missing = [] if no_commit else repo.missing_identity()
+        if missing:  # as git refuses: never commit as an invented identity
+            fixes = {
+                "user.email": 'git config --global user.email "you@example.com"',
+                "user.name": 'git config --global user.name "Your Name"',
+            }
+            raise UsageError(
+                f"no git identity to commit as ({' and '.join(missing)} not set)",
+                "run " + " and ".join(f"`{fixes[m]}`" for m in missing) + ", or pass --no-commit",
+            )
         if no_commit:
             repo.write_worktree(CHANNELS_PATH, text.encode())
         else:
@@ -112,7 +122,15 @@ def init(
 
 @base.app.command("inspect")
 def inspect(
-    ref: str = typer.Argument(..., help="Image reference, e.g. kolla/centos-binary-nova-api:ocata."),
+    ref: str = typer.Argument(
+        ..., help="Image reference (kolla/centos-binary-nova-api:ocata), or an image name of the lock (nova-api)."
+    ),
+    channel: Optional[str] = typer.Option(
+        None, "--channel", help="For a lock image name: its channel (default: the only locked one)."
+    ),
+    lock: str = typer.Option(
+        "HEAD", "--lock", metavar="REV", help="For a lock image name: the lock revision whose pinned digest to read."
+    ),
     platform: Optional[List[str]] = typer.Option(
         None, "--platform", help="Platform whose content to read; repeat for several."
     ),
@@ -121,14 +139,18 @@ def inspect(
         None, "--insecure-registry", metavar="HOST", help="Plain HTTP to this registry (repeatable)."
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
-    """Show an image's digests, manifesto and labels; writes nothing."""
-    from docker_kolla.core.reference import ImageRef
+    """Show an image's digests, manifesto and labels; writes nothing.
+
+    A bare name such as nova-api is looked up in the lock, as `log` does, and its pinned
+    digest is read; write library/NAME:latest for a Docker Hub official image.
+    """
     from docker_kolla.ops.resolve import LayerScanner, Resolver
 
-    image = ImageRef.parse(ref)
+    image = _inspect_reference(ref, channel, lock)
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or ())
+    client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
@@ -188,6 +210,27 @@ def version(fmt: str = typer.Option("text", "--format", "-f", help="text or json
             libraries[dist] = None
     info = {"version": __version__, "python": platform.python_version(), "libraries": libraries}
     base.out(render.version_json(info) if fmt == "json" else render.version_text(info))
+
+
+def _inspect_reference(ref: str, channel, lock: str):
+    """``ref`` parsed; a bare lock image name becomes its pinned ``repository@digest``."""
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
+
+    if any(c in ref for c in "/:@"):
+        return ImageRef.parse(ref)
+    fix = f"write a full reference (library/{ref}:latest for Docker Hub)"
+    try:
+        repo = open_repo(base.state().repo)
+    except UsageError:
+        raise UsageError(f"{ref!r} is not a full reference and there is no lock repository here", fix) from None
+    with repo:
+        name = pick_channel(repo, channel, lock, example=f"docker kolla inspect {ref} --channel {{channel}}")
+        _, locked = load_lock_at(repo, name, lock)
+    entry = locked.get(ref)
+    if entry is None:
+        raise UsageError(f"image {ref!r} is not in the lock of channel {name!r} at {lock}", fix)
+    return ImageRef.parse(f"{entry.repository}@{entry.digest}")
 
 
 cache_app = Typer(help="Manage the per-layer content scan cache.", no_args_is_help=True)

@@ -106,11 +106,12 @@ def promote(
     insecure_registry: Optional[List[str]] = typer.Option(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,

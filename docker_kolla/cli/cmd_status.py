@@ -33,7 +33,7 @@ def status(
     state = base.state()
     repo = open_repo(state.repo)
     try:
-        name = pick_channel(repo, channel, lock)
+        name = pick_channel(repo, channel, lock, example="docker kolla status {channel}")
         commit, history = load_history(repo, name, lock)
     finally:
         repo.close()

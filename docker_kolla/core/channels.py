@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import tomli
 
 from docker_kolla.core.reference import ImageRef, valid_tag
+from docker_kolla.core.trust import TrustPolicy, parse_trust
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 
 _KEYS = {
@@ -29,6 +30,7 @@ _KEYS = {
     "bump-on": str,
     "optional-images": list,
     "kolla-ansible": str,
+    "trust": dict,
 }
 _DEFAULTS = {
     "registry": "docker.io",
@@ -67,6 +69,7 @@ class Channel:
     static: bool = False
     bump_on: str = "manifesto"
     kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
+    trust: TrustPolicy = TrustPolicy()
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
         """The reference ``registry/namespace/<distro>-<type>-<image>:<tag>``."""
@@ -99,7 +102,7 @@ class ChannelsConfig:
 def _check(table: dict, where: str) -> dict:
     out = {}
     for key, value in table.items():
-        if key == "channels":
+        if key in ("channels", "trust"):  # trust: validated by core.trust.parse_trust
             continue
         kind = _KEYS.get(key)
         if kind is None:
@@ -141,6 +144,7 @@ def parse_channels(text: str) -> ChannelsConfig:
         raise ConfigError(f"lockfiles/channels.toml: malformed TOML at {where}: {exc.msg}", _FIX) from exc
     defaults = dict(_DEFAULTS)
     defaults.update(_check(doc.get("defaults") or {}, "[defaults]"))
+    default_trust = parse_trust((doc.get("defaults") or {}).get("trust", {}), "[defaults]")
     channels = {}
     tables = doc.get("channels") or {}
     if not isinstance(tables, dict):
@@ -171,6 +175,9 @@ def parse_channels(text: str) -> ChannelsConfig:
             static=merged["static"],
             bump_on=merged["bump-on"],
             kolla_ansible=merged["kolla-ansible"],
+            trust=parse_trust(table["trust"], f"[channels.{name}]", default_trust)
+            if "trust" in table
+            else default_trust,
         )
         _check_templates(channel, name)
         try:

@@ -51,7 +51,7 @@ def run_export(
     """
     repo = open_repo(repo_path)
     try:
-        name = pick_channel(repo, channel, rev)
+        name = pick_channel(repo, channel, rev, example="docker kolla export {channel}")
         commit, lock = load_lock_at(repo, name, rev)
         config = _channel_at(repo, commit, name)
     finally:

@@ -90,3 +90,26 @@ def test_bad_format_is_one_line_exit_2(seeded, docker_cli):
     bad = docker_cli.kolla("lock", "ocata", "--format", "yaml", cwd=repo)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--format" in bad.stderr
     assert snapshot(repo) == before
+
+
+def test_pr_body_marks_a_downgrade_and_a_namespace_move(seeded, docker_cli, fleet_factory, registry):
+    repo, fleet, _ = seeded
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    fleet.rebuild("nova-api", versions={"deb:openssl": "1.1.0f-3+deb9u1"})
+    mirror = fleet_factory(registry)  # the same builds pushed to another namespace: same digests
+    mirror.seed(IMAGES)
+    mirror.rebuild("nova-api", versions={"deb:openssl": "1.1.0f-3+deb9u1"})
+    out = docker_cli.kolla("lock", "ocata", "--namespace", mirror.namespace, cwd=repo)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("lock ocata: 1 updated, 2 moved\n")
+    assert "deb:openssl 1.1.0f-3+deb9u2 -> 1.1.0f-3+deb9u1 (downgrade) in 1 image" in out.stdout
+    md = docker_cli.kolla("diff", "HEAD~1", "HEAD", "--format", "markdown", cwd=repo).stdout
+    lines = md.splitlines()
+    assert "2 moved (source only)" in lines[2] and "1 package downgrade" in lines[2]
+    where = f"{registry.host}/"
+    assert f"| `{where}{fleet.namespace}` | `{where}{mirror.namespace}` | all 3 |" in lines, md
+    assert "| `deb:openssl` | 1.1.0f-3+deb9u2 | 1.1.0f-3+deb9u1 ⚠ downgrade | 1: nova-api |" in lines
+    assert "| nova-api | changed ⚠ downgrade | ocata-1 → ocata-2 |" in md
+    text = docker_cli.kolla("diff", "HEAD~1", "HEAD", cwd=repo).stdout
+    assert f"moved {where}{fleet.namespace} -> {where}{mirror.namespace}: all 3 images" in text
+    assert docker_cli.kolla("verify", cwd=repo).returncode == 0
