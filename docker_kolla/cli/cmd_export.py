@@ -9,7 +9,7 @@ import typer
 
 from docker_kolla.cli import base, factory
 from docker_kolla.core.exports import FORMATS
-from docker_kolla.ops.export import run_export, write_atomic
+from docker_kolla.ops.export import run_export
 
 
 @base.app.command("export")
@@ -50,14 +50,17 @@ def export(
     if fmt == "kolla-ansible" and not no_check:
         client = factory.registry_client(state, insecure=insecure_registry or ())
     try:
-        result = run_export(
-            state.repo, channel, fmt, rev=lock, registry=registry, kolla_ansible=kolla_ansible, full=full, client=client
-        )
+        with factory.open_repo(state.repo) as repo:
+            result = run_export(
+                repo, channel, fmt, rev=lock, registry=registry, kolla_ansible=kolla_ansible, full=full, client=client
+            )
     finally:
         if client is not None:
             client.close()
     if output is None:
         base.out(result.text)
         return
-    write_atomic(output, result.text)
+    from docker_kolla.adapters.fsio import write_output
+
+    write_output(output, result.text)
     base.info(f"wrote {output}: {result.images} images of {result.channel} at {result.commit[:12]} as {fmt}")

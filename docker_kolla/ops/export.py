@@ -33,7 +33,7 @@ class ExportResult:
 
 
 def run_export(
-    repo_path: Path,
+    repo,
     channel: str | None,
     fmt: str,
     *,
@@ -44,7 +44,7 @@ def run_export(
     client=None,
     jobs: int = 8,
 ) -> ExportResult:
-    """The lock of ``channel`` at ``rev`` in format ``fmt``.
+    """The lock of ``channel`` at ``rev`` in the open repository, in format ``fmt``.
 
     ``kolla_ansible`` overrides the channel's ``kolla-ansible`` release; ``client``
     (a registry client) checks a kolla-ansible export's tag-revisions, None skips that.
@@ -122,17 +122,3 @@ def check_tags(client, lock: Lockfile, names: list[str], registry: str | None, j
 def _names(entries: list) -> str:
     shown = ", ".join(f"{e.name}:{e.tag}" for e in entries[:10])
     return shown + (f" and {len(entries) - 10} more" if len(entries) > 10 else "")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the new one, never half of it."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise KollaError(
-            f"cannot write {path}: directory {directory} does not exist", "create it or pick another --output"
-        )
-    try:
-        fsio.write_atomic(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise KollaError(f"cannot write {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
