@@ -1,4 +1,4 @@
-"""``export``: render a lock at a revision for deployers, to stdout or atomically to a file.
+"""``export``: render a lock at a revision for deployers.
 
 kolla-ansible pins by tag, and a tag-revision exists only where ``promote`` put it
 (or ``pull`` tagged it on a host), so a kolla-ansible export is checked: every
@@ -9,17 +9,15 @@ at the locked digest (one HEAD each), else the export fails naming the images.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from docker_kolla import releases
-from docker_kolla.adapters import fsio
 from docker_kolla.core.channels import Channel, parse_channels
 from docker_kolla.core.exports import KollaAnsible, relocate, render
 from docker_kolla.core.kolla_eras import release_of
 from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.errors import CheckFailed, ConfigError, KollaError
-from docker_kolla.ops.common import CHANNELS_PATH, load_lock_at, open_repo, pick_channel, tag_digest
+from docker_kolla.errors import CheckFailed, ConfigError
+from docker_kolla.ops.common import CHANNELS_PATH, load_lock_at, pick_channel, tag_digest
 from docker_kolla.ops.parallel import parallel_map
 
 
@@ -49,13 +47,9 @@ def run_export(
     ``kolla_ansible`` overrides the channel's ``kolla-ansible`` release; ``client``
     (a registry client) checks a kolla-ansible export's tag-revisions, None skips that.
     """
-    repo = open_repo(repo_path)
-    try:
-        name = pick_channel(repo, channel, rev, example="docker kolla export {channel}")
-        commit, lock = load_lock_at(repo, name, rev)
-        config = _channel_at(repo, commit, name)
-    finally:
-        repo.close()
+    name = pick_channel(repo, channel, rev, example="docker kolla export {channel}")
+    commit, lock = load_lock_at(repo, name, rev)
+    config = _channel_at(repo, commit, name)
     options = None
     if fmt == "kolla-ansible":
         options = kolla_ansible_options(config, kolla_ansible, full)
