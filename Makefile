@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := docker-registry skopeo git docker.io busybox-static rpm docker-compose
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv demo test test-unit bench clean
+.PHONY: help deps venv lint demo test test-unit bench clean
 
 help:
 	@echo "make demo   - offline demo: local registry, small Kolla fleet, lock -> rebuild -> lock -> diff -> log -> pull"
 	@echo "make test   - install what is missing and run the whole suite against real services"
 	@echo "make bench  - benchmarks against skopeo / docker pull (figures as ratios)"
+	@echo "make lint   - ruff check, ruff format --check, mypy (strict on core/ and scan/)"
 
 # Debian packages: installed only when missing (apt needs root; CI runs as root).
 deps:
@@ -28,8 +29,13 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	@touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 demo: deps venv
 	$(PY) -m demo

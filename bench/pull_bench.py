@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from docker_kolla.core.digest import Digest  # noqa: E402
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps  # noqa: E402
 from tests.support import Dockerd, KollaFleet, Registry  # noqa: E402
+from tests.support.paths import PLUGIN  # noqa: E402
 
-PLUGIN = ROOT / ".venv" / "bin" / "docker-kolla"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.test",

@@ -83,7 +83,23 @@ class RegistryError(KollaError):
 
 
 class RegistryUnreachable(RegistryError):
-    """The registry did not answer (DNS, refused connection, TLS, timeout)."""
+    """The registry did not answer (DNS, refused connection, TLS, timeout).
+
+    ``transient``: the cause was one worth another try (a dropped connection),
+    as decided by ``adapters.http.transient``.
+    """
+
+    def __init__(self, message: str, hint: str = "", *, url: str = "", transient: bool = False) -> None:
+        super().__init__(message, hint, url=url)
+        self.transient = transient
+
+
+class DeadlineExceeded(RegistryUnreachable):
+    """An exchange (connect, headers, body, token) did not complete within its deadline."""
+
+
+class StreamBroken(RegistryError):
+    """A download broke off mid-body (reset, closed early); repeating the whole copy may help."""
 
 
 class AuthError(RegistryError):

@@ -14,7 +14,7 @@ import requests
 import urllib3
 
 from docker_kolla.adapters.challenges import repository_scopes
-from docker_kolla.adapters.http import redact
+from docker_kolla.adapters.http import check_deadline, redact
 from docker_kolla.adapters.responses import registry_error, stream_broken
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
@@ -62,7 +62,13 @@ class BlobDownloads:
         # storage on another host is followed without Authorization (requests
         # strips it; trust_env is off so ~/.netrc cannot put it back).
         resp = self._request(
-            "GET", ref, url, repository_scopes(ref.path), stream=True, headers={"Accept-Encoding": "identity"}
+            "GET",
+            ref,
+            url,
+            repository_scopes(ref.path),
+            stream=True,
+            headers={"Accept-Encoding": "identity"},
+            body_size=max(desc.size, 0),
         )
         with resp:
             if resp.status_code == 404:
@@ -91,6 +97,7 @@ class BlobDownloads:
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 # resp.raw raises urllib3's own errors (ProtocolError on a reset mid-body)
                 raise stream_broken(exc, desc, resp) from None
+            check_deadline(resp)
         got = Digest(desc.digest.algorithm, hasher.hexdigest())
         if got != desc.digest:
             raise DigestMismatch(f"blob in {ref.repository}", str(desc.digest), str(got), url=redact(resp.url))

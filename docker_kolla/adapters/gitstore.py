@@ -229,6 +229,14 @@ class LockRepo:
             return gitcommit.on_branch(self._repo, branch, path, data, text, expected_parent)
         return gitcommit.on_head(self._repo, self.root, path, data, text, expected_parent)
 
+    def missing_identity(self) -> list:
+        """``user.name``/``user.email`` when git would refuse to commit for want of them."""
+        missing = []
+        for field in ("name", "email"):
+            if any(gitwrite.configured_identity(self._repo, kind)[field] is None for kind in ("AUTHOR", "COMMITTER")):
+                missing.append(f"user.{field}")
+        return missing
+
     @mapped
     def write_worktree(self, relpath: str, data: bytes) -> None:
         """Replace the work-tree file atomically, committing nothing (``--no-commit``).

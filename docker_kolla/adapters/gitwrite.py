@@ -53,6 +53,14 @@ def identity(repo: Repo, kind: str) -> bytes:
     the config stack (repo, global, system). Unlike dulwich's
     ``get_user_identity`` this never guesses ``user@hostname``.
     """
+    found = configured_identity(repo, kind)
+    name = _scrub(found["name"] or FALLBACK_NAME)
+    email = _scrub(found["email"] or FALLBACK_EMAIL).strip("<>")
+    return f"{name} <{email}>".encode()
+
+
+def configured_identity(repo: Repo, kind: str) -> dict:
+    """``{"name": ..., "email": ...}`` for AUTHOR or COMMITTER as configured; None where nothing is."""
     config = repo.get_config_stack()
     found = {}
     for field in ("name", "email"):
@@ -62,9 +70,7 @@ def identity(repo: Repo, kind: str) -> bytes:
                 with contextlib.suppress(KeyError):
                     value = config.get((section.encode(),), field.encode()).decode("utf-8", "replace") or None
         found[field] = value
-    name = _scrub(found["name"] or FALLBACK_NAME)
-    email = _scrub(found["email"] or FALLBACK_EMAIL).strip("<>")
-    return f"{name} <{email}>".encode()
+    return found
 
 
 def _scrub(text: str) -> str:

@@ -1,9 +1,16 @@
-"""The one HTTP layer: a pooled session, timeouts, narrow retries, URL redaction.
+"""The one HTTP layer: a pooled session, timeouts and deadlines, narrow retries, URL redaction.
 
 Every registry and token request goes through :func:`send`, so the retry policy
-lives in exactly one place (STYLE.md habit 4). Only transient failures are
-retried: 408, 429, 5xx and dropped connections. 401/403/404 are answers, not
-accidents, and a digest mismatch is never retried into a success.
+lives in exactly one place, :func:`transient`. Only transient failures are
+retried: 408, 429, the 5xx listed in RETRY_STATUSES and connections dropped
+mid-exchange. 401/403/404 are answers, not accidents; a refused connection, a
+name that does not resolve, a TLS failure, a timeout or a missed deadline do not
+get better by asking again; a digest mismatch is never retried into a success.
+
+Every exchange (connect, TLS, request, status line, headers, body; a token
+fetch is an exchange of its own) has one overall deadline as well as the
+per-read timeout (``deadline.Exchange``), so a registry that drips bytes ends
+the run with one line naming the host and the deadline instead of hanging it.
 
 A request whose body is a one-shot stream (a blob upload fed by a download)
 cannot be replayed by :func:`send`; :func:`retrying` repeats the whole
@@ -22,9 +29,10 @@ from typing import Callable, Iterable, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3.exceptions
 
-from docker_kolla.errors import DigestMismatch, RegistryError, RegistryUnreachable
+from docker_kolla.adapters.deadline import DeadlineAdapter, Exchange
+from docker_kolla.errors import DeadlineExceeded, DigestMismatch, RegistryError, RegistryUnreachable, StreamBroken
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,16 @@ CONNECT_TIMEOUT = 10.0
 # Read timeout: the longest silence between two bytes. Registries backed by
 # object storage can pause for tens of seconds before the first byte of a blob.
 READ_TIMEOUT = 120.0
+# Overall deadline of one exchange (`--timeout`): connect, TLS, request, status
+# line, headers and body together, however the bytes trickle in. A healthy
+# registry answers a HEAD, a manifest or a token request in well under a second;
+# 120 s is the read timeout's own allowance for a slow first byte, and a CI job
+# learns of a stalled registry in two minutes instead of at its own time limit.
+EXCHANGE_DEADLINE = 120.0
+# A blob body gets one more second per BODY_MIN_RATE bytes of its announced size
+# (256 KiB/s: a 500 MB Kolla layer may take 33 minutes more). Anything slower is a
+# stalled link, not a download; raise --timeout for a link known to be slower.
+BODY_MIN_RATE = 256 * 1024
 # Attempts per request, the first included: 5 rides out a registry restart or a
 # short 503 burst without turning a real outage into minutes of waiting.
 MAX_ATTEMPTS = 5
@@ -51,9 +69,6 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509, 520, 521, 52
 # because each attempt re-reads the blob from its source; send() has already
 # ridden out short outages of every replayable request inside an attempt.
 STREAM_ATTEMPTS = 3
-# The words the registry adapter puts in the error of a download that broke off
-# mid-body (a RegistryError without a status); retrying() treats it as transient.
-STREAM_BROKEN = "broke off"
 # Connection pool: at least one connection per --jobs worker plus token fetches.
 DEFAULT_POOL_SIZE = 16
 # Block size when a streamed request body is iterated (1 MiB: few syscalls, little memory).
@@ -84,7 +99,18 @@ SECRET_PARAMS = frozenset(
 )
 # ---------------------------------------------------------------------------
 
-_UNREACHABLE_HINT = "check the address / is the registry running / use --insecure-registry for plain HTTP"
+
+def unreachable_hint(url: str, exc: Exception | None = None) -> str:
+    """The fix for a registry we cannot reach: --insecure-registry only where it could help.
+
+    A plain-HTTP URL (loopback, or a host already passed as insecure) is not helped by it;
+    a TLS handshake failure usually means the registry speaks plain HTTP.
+    """
+    if url.startswith("http://"):
+        return "check the address and that the registry is running"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "if the registry speaks plain HTTP, pass --insecure-registry HOST"
+    return "check the address and that the registry is running (plain HTTP: pass --insecure-registry HOST)"
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,11 @@ class RetryPolicy:
     backoff_cap: float = BACKOFF_CAP
     retry_after_cap: float = RETRY_AFTER_CAP
     stream_attempts: int = STREAM_ATTEMPTS
+    deadline: float = EXCHANGE_DEADLINE  # seconds per exchange (`--timeout`)
+
+    def __post_init__(self) -> None:
+        if not self.deadline > 0:
+            raise ValueError("the exchange deadline must be positive")
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -113,7 +144,7 @@ def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: d
     session.trust_env = False
     session.headers["User-Agent"] = user_agent
     # max_retries=0: urllib3 must not retry on its own; send() does it once, here.
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = DeadlineAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     if proxies:
@@ -153,34 +184,82 @@ def replayable(kw: dict) -> bool:
     return data is None or isinstance(data, (bytes, str, dict, list, tuple))
 
 
-def _transient(exc: requests.RequestException) -> bool:
-    """Resets and drops mid-exchange are transient; refused, DNS and TLS are not."""
-    # A read timeout already waited READ_TIMEOUT; five of them would hang for minutes.
-    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
+def _cause(exc: requests.RequestException) -> BaseException:
+    """The urllib3 error under a requests exception (requests wraps it in MaxRetryError)."""
+    reason = exc.args[0] if exc.args else None
+    return getattr(reason, "reason", None) or reason or exc
+
+
+def transient(failure: BaseException | requests.Response) -> bool:
+    """The one rule for what is worth another try, from types and status codes only.
+
+    An answer: its status is in RETRY_STATUSES. A requests failure: a connection
+    dropped mid-exchange (reset, closed, a chunked body cut off) is; a refused
+    connection, a name that does not resolve, TLS and timeouts are not. Our own
+    errors: a download that broke off (StreamBroken) and an unreachable registry
+    whose cause was transient are; a missed deadline and a digest mismatch never
+    are; any other RegistryError by its status.
+    """
+    if isinstance(failure, requests.Response):
+        return failure.status_code in RETRY_STATUSES
+    if isinstance(failure, (DigestMismatch, DeadlineExceeded)):
         return False
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    if isinstance(failure, StreamBroken):
         return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        text = repr(reason if reason is not None else exc)
-        return "NewConnectionError" not in text and "NameResolutionError" not in text
+    if isinstance(failure, RegistryUnreachable):
+        return failure.transient
+    if isinstance(failure, RegistryError):
+        return failure.status in RETRY_STATUSES
+    if isinstance(failure, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
+        return False
+    if isinstance(failure, requests.exceptions.ChunkedEncodingError):
+        return True
+    if isinstance(failure, requests.exceptions.ConnectionError):
+        return not isinstance(_cause(failure), urllib3.exceptions.NewConnectionError)
     return False
 
 
 def _reason(exc: requests.RequestException) -> str:
     """A short cause without the URL (which may carry secrets in its query)."""
-    text = str(exc).lower()
+    cause = _cause(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS handshake failed"
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
-    if "refused" in text:
-        return "connection refused"
-    if "resolve" in text or "name or service" in text or "nodename" in text:
+    if isinstance(cause, urllib3.exceptions.NameResolutionError):
         return "host name does not resolve"
-    if "reset" in text or "aborted" in text or "disconnected" in text:
-        return "connection dropped"
-    return type(exc).__name__
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        os_error = cause.__cause__ or cause.__context__
+        if isinstance(os_error, OSError) and os_error.strerror:
+            return os_error.strerror.lower()
+        return "cannot connect"
+    return "connection dropped"
+
+
+def deadline_error(url: str, exchange: Exchange) -> DeadlineExceeded:
+    """The one-line error of an exchange that ran out of time."""
+    parts = urlsplit(url)
+    return DeadlineExceeded(
+        f"{parts.netloc.rpartition('@')[2]} did not complete {parts.path or '/'} within the "
+        f"{round(exchange.seconds, 1):g} s deadline",
+        "the registry is stalled or too slow: retry later, or raise --timeout SECONDS",
+        url=redact(url),
+    )
+
+
+def body_error(resp: requests.Response, exc: BaseException, error: RegistryError) -> RegistryError:
+    """What reading a streamed body failed with: a missed deadline if the exchange ran out, else ``error``."""
+    exchange = getattr(resp, "exchange", None)
+    if exchange is not None and exchange.expired:
+        return deadline_error(resp.url, exchange)
+    return error
+
+
+def check_deadline(resp: requests.Response) -> None:
+    """After reading a streamed body: raise if the deadline cut it (a body without a length just ends)."""
+    exchange = getattr(resp, "exchange", None)
+    if exchange is not None and exchange.expired:
+        raise deadline_error(resp.url, exchange)
 
 
 def retry_after(resp: requests.Response, cap: float) -> float | None:
@@ -204,28 +283,59 @@ def _backoff(attempt: int, policy: RetryPolicy) -> float:
 
 
 def send(
-    session: requests.Session, method: str, url: str, *, policy: RetryPolicy = DEFAULT_POLICY, **kw
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    body_size: int = 0,
+    **kw,
 ) -> requests.Response:
     """Send one request, retrying transient failures; return the final response.
 
     Non-2xx answers are returned, not raised: the caller knows what a 404 means.
-    Connection failures that survive the retries raise RegistryUnreachable.
+    Connection failures that survive the retries raise RegistryUnreachable, an
+    exchange past its deadline DeadlineExceeded (never retried). Each attempt
+    has ``policy.deadline`` seconds, plus one per BODY_MIN_RATE bytes of
+    ``body_size`` (a blob the caller will stream). With ``stream=True`` the
+    deadline runs until the response is closed; read failures of its body go
+    through :func:`body_error`.
     """
-    kw.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+    kw.setdefault("timeout", (min(CONNECT_TIMEOUT, policy.deadline), min(READ_TIMEOUT, policy.deadline)))
     attempts = policy.attempts if replayable(kw) else 1
+    seconds = policy.deadline + max(body_size, 0) / BODY_MIN_RATE
     for attempt in range(attempts):
         last = attempt == attempts - 1
+        exchange = Exchange(seconds)
         try:
-            resp = session.request(method, url, **kw)
+            with exchange.running():
+                resp = session.request(method, url, **kw)
         except requests.RequestException as exc:
-            if last or not _transient(exc):
+            exchange.finish()
+            if exchange.expired:
+                raise deadline_error(url, exchange) from None
+            if last or not transient(exc):
                 raise RegistryUnreachable(
-                    f"cannot reach {redact(url)}: {_reason(exc)}", _UNREACHABLE_HINT, url=redact(url)
+                    f"cannot reach {redact(url)}: {_reason(exc)}",
+                    unreachable_hint(url, exc),
+                    url=redact(url),
+                    transient=transient(exc),
                 ) from None
             wait = _backoff(attempt, policy)
             log.debug("%s %s: %s, retrying in %.1fs", method, redact(url), type(exc).__name__, wait)
+        except BaseException:
+            exchange.finish()
+            raise
         else:
-            if resp.status_code not in RETRY_STATUSES or last:
+            if exchange.expired:  # cut mid-headers, http.client may hand back what it had
+                exchange.finish()
+                resp.close()
+                raise deadline_error(url, exchange)
+            if not kw.get("stream"):
+                exchange.finish()
+            else:
+                _finish_on_close(resp, exchange)
+            if not transient(resp) or last:
                 return resp
             wait = retry_after(resp, policy.retry_after_cap)
             if wait is None:
@@ -236,19 +346,16 @@ def send(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def transient(exc: RegistryError) -> bool:
-    """Whether a failed whole operation is worth repeating (see :func:`retrying`).
+def _finish_on_close(resp: requests.Response, exchange: Exchange) -> None:
+    """A streamed answer keeps its deadline until it is closed (``with resp:`` does)."""
+    close = resp.close
 
-    An unreachable registry, 408, 429 and any 5xx, or a download that broke off;
-    never a digest mismatch, an auth failure or a missing object. (Unlike
-    RETRY_STATUSES this takes every 5xx, as the blob copy always has.)
-    """
-    if isinstance(exc, DigestMismatch):
-        return False
-    if isinstance(exc, RegistryUnreachable):
-        return True
-    status = exc.status
-    return (status or 0) >= 500 or status in (408, 429) or (status is None and STREAM_BROKEN in exc.message)
+    def closing() -> None:
+        exchange.finish()
+        close()
+
+    resp.exchange = exchange  # type: ignore[attr-defined]
+    resp.close = closing  # type: ignore[method-assign]
 
 
 T = TypeVar("T")

@@ -7,11 +7,12 @@ build carries the redacted URL, never the one with secrets in its query.
 from __future__ import annotations
 
 import requests
+import urllib3
 
-from docker_kolla.adapters.http import STREAM_BROKEN, redact
+from docker_kolla.adapters.http import body_error, check_deadline, redact
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
-from docker_kolla.errors import InvalidReference, RegistryError
+from docker_kolla.errors import InvalidReference, RegistryError, StreamBroken
 
 
 def registry_error(resp: requests.Response, what: str) -> RegistryError:
@@ -42,19 +43,31 @@ def header_digest(resp: requests.Response) -> Digest | None:
 def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
     """The body (content-decoded: encoding of a manifest is transport only), at most ``limit`` bytes."""
     data = bytearray()
-    for chunk in resp.iter_content(64 * 1024):
-        data += chunk
-        if len(data) > limit:
-            raise RegistryError(
-                f"{what} is larger than {limit} bytes", "the registry sent an oversized manifest", url=redact(resp.url)
-            )
+    try:
+        for chunk in resp.iter_content(64 * 1024):
+            data += chunk
+            if len(data) > limit:
+                raise RegistryError(
+                    f"{what} is larger than {limit} bytes",
+                    "the registry sent an oversized manifest",
+                    url=redact(resp.url),
+                )
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        broken = StreamBroken(
+            f"{what} broke off: {type(exc).__name__}",
+            "retry; if it persists check the network or the registry",
+            url=redact(resp.url),
+        )
+        raise body_error(resp, exc, broken) from None
+    check_deadline(resp)
     return bytes(data)
 
 
 def stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
-    """The error for a blob download cut off mid-body; ``http.retrying`` repeats it."""
-    return RegistryError(
-        f"download of {desc.digest} {STREAM_BROKEN}: {type(exc).__name__}",
+    """The error for a blob download cut off mid-body (``http.retrying`` repeats it), or past its deadline."""
+    broken = StreamBroken(
+        f"download of {desc.digest} broke off: {type(exc).__name__}",
         "retry; if it persists check the network or the registry",
         url=redact(resp.url),
     )
+    return body_error(resp, exc, broken)

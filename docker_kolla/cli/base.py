@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 
-from docker_kolla.errors import Interrupted, KollaError
+from docker_kolla.cli import interrupts
+from docker_kolla.cli.helpfmt import COMMON_PARAMS, Typer
+from docker_kolla.errors import KollaError
 
-app = typer.Typer(
+app = Typer(
     name="docker kolla",
     help="Lock Kolla image channels to digests; revisions come from git history.",
     add_completion=False,
@@ -78,44 +80,78 @@ def error_line(exc: KollaError) -> str:
     return f"docker kolla: error: {exc.line()}"
 
 
+def _set_repo(value: Optional[Path]) -> None:
+    if value is not None:
+        _state.repo = value
+
+
+def _shared_repo_option():
+    """The ``--repo`` option every command and group accepts (``docker kolla log X --repo R``),
+    built once by typer from a throwaway command and appended to each command's parameters."""
+    holder = typer.Typer()
+
+    @holder.command()
+    def _holder(
+        repo: Optional[Path] = typer.Option(
+            None,
+            "--repo",
+            envvar="DOCKER_KOLLA_REPO",
+            metavar="DIR",
+            file_okay=False,
+            expose_value=False,
+            callback=_set_repo,
+            help="Lock repository (default: $DOCKER_KOLLA_REPO, else the git repository around the current directory).",
+        ),
+    ) -> None:
+        pass
+
+    return typer.main.get_command(holder).params[0]
+
+
+COMMON_PARAMS.append(_shared_repo_option())
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from docker_kolla import __version__
+
+        out(f"docker-kolla version {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
-    repo: Path = typer.Option(
-        None,
-        "--repo",
-        help="Lock repository (default: the git repository around the current directory).",
-        file_okay=False,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-v",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the plugin version and exit (`docker kolla version` shows the libraries too).",
     ),
 ) -> None:
-    if repo is not None:
-        _state.repo = repo
+    pass
 
 
-_signals = {"critical": 0, "pending": False}
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of seconds, not {value:g}")
+    return value
 
 
-def on_interrupt(signum, frame) -> None:
-    """SIGINT/SIGTERM handler: raise Interrupted, unless a write is under way (then after it)."""
-    if _signals["critical"]:
-        _signals["pending"] = True
-        return
-    raise Interrupted(
-        "interrupted",
-        "run the command again: lock writes nothing until it is done, pull and promote resume where they stopped",
+def timeout_option():
+    """``--timeout SECONDS``: the overall deadline of each registry exchange (see adapters/http.py)."""
+    return typer.Option(
+        None,
+        "--timeout",
+        metavar="SECONDS",
+        callback=_positive_seconds,
+        help="Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB).",
     )
 
 
-@contextlib.contextmanager
-def uninterruptible():
-    """Hold interrupts while a commit and its work-tree write happen, so they are never half done."""
-    _signals["critical"] += 1
-    try:
-        yield
-    finally:
-        _signals["critical"] -= 1
-        if not _signals["critical"] and _signals["pending"]:
-            _signals["pending"] = False
-            raise Interrupted("interrupted after the write completed", "check `git log -1`")
+# Hold interrupts while a commit and its work-tree write happen (see cli/interrupts.py).
+uninterruptible = interrupts.uninterruptible
 
 
 def configure_logging(debug: bool) -> None:
@@ -124,4 +160,5 @@ def configure_logging(debug: bool) -> None:
     )
     # urllib3's debug lines carry full URLs (upload state, signed redirects, token queries):
     # never let -D print them; our own adapters log redacted URLs instead.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # Its warnings (a header it could not parse, a full pool) name URLs as well: silence it.
+    logging.getLogger("urllib3").setLevel(logging.CRITICAL)

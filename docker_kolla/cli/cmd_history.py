@@ -14,12 +14,6 @@ from docker_kolla.ops.common import load_channels, open_repo, pick_channel
 from docker_kolla.ops.history import run_diff, run_log, run_verify
 
 
-def _format(fmt: str, allowed=render.FORMATS) -> str:
-    if fmt not in allowed:
-        raise UsageError(f"unknown format {fmt!r}", f"use --format {' or '.join(allowed)}")
-    return fmt
-
-
 @base.app.command("diff")
 def diff(
     revs: Optional[List[str]] = typer.Argument(
@@ -27,14 +21,28 @@ def diff(
         metavar="[REV [REV2]] | [A..B]",
         help="Revisions as git users type them (HEAD~2, main^, tags, short SHAs).",
     ),
-    channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Only this channel."),
+    lock: Optional[str] = typer.Option(
+        None, "--lock", metavar="REV", help="Compare the lock at REV with the work tree (same as `diff REV`)."
+    ),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Only this channel."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, markdown (for a pull request) or json."),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when anything changed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; exit 1 when anything changed."),
 ) -> None:
-    """What changed between two locks: images, tag-revisions, digests, package versions."""
-    _format(fmt)
+    """What changed between two locks: images, tag-revisions, digests, package versions.
+
+    `diff` alone compares HEAD with the work tree, `diff REV` REV with the work tree,
+    `diff A B` or `diff A..B` two commits.
+    """
+    render.check_format(fmt)
+    if lock and revs:
+        raise UsageError("give the revision once", "use either `diff REV [REV2]` or `diff --lock REV`")
     with open_repo(base.state().repo) as repo:
-        result = run_diff(repo, list(revs or []), channel)
+        result = run_diff(repo, [lock] if lock else list(revs or []), channel)
+    if quiet:
+        if not result.empty:
+            raise typer.Exit(1)
+        return
     if fmt == "json":
         base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
     elif fmt == "markdown":
@@ -48,14 +56,17 @@ def diff(
 @base.app.command("log")
 def log(
     image: str = typer.Argument(..., help="Image name as in the lock, e.g. nova-api."),
-    channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Channel (default: the only locked one)."),
-    rev: str = typer.Option("HEAD", "--rev", help="Start from this revision."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Channel (default: the only locked one)."),
+    rev: str = typer.Option(
+        "HEAD", "--lock", "--rev", metavar="REV", help="Start from the lock at this revision (--rev is an alias)."
+    ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the tag-revisions, newest first."),
 ) -> None:
     """The revision history of one image: revision, commit, date, digest, what changed."""
-    _format(fmt, ("text", "json"))
+    render.check_format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
-        name = pick_channel(repo, channel, rev)
+        name = pick_channel(repo, channel, rev, example=f"docker kolla log {image} --channel {{channel}}")
         entries = run_log(repo, image, name, rev)
     if fmt == "json":
         base.out(
@@ -77,6 +88,9 @@ def log(
             )
         )
         return
+    if quiet:
+        base.out("\n".join(e.tag for e in entries if e.tag))
+        return
     rows = []
     for e in entries:
         when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
@@ -90,10 +104,14 @@ def log(
 def verify(
     channel: Optional[str] = typer.Argument(None, help="Channel (default: every locked channel)."),
     remote: bool = typer.Option(False, "--remote", help="Also check the registry: pinned digests exist, tags moved."),
-    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
+    insecure_registry: Optional[List[str]] = typer.Option(
+        None, "--insecure-registry", metavar="HOST", help="With --remote: plain HTTP to this registry (repeatable)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the problems found."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
-    from docker_kolla.ops.common import channels_in
+    from docker_kolla.ops.common import channels_in, check_channel
 
     failures = 0
     with open_repo(base.state().repo) as repo:
@@ -101,6 +119,8 @@ def verify(
             config = load_channels(repo)
         except UsageError:
             config = None
+        if channel:
+            check_channel(repo, channel)
         names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
         if not names:
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
@@ -111,24 +131,24 @@ def verify(
             for p in result.problems:
                 base.out(f"{name}: {p}")
             failures += len(result.mismatches) + len(result.problems)
-            if result.ok:
+            if result.ok and not quiet:
                 base.info(f"{name}: {result.versions} lock version(s), every revision reproduces")
             if remote:
-                failures += _verify_remote(repo, name, insecure_registry or ())
+                failures += _verify_remote(repo, name, insecure_registry or (), quiet, timeout)
     if failures:
         raise CheckFailed(
             f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
         )
 
 
-def _verify_remote(repo, channel: str, insecure) -> int:
+def _verify_remote(repo, channel: str, insecure, quiet: bool = False, timeout: float | None = None) -> int:
     from docker_kolla.cli import factory
     from docker_kolla.ops.history import run_verify_remote
 
-    with factory.registry_client(base.state(), insecure=insecure) as client:
+    with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
         problems, notes = run_verify_remote(repo, channel, client)
     for line in problems:
         base.out(f"{channel}: {line}")
-    for line in notes:
+    for line in () if quiet else notes:
         base.info(f"{channel}: {line}")
     return len(problems)

@@ -7,12 +7,12 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, factory
+from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import load_channels, open_repo
-from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock, summary_text
+from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 
 
 @base.app.command("lock")
@@ -36,18 +36,29 @@ def lock(
     cache_dir: Optional[Path] = typer.Option(
         None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
     ),
+    refresh_referrers: bool = typer.Option(
+        False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print the summary and diff; write nothing."),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="Exit 1 when the lock changed (or, with --dry-run, would change); 0 when not."
+    ),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary line."),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Resolve every image of CHANNEL to a digest, read its manifesto, revision it, commit the lockfile."""
     if bump_on not in (None, "manifesto", "digest"):
         raise typer.BadParameter("must be 'manifesto' or 'digest'", param_hint="--bump-on")
     if no_commit and (branch or push):
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
+    render.check_format(fmt, ("text", "json"))
     state = base.state()
     repo = open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,
@@ -61,6 +72,8 @@ def lock(
             jobs=jobs,
             accept_moved=accept_moved,
             strict_labels=strict_labels,
+            refresh_referrers=refresh_referrers,
+            dry_run=dry_run,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
@@ -71,9 +84,42 @@ def lock(
         repo.close()
     for line in result.warnings:
         base.warn(line)
+    if fmt == "json":
+        base.out(render.lock_json(result, dry_run=dry_run, remote=push))
+    elif quiet:
+        base.out(result.summary.splitlines()[0])
+    else:
+        _report(result, client, channel, branch, push, dry_run)
+    for refusal in result.refused:
+        base.warn(f"refused by the trust policy: {refusal.line()}")
+    if result.refused:
+        names = ", ".join(r.name for r in result.refused)
+        raise CheckFailed(
+            f"the trust policy of channel {channel} refused: {names}; kept their locked entries",
+            "sign the images with a key listed in [trust] keys, or change the channel's trust policy",
+        )
+    if result.moved:
+        names = ", ".join(d.entry.name for d in result.moved)
+        raise CheckFailed(
+            f"release tag {chan.tag} moved upstream for: {names}; kept the locked digests",
+            "pass --accept-moved to take the new digests",
+        )
+    if exit_code and result.changed:
+        raise typer.Exit(1)
+
+
+def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:
+    """The human report: summary on stdout, what was written and pushed on stderr."""
     for d in result.by_outcome(Outcome.REBUILT):
         base.info(f"{d.entry.name}: rebuilt without version change (kept {d.entry.tag}, {d.entry.digest.short})")
-    base.out(summary_text(result))
+    base.out(result.summary)
+    if dry_run:
+        if result.changed:
+            render.diff_text([result.diff], (result.base or "")[:7] or "(none)", "dry run")
+        base.info(
+            f"dry run: lockfiles/{channel}.toml {'would change' if result.changed else 'unchanged'}; nothing written"
+        )
+        return
     if result.commit:
         where = f" on branch {branch}" if branch else ""
         base.info(f"committed {result.commit[:7]}{where}: lockfiles/{channel}.toml")
@@ -87,9 +133,5 @@ def lock(
         base.info(f"registry pull limit: {remaining} of {limit.split(';')[0]} left in this window")
     if result.pushed:
         base.info(f"pushed {result.pushed} to {push}")
-    if result.moved:
-        names = ", ".join(d.entry.name for d in result.moved)
-        raise CheckFailed(
-            f"release tag {chan.tag} moved upstream for: {names}; kept the locked digests",
-            "pass --accept-moved to take the new digests",
-        )
+    elif result.push_skipped:
+        base.info("no change, nothing pushed")

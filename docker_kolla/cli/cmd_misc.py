@@ -10,10 +10,12 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, factory, render
+from docker_kolla.cli.helpfmt import Typer
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import CHANNELS_PATH
 
 PRESETS = ("ocata",)
+CACHE_DIR_HELP = "Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla)."
 EXAMPLE = """\
 # docker-kolla channels. See `docker kolla init --preset ocata` for the whole Ocata fleet.
 [defaults]
@@ -43,6 +45,7 @@ def init(
     registry: Optional[str] = typer.Option(None, "--registry", help="Write this registry into [defaults]."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing channels.toml."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the file, do not commit it."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Create lockfiles/channels.toml (and a git repository if there is none)."""
     from docker_kolla.adapters.gitstore import LockRepo
@@ -55,32 +58,57 @@ def init(
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
             raise UsageError(f"{CHANNELS_PATH} already exists in {repo.root}", "pass --force to overwrite it")
+        missing = [] if no_commit else repo.missing_identity()
+        if missing:  # as git refuses: never commit as an invented identity
+            fixes = {
+                "user.email": 'git config --global user.email "you@example.com"',
+                "user.name": 'git config --global user.name "Your Name"',
+            }
+            raise UsageError(
+                f"no git identity to commit as ({' and '.join(missing)} not set)",
+                "run " + " and ".join(f"`{fixes[m]}`" for m in missing) + ", or pass --no-commit",
+            )
         if no_commit:
             repo.write_worktree(CHANNELS_PATH, text.encode())
         else:
             repo.commit_file(
                 CHANNELS_PATH, text.encode(), f"docker kolla init{' --preset ' + preset if preset else ''}\n"
             )
-        base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
+        if not quiet:
+            base.info(f"wrote {repo.root / CHANNELS_PATH}; next: `docker kolla lock <channel>`")
 
 
 @base.app.command("inspect")
 def inspect(
-    ref: str = typer.Argument(..., help="Image reference, e.g. kolla/centos-binary-nova-api:ocata."),
+    ref: str = typer.Argument(
+        ..., help="Image reference (kolla/centos-binary-nova-api:ocata), or an image name of the lock (nova-api)."
+    ),
+    channel: Optional[str] = typer.Option(
+        None, "--channel", help="For a lock image name: its channel (default: the only locked one)."
+    ),
+    lock: str = typer.Option(
+        "HEAD", "--lock", metavar="REV", help="For a lock image name: the lock revision whose pinned digest to read."
+    ),
     platform: Optional[List[str]] = typer.Option(
         None, "--platform", help="Platform whose content to read; repeat for several."
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry"),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+    insecure_registry: Optional[List[str]] = typer.Option(
+        None, "--insecure-registry", metavar="HOST", help="Plain HTTP to this registry (repeatable)."
+    ),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
-    """Show an image's digests, manifesto and labels; writes nothing."""
-    from docker_kolla.core.reference import ImageRef
+    """Show an image's digests, manifesto and labels; writes nothing.
+
+    A bare name such as nova-api is looked up in the lock, as `log` does, and its pinned
+    digest is read; write library/NAME:latest for a Docker Hub official image.
+    """
     from docker_kolla.ops.resolve import LayerScanner, Resolver
 
-    image = ImageRef.parse(ref)
+    image = _inspect_reference(ref, channel, lock)
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or ())
+    client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
@@ -122,18 +150,81 @@ def inspect(
         render.table(["label", "value"], sorted(r.labels.items()))
 
 
-cache_app = typer.Typer(help="The per-layer content scan cache.", no_args_is_help=True)
+@base.app.command("version")
+def version(fmt: str = typer.Option("text", "--format", "-f", help="text or json.")) -> None:
+    """Show the plugin version, the Python it runs on, and the versions of the libraries it uses."""
+    import platform
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    from docker_kolla import __version__
+
+    render.check_format(fmt, ("text", "json"))
+    libraries = {}
+    for dist in ("dulwich", "requests", "docker", "typer", "rich"):
+        try:
+            libraries[dist] = dist_version(dist)
+        except PackageNotFoundError:  # pragma: no cover - a broken install
+            libraries[dist] = None
+    info = {"version": __version__, "python": platform.python_version(), "libraries": libraries}
+    base.out(render.version_json(info) if fmt == "json" else render.version_text(info))
+
+
+def _inspect_reference(ref: str, channel, lock: str):
+    """``ref`` parsed; a bare lock image name becomes its pinned ``repository@digest``."""
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
+
+    if any(c in ref for c in "/:@"):
+        return ImageRef.parse(ref)
+    fix = f"write a full reference (library/{ref}:latest for Docker Hub)"
+    try:
+        repo = open_repo(base.state().repo)
+    except UsageError:
+        raise UsageError(f"{ref!r} is not a full reference and there is no lock repository here", fix) from None
+    with repo:
+        name = pick_channel(repo, channel, lock, example=f"docker kolla inspect {ref} --channel {{channel}}")
+        _, locked = load_lock_at(repo, name, lock)
+    entry = locked.get(ref)
+    if entry is None:
+        raise UsageError(f"image {ref!r} is not in the lock of channel {name!r} at {lock}", fix)
+    return ImageRef.parse(f"{entry.repository}@{entry.digest}")
+
+
+cache_app = Typer(help="Manage the per-layer content scan cache.", no_args_is_help=True)
 base.app.add_typer(cache_app, name="cache")
 
 
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[int] = typer.Option(
-        None, "--older-than", metavar="DAYS", help="Only entries unused this long."
+        None, "--older-than", metavar="DAYS", min=0, help="Only entries unused for this many days."
     ),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
+    force: bool = typer.Option(False, "--force", "-f", help="Do not prompt for confirmation."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing."),
 ) -> None:
-    """Remove cached layer scan results."""
+    """Remove cached layer scan results.
+
+    Asks first, as docker's prune commands do; without a terminal it needs --force.
+    """
     cache = factory.layer_cache(base.state(), cache_dir)
+    if not force:
+        what = "every cached layer scan" if older_than is None else f"cached layer scans unused for {older_than} days"
+        confirm(f"This will remove {what} in {cache.root}.", "pass --force to prune without asking")
     removed = cache.prune(older_than)
-    base.out(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.root}")
+    if not quiet:
+        base.out(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.root}")
+
+
+def confirm(warning: str, fix: str) -> None:
+    """docker's prune prompt: ``WARNING! ...`` then ``[y/N]``; refuse when stdin is not a terminal."""
+    import sys
+
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to prune without confirmation: stdin is not a terminal", fix)
+    sys.stderr.write(f"WARNING! {warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        base.info("cancelled; nothing removed")
+        raise typer.Exit(0)

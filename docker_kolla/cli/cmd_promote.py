@@ -94,24 +94,24 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
 @base.app.command("promote")
 def promote(
     channel: str = typer.Argument(..., help="Channel whose lock to promote, e.g. ocata."),
-    to: str = typer.Option(..., "--to", help="Destination HOST[:PORT][/NAMESPACE]."),
-    lock_rev: str = typer.Option("HEAD", "--lock", help="Git revision of the lock to promote."),
+    to: str = typer.Option(..., "--to", metavar="HOST[/NS]", help="Destination HOST[:PORT][/NAMESPACE]."),
+    lock_rev: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
     image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Promote only this image (repeatable)."),
     platform: Optional[List[str]] = typer.Option(
         None, "--platform", help="Copy only this platform (repeatable); makes a new index."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; exit 1 if there is work to do."),
     jobs: int = typer.Option(8, "--jobs", "-j", min=1, max=64, help="Parallel images (and blobs per image)."),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     insecure_registry: Optional[List[str]] = typer.Option(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
+    timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--format")
+    render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,

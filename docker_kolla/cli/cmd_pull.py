@@ -68,8 +68,7 @@ def pull(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests."""
-    if fmt not in ("text", "json"):
-        raise UsageError(f"unknown format {fmt!r}", "use --format text or json")
+    render.check_format(fmt, ("text", "json"))
     if mark is not None and (not mark or mark == "previous" or not all(c.isalnum() or c in "._-" for c in mark)):
         raise UsageError(f"invalid --mark {mark!r}", "use a word such as deployed (not 'previous')")
     state = base.state()

@@ -9,7 +9,7 @@ import typer
 
 from docker_kolla.cli import base, render
 from docker_kolla.cli.factory import engine_for
-from docker_kolla.errors import CheckFailed, UsageError
+from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import open_repo, pick_channel
 from docker_kolla.ops.status import BEHIND, load_history, run_status
 
@@ -29,12 +29,11 @@ def status(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """Report, per running container: image, lock entry, in sync / behind by N revisions / not in the lock, labels."""
-    if fmt not in ("text", "json"):
-        raise UsageError(f"unknown format {fmt!r}", "use --format text or json")
+    render.check_format(fmt, ("text", "json"))
     state = base.state()
     repo = open_repo(state.repo)
     try:
-        name = pick_channel(repo, channel, lock)
+        name = pick_channel(repo, channel, lock, example="docker kolla status {channel}")
         commit, history = load_history(repo, name, lock)
     finally:
         repo.close()

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from docker_kolla import __version__
 from docker_kolla.cli.base import State
 
 
-def registry_client(state: State, *, insecure=(), jobs: int = 8):
+def registry_client(state: State, *, insecure=(), jobs: int = 8, timeout: float | None = None):
+    """``timeout``: the deadline of each exchange (``--timeout``), None for the default."""
     from docker_kolla.adapters.auth import Authenticator, CredentialStore
-    from docker_kolla.adapters.http import make_session
+    from docker_kolla.adapters.http import DEFAULT_POLICY, make_session
     from docker_kolla.adapters.registry import RegistryClient
 
+    policy = DEFAULT_POLICY if timeout is None else replace(DEFAULT_POLICY, deadline=timeout)
     session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2))
     credentials = CredentialStore.load(state.config_dir, state.env)
-    return RegistryClient(session, Authenticator(session, credentials), insecure=insecure, jobs=jobs)
+    auth = Authenticator(session, credentials, policy=policy)
+    return RegistryClient(session, auth, insecure=insecure, jobs=jobs, policy=policy)
 
 
 def layer_cache(state: State, cache_dir=None):

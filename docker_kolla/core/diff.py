@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.referrers import ReferrerChange, referrer_changes
+from docker_kolla.core.versions import compare
 
 
 @dataclass(frozen=True)
@@ -18,11 +20,16 @@ class PackageChange:
     old: str | None  # None: added
     new: str | None  # None: removed
 
+    @property
+    def downgrade(self) -> bool:
+        """The new version is older by the key's ecosystem rule (deb, rpm, python)."""
+        return self.old is not None and self.new is not None and compare(self.key, self.old, self.new) == -1
+
 
 @dataclass(frozen=True)
 class ImageChange:
     name: str
-    kind: str  # added | removed | changed | rebuilt (digest only)
+    kind: str  # added | removed | changed | rebuilt (digest only) | moved (only the repository)
     old: LockEntry | None
     new: LockEntry | None
     packages: tuple = ()
@@ -34,6 +41,15 @@ class ImageChange:
     @property
     def new_tag(self) -> str:
         return self.new.tag if self.new else ""
+
+    @property
+    def source_moved(self) -> bool:
+        """The image's registry, namespace or repository changed."""
+        return self.old is not None and self.new is not None and self.old.repository != self.new.repository
+
+    @property
+    def downgrades(self) -> tuple:
+        return tuple(p for p in self.packages if p.downgrade)
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,30 @@ class LockDiff:
     images: tuple = ()  # ImageChange, sorted by name; unchanged images left out
     groups: tuple = ()  # PackageGroup, most images first
     unchanged: int = 0
+    names: tuple = ()  # every image of the new lock, sorted (for "all but keystone")
+    referrers: tuple[ReferrerChange, ...] = ()  # signatures/attestations added or removed, by image
 
     @property
     def empty(self) -> bool:
-        return not self.images
+        return not self.images and not self.referrers
+
+    @property
+    def moves(self) -> tuple:
+        """Source changes grouped: ((old place, new place), image names), most images first.
+
+        A place is the repository without its last path component (registry and
+        namespace) when only that moved, else the whole repository.
+        """
+        groups: dict = {}
+        for c in self.images:
+            if not c.source_moved:
+                continue
+            assert c.old is not None and c.new is not None
+            old_dir, _, old_base = c.old.repository.rpartition("/")
+            new_dir, _, new_base = c.new.repository.rpartition("/")
+            key = (old_dir, new_dir) if old_base == new_base else (c.old.repository, c.new.repository)
+            groups.setdefault(key, []).append(c.name)
+        return tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda g: (-len(g[1]), g[0])))
 
 
 def package_changes(old: dict, new: dict) -> tuple:
@@ -80,8 +116,15 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
         elif a.digest != b.digest or a.tag != b.tag or a.facts != b.facts:
             pkgs = package_changes(a.facts, b.facts)
             changes.append(ImageChange(name, "changed" if pkgs or a.tag != b.tag else "rebuilt", a, b, pkgs))
+        elif a.repository != b.repository:
+            changes.append(ImageChange(name, "moved", a, b))
         else:
             unchanged += 1
+    attached = []
+    for name in sorted(set(old_images) & set(new_images)):
+        moved = referrer_changes(name, old_images[name].referrers, new_images[name].referrers)
+        if moved is not None:
+            attached.append(moved)
     groups: dict = {}
     for change in changes:
         if change.kind != "changed":
@@ -92,4 +135,4 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
         (PackageGroup(pkg, tuple(names)) for pkg, names in groups.items()),
         key=lambda g: (-g.count, g.change.key, g.change.old or "", g.change.new or ""),
     )
-    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged)
+    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged, tuple(sorted(new_images)), tuple(attached))

@@ -7,7 +7,7 @@ from pathlib import Path
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import ChannelsConfig, parse_channels
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.errors import ConfigError, UsageError
+from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 
 LOCK_DIR = "lockfiles"
 CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
@@ -76,16 +76,37 @@ def read_lock_bytes(repo, rev: str, channel: str) -> bytes | None:
     return repo.worktree_bytes(path) if rev == WORKTREE else repo.read(rev, path)
 
 
-def pick_channel(repo, channel: str | None, rev: str) -> str:
+def pick_channel(repo, channel: str | None, rev: str, *, example: str = "docker kolla pull {channel}") -> str:
+    """CHANNEL if given (it must exist), else the only channel locked at REV.
+
+    ``example`` is the command to suggest when several are locked, with ``{channel}``
+    where the channel goes (``docker kolla log nova-api --channel {channel}``).
+    """
     if channel:
+        check_channel(repo, channel, rev)
         return channel
     names = channels_in(repo, rev)
     if len(names) == 1:
         return names[0]
-    raise UsageError(
-        "more than one channel is locked" if names else "no channel is locked yet",
-        "name the channel, e.g. `docker kolla pull ocata`" if names else "run `docker kolla lock CHANNEL` first",
-    )
+    if names:
+        raise UsageError(
+            f"more than one channel is locked ({', '.join(names)})",
+            f"name the channel, e.g. `{example.format(channel=names[0])}`",
+        )
+    raise UsageError("no channel is locked yet", "run `docker kolla lock CHANNEL` first")
+
+
+def check_channel(repo, channel: str, rev: str = "HEAD") -> None:
+    """UnknownChannel unless CHANNEL is configured (work tree or REV) or has a lockfile at REV."""
+    lock_path(channel)
+    known = _configured(repo.worktree_bytes(CHANNELS_PATH)) | set(channels_in(repo, rev))
+    if rev != WORKTREE:
+        known |= _configured(repo.read(rev, CHANNELS_PATH))
+    if channel not in known:
+        raise UnknownChannel(
+            f"unknown channel {channel!r} (configured: {', '.join(sorted(known)) or 'none'})",
+            "use one of those, or add it to lockfiles/channels.toml",
+        )
 
 
 def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:

@@ -25,7 +25,7 @@ def run_export(
     """The lock of ``channel`` at ``rev`` in format ``fmt``."""
     repo = open_repo(repo_path)
     try:
-        name = pick_channel(repo, channel, rev)
+        name = pick_channel(repo, channel, rev, example="docker kolla export {channel}")
         commit, lock = load_lock_at(repo, name, rev)
     finally:
         repo.close()

@@ -8,7 +8,7 @@ lock repository exactly as it was.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
@@ -18,6 +18,7 @@ from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import load_channels, lock_path
+from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
 from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -37,6 +38,8 @@ class LockOptions:
     jobs: int = 16
     accept_moved: bool = False
     strict_labels: bool = False
+    refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
+    dry_run: bool = False  # compute and report everything, write and push nothing
 
 
 @dataclass
@@ -52,6 +55,17 @@ class LockResult:
     warnings: list = field(default_factory=list)
     text: bytes | None = None  # the new lockfile bytes, None when nothing changed
     base: str | None = None  # the commit the lock was computed from
+    refused: list = field(default_factory=list)  # discover.Refusal: images the trust policy refused
+    push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
+
+    @property
+    def summary(self) -> str:
+        return summary_text(self)
+
+    @property
+    def changed(self) -> bool:
+        """The lockfile changed (or, with --dry-run, would change)."""
+        return self.text is not None
 
     def by_outcome(self, outcome: Outcome) -> list:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -116,6 +130,9 @@ def summary_text(result: LockResult) -> str:
         parts.append(f"{bumped} updated")
     if result.removed:
         parts.append(f"{len(result.removed)} removed")
+    moved = sum(1 for c in result.diff.images if c.kind == "moved")
+    if moved:
+        parts.append(f"{moved} moved")
     title += ", ".join(parts) if parts else "no change"
     lines = [title, ""]
     for d in sorted(changed, key=lambda d: d.entry.name):
@@ -126,8 +143,8 @@ def summary_text(result: LockResult) -> str:
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
-            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'} in {group.count} image"
-            f"{'s' if group.count != 1 else ''}"
+            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'}{' (downgrade)' if c.downgrade else ''}"
+            f" in {group.count} image{'s' if group.count != 1 else ''}"
         )
     return "\n".join(lines).rstrip() + "\n"
 
@@ -137,15 +154,28 @@ def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Lock
     return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
 
 
+def _committed(repo, path: str) -> bool:
+    """Whether HEAD has ``path`` (False in a repository without commits)."""
+    try:
+        return repo.read(repo.resolve("HEAD"), path) is not None
+    except UsageError:
+        return False
+
+
 def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
     """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
-    if not opts.branch and repo.is_dirty(path):
+    if not opts.branch and not opts.dry_run and repo.is_dirty(path):
+        if _committed(repo, path):
+            raise DirtyTree(
+                f"{path} has uncommitted edits",
+                f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+            )
         raise DirtyTree(
-            f"{path} has uncommitted edits",
-            f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+            f"{path} was written but never committed (lock --no-commit?)",
+            f"commit it (`git add {path} && git commit`) or remove it (`rm {path}`)",
         )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
@@ -162,6 +192,24 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     reader = lockhistory.new_reader(keep_entries=True)
     old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
+    policy = channel.trust
+    discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
+    refusals: dict = {}
+
+    def attach(decision: Decision, ref) -> Decision | None:
+        """Referrers of the digest the decision locks: discovered when it is new (or on
+        --refresh-referrers), kept from the lock otherwise; then the trust policy."""
+        entry, previous = decision.entry, decision.previous
+        fresh = previous is None or entry.digest != previous.digest
+        if not fresh and not opts.refresh_referrers:
+            return decision
+        found = discoverer.discover(ref, entry.digest, entry.platforms)
+        decision = replace(decision, entry=replace(entry, referrers=found))
+        refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
+        if refusal is None:
+            return decision
+        refusals[entry.name] = refusal
+        return Decision(previous, Outcome.REFUSED, previous) if previous is not None else None
 
     def work(name: str) -> tuple[Decision | None, list, list]:
         ref = refs[name]
@@ -174,7 +222,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             # free on Docker Hub and usually all a re-lock needs.
             head = resolver.head(ref) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
-                return decide(channel, _same(previous, ref), previous, bump_on=bump_on), [], []
+                return attach(decide(channel, _same(previous, ref), previous, bump_on=bump_on), ref), [], []
             report = resolver.resolve(name, ref, head)
         except NotFoundError:
             if name in channel.optional_images:
@@ -187,17 +235,25 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             and not channel.static
         ):
             gone = not resolver.exists(ref, previous.digest)
-        decision = decide(
-            channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone, accept_moved=opts.accept_moved
+        decision = attach(
+            decide(
+                channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone, accept_moved=opts.accept_moved
+            ),
+            ref,
         )
         if progress:
-            progress(name, decision.outcome.value)
+            progress(name, decision.outcome.value if decision else Outcome.REFUSED.value)
         return decision, report.notes, report.label_conflicts
 
-    results = parallel_map(work, sorted(wanted), opts.jobs)
+    names = sorted(wanted)
+    results = parallel_map(work, names, opts.jobs)
     decisions = [r[0] for r in results if r[0] is not None]
-    warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
-    conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
+    warnings = [
+        f"{name}: {n}" if d is not None or name in refusals else n
+        for name, (d, notes, _) in zip(names, results)
+        for n in notes
+    ]
+    conflicts = [f"{name}: {c}" for name, (_, _, cs) in zip(names, results) for c in cs]
     if conflicts and opts.strict_labels:
         raise CheckFailed(
             f"{len(conflicts)} version label(s) disagree with the image content; first: {conflicts[0]}",
@@ -211,18 +267,26 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
+    result.refused = [refusals[n] for n in sorted(refusals)]
     # unchanged images reuse their text from the base lockfile, and reading back parses
     # only the images written anew; never write what does not read back as the lock
     text = lockfile.dumps(new, reader.texts(old_bytes) if old_bytes else {}).encode()
     if reader.lock(text, path) != new:
         raise CheckFailed(f"{path}: the new lockfile does not read back as written", "report this as a bug")
-    result.text = text if text != old_bytes else None
+    nothing = current is None and not new.images  # every image refused or skipped: no empty lockfile
+    result.text = text if text != old_bytes and not nothing else None
     result.base = base
     return result
 
 
 def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
-    """Write and commit what :func:`plan_lock` computed; push if asked."""
+    """Write and commit what :func:`plan_lock` computed; push if asked.
+
+    ``--dry-run`` writes and pushes nothing. ``--branch B --push R`` with nothing
+    changed and no branch B yet (a quiet night) pushes nothing and is not an error.
+    """
+    if opts.dry_run:
+        return result
     path = lock_path(opts.channel)
     if result.text is not None:
         message = summary_text(result)
@@ -236,6 +300,9 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
             repo.write_worktree(path, result.text)
         result.written = True
     if opts.push:
+        if result.text is None and opts.branch and not repo.branch_exists(opts.branch):
+            result.push_skipped = True
+            return result
         branch = opts.branch or repo.head_branch()
         if not branch:
             raise UsageError("HEAD is detached: nothing to push", "pass --branch NAME")

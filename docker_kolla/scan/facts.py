@@ -16,9 +16,10 @@ from docker_kolla.errors import ScanError
 def combine_versions(values: Iterable[str]) -> str:
     """One deterministic value for a package seen more than once.
 
-    Two arches of one rpm/deb name (multilib), or one Python distribution in both the
-    system site-packages and the Kolla venv: keep every distinct version, sorted and
-    joined with ", ", so nothing is hidden and the result never depends on order.
+    Two arches of one rpm/deb name (multilib), or one Python distribution in two system
+    site-packages (``/usr/lib`` and ``/usr/local/lib``): keep every distinct version,
+    sorted and joined with ", ", so nothing is hidden and the result never depends on
+    order. (Kolla's venv has its own ``venv:`` keys, see scan.python.)
     """
     return ", ".join(sorted(set(values)))
 

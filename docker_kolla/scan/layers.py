@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_LIMITS", "LayerFacts", "Limits", "SCANNER_VERSION", "scan_la
 
 # Bump whenever a parser or the path table changes what a layer yields: cached
 # results of older scanners are then ignored and layers rescanned.
-SCANNER_VERSION = 1
+SCANNER_VERSION = 2  # 2: Kolla venv distributions as venv:<name>
 
 GiB, MiB = 1 << 30, 1 << 20
 # tarfile's read size: larger cuts per-call overhead, but tarfile's stream reader
@@ -110,7 +110,7 @@ def _walk(tar: tarfile.TarFile, facts: LayerFacts, limits: Limits) -> None:
         path = paths.normalise(member.name)
         if path is not None:
             _visit(tar, member, path, facts, limits)
-        tar.members.clear()
+        tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every TarInfo otherwise
 
 
 def _visit(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, facts: LayerFacts, limits: Limits) -> None:
@@ -132,7 +132,8 @@ def _visit(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, facts: Laye
                 f"{path} is {member.size} bytes, over the {limits.max_file} byte bound",
                 "the layer is corrupt or hostile",
             )
-        data = tar.extractfile(member).read()
+        handle = tar.extractfile(member)
+        data = handle.read() if handle is not None else b""
         facts.files[path] = _PARSERS[kind](data, path)
     elif kind and member.islnk():
         _hard_link(member, path, kind, facts)

@@ -30,7 +30,7 @@ _PY_TAILS = (
 _RPM_DIRS = (("var", "lib", "rpm"), ("usr", "lib", "sysimage", "rpm"))
 
 
-def _compile(kind: str, parts: tuple[str, ...]) -> tuple[str, tuple[re.Pattern, ...]]:
+def _compile(kind: str, parts: tuple[str, ...]) -> tuple[str, tuple[re.Pattern[str], ...]]:
     return kind, tuple(re.compile(part) for part in parts)
 
 
@@ -58,7 +58,7 @@ def normalise(name: str) -> str | None:
 _ROOTS = frozenset({"var", "usr", "lib"})
 
 
-def _matches(parts: list[str], pattern: tuple[re.Pattern, ...]) -> bool:
+def _matches(parts: list[str], pattern: tuple[re.Pattern[str], ...]) -> bool:
     return all(regex.fullmatch(part) for regex, part in zip(pattern, parts))
 
 

@@ -8,6 +8,17 @@ from docker_kolla.core.manifesto import normalise_python as normalise  # PEP 503
 from docker_kolla.scan.control import headers
 
 _SUFFIXES = (".dist-info", ".egg-info", ".egg")
+# Kolla's ``source`` images install the services into this virtualenv while the
+# OS packages bring their own copies of many libraries into the system
+# site-packages: the same distribution can be there twice, at two versions. The
+# venv gets its own key space (``venv:<name>``); the system keeps ``python:<name>``,
+# so binary images (no venv) keep the keys their locks always had.
+VENV_ROOT = "var/lib/kolla/venv/"
+
+
+def key_space(path: str) -> str:
+    """``venv`` for metadata under Kolla's virtualenv, else ``python``."""
+    return "venv" if path.startswith(VENV_ROOT) else "python"
 
 
 def _metadata_dir(path: str) -> str:
@@ -26,7 +37,7 @@ def from_dirname(path: str) -> tuple[str, str]:
 
 
 def parse_metadata(data: bytes, path: str) -> dict[str, str]:
-    """``python:<normalised name>`` -> Version of one metadata file.
+    """``python:<normalised name>`` (``venv:`` under Kolla's venv) -> Version of one metadata file.
 
     Name and Version come from the file's headers; where one is missing or the file
     is not text, the directory name (``foo-1.2.dist-info``) supplies it.
@@ -37,4 +48,4 @@ def parse_metadata(data: bytes, path: str) -> dict[str, str]:
     version = found.get("version") or dir_version
     if not name or not version:
         return {}
-    return {f"python:{normalise(name)}": version}
+    return {f"{key_space(path)}:{normalise(name)}": version}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from typing import Iterable
 
 from docker_kolla.errors import ScanError
 from docker_kolla.scan.facts import finish, merge_entries
@@ -62,7 +63,7 @@ def entry_of(blob: bytes) -> tuple[str, str] | None:
     return f"rpm:{name}", value
 
 
-def entries_of(blobs) -> dict[str, str]:
+def entries_of(blobs: Iterable[bytes]) -> dict[str, str]:
     """Manifesto entries of header blobs; two arches of one name are combined."""
     collected: dict[str, set[str]] = {}
     for blob in blobs:

@@ -45,10 +45,12 @@ class _Pages:
         self.count = len(data) // self.size
 
     def u32(self, buf: bytes, offset: int) -> int:
-        return struct.unpack_from(self.order + "I", buf, offset)[0]
+        value: int = struct.unpack_from(self.order + "I", buf, offset)[0]
+        return value
 
     def u16(self, buf: bytes, offset: int) -> int:
-        return struct.unpack_from(self.order + "H", buf, offset)[0]
+        value: int = struct.unpack_from(self.order + "H", buf, offset)[0]
+        return value
 
     def page(self, pgno: int) -> bytes:
         if not 0 < pgno < self.count:

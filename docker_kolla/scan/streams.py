@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from typing import Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, cast
 
 import zstandard
 
@@ -41,7 +41,7 @@ class Chunks(io.RawIOBase):
             self._pos = 0
         return self._buffer[self._pos : self._pos + size]
 
-    def readinto(self, target) -> int:
+    def readinto(self, target: Any) -> int:
         while self._pos >= len(self._buffer):
             chunk = next(self._iter, None)
             if chunk is None:
@@ -56,7 +56,7 @@ class Chunks(io.RawIOBase):
 class Counted(io.RawIOBase):
     """Passes reads through and raises ScanError once more than ``limit`` bytes came out."""
 
-    def __init__(self, inner, limit: int) -> None:
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
         super().__init__()
         self._inner = inner
         self._limit = limit
@@ -68,7 +68,7 @@ class Counted(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = 1 << 20  # tarfile always asks for a size; never read unbounded
-        data = self._inner.read(min(size, self._limit - self.total + 1))
+        data: bytes = self._inner.read(min(size, self._limit - self.total + 1))
         self.total += len(data)
         if self.total > self._limit:
             raise ScanError(
@@ -77,7 +77,7 @@ class Counted(io.RawIOBase):
             )
         return data
 
-    def readinto(self, target) -> int:
+    def readinto(self, target: Any) -> int:
         data = self.read(len(target))
         target[: len(data)] = data
         return len(data)
@@ -101,11 +101,14 @@ def compression(media_type: str, head: bytes) -> str:
     return "none"
 
 
-def decompressed(source: Chunks, media_type: str):
+def decompressed(source: Chunks, media_type: str) -> IO[bytes]:
     """A file object yielding the layer's tar bytes."""
     kind = compression(media_type, source.peek(4))
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=source, mode="rb")
+        return cast(IO[bytes], gzip.GzipFile(fileobj=source, mode="rb"))
     if kind == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True, closefd=False)
-    return source
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            cast(IO[bytes], source), read_across_frames=True, closefd=False
+        )
+        return cast(IO[bytes], reader)
+    return cast(IO[bytes], source)

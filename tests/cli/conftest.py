@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(sys.executable).parent / "docker-kolla"
+from tests.support.paths import PLUGIN
 
 
 @dataclass

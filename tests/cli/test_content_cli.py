@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tests.support.content import SITE_PACKAGES, dist_info, dpkg_status
 from tests.support.layers import build_layer
 from tests.support.push import push_image
 
-RPMDB = Path(__file__).resolve().parents[1] / "fixtures" / "rpmdb" / "sqlite" / "rpmdb.sqlite"
+RPMDB = Path(__file__).resolve().parents[1] / "fixtures" / "rpmdb" / "sqlite" / "rpmdb.sqlite.gz"
 
 
 def inspect(docker_cli, ref: str, cwd, *extra) -> dict:
@@ -25,7 +26,7 @@ def test_rpm_image_lists_rpm_packages(docker_cli, registry, tmp_path):
     assert RPMDB.exists(), f"missing fixture {RPMDB}"
     layer = build_layer(
         {
-            "/var/lib/rpm/rpmdb.sqlite": RPMDB.read_bytes(),
+            "/var/lib/rpm/rpmdb.sqlite": gzip.decompress(RPMDB.read_bytes()),
             **dist_info("/usr/lib/python2.7/site-packages", "nova", "15.0.2"),
         }
     )

@@ -129,8 +129,8 @@ def test_bytes_not_matching_their_digest_fail_the_lock(tmp_path, docker_cli, fle
 
 def test_usage_errors_are_one_line_too(docker_cli, tmp_path):
     one_line_error(docker_cli.kolla("lock", "--jobs", "0", "ocata", cwd=tmp_path), 2, "--jobs", "--help")
-    one_line_error(docker_cli.kolla("lock", cwd=tmp_path), 2, "Missing argument", "docker kolla lock --help")
-    one_line_error(docker_cli.kolla("frobnicate", cwd=tmp_path), 2, "No such command")
+    one_line_error(docker_cli.kolla("lock", cwd=tmp_path), 2, "missing argument CHANNEL", "docker kolla lock --help")
+    one_line_error(docker_cli.kolla("frobnicate", cwd=tmp_path), 2, "unknown command 'frobnicate'")
     one_line_error(docker_cli.kolla("diff", "--format", "yaml", cwd=tmp_path), 2, "unknown format")
 
 

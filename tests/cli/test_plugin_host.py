@@ -8,6 +8,8 @@ from pathlib import Path
 
 import tomli
 
+from tests.support.paths import VENV
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,7 +57,7 @@ def test_init_preset_ocata_in_an_empty_directory(docker_cli, tmp_path):
 
 
 def test_install_sh_links_the_plugin(tmp_path):
-    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"), "VENV": str(ROOT / ".venv")}
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "cfg"), "VENV": str(VENV)}
     proc = subprocess.run(["bash", str(ROOT / "install.sh")], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     link = tmp_path / "cfg" / "cli-plugins" / "docker-kolla"

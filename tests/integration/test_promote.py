@@ -23,10 +23,11 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.ops.promote import COPIED, FAILED, PRESENT, TAGGED, PromoteOptions, run_promote
 from tests.support import KollaFleet
+from tests.support.paths import PLUGIN
 
 FAST = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, retry_after_cap=0.1)
 ROOT = Path(__file__).resolve().parents[2]
-CLI = str(ROOT / ".venv" / "bin" / "docker-kolla")
+CLI = str(PLUGIN)
 USER, PASSWORD = "kolla", "s3cret"
 
 

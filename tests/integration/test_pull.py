@@ -15,10 +15,10 @@ import pytest
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps
+from tests.support.paths import PLUGIN
 
 pytestmark = pytest.mark.engine
 
-PLUGIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "docker-kolla"
 IMAGES = ("keystone", "nova-api", "glance-api")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

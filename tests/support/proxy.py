@@ -3,7 +3,9 @@
 It forwards everything (bodies streamed back in chunks), can add latency, counts
 requests by (method, kind) and response bytes, and injects faults on matching
 requests: an error status (500, 429 with Retry-After, ...), a connection reset,
-a truncated body, or a corrupted body with the original headers.
+a truncated body, a corrupted body with the original headers, or a slow drip:
+one byte at a time (``drip_interval`` apart) through the status line, the
+headers or the body, like a stalled link that never quite stops.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ HOP_BY_HOP = {
     "content-length",
 }
 CHUNK = 64 * 1024
-ACTIONS = ("status", "reset", "truncate", "corrupt")
+ACTIONS = ("status", "reset", "truncate", "corrupt", "drip")
+DRIP_PHASES = ("status", "headers", "body")
 
 
 def classify(path: str) -> str:
-    """manifest / blob / upload / tags / other, from a /v2/ URL path."""
+    """manifest / blob / upload / tags / referrers / other, from a /v2/ URL path."""
     path = urlsplit(path).path
+    if re.search(r"^/v2/.+/referrers/", path):
+        return "referrers"
     if re.search(r"^/v2/.+/blobs/uploads/", path):
         return "upload"
     if re.search(r"^/v2/.+/blobs/", path):
@@ -60,6 +65,7 @@ class Fault:
     times: int | None = None
     status: int = 500
     retry_after: str | None = None
+    phase: str = "body"  # for "drip": where the bytes slow down
     hits: int = 0
 
     def matches(self, method: str, path: str, kind: str) -> bool:
@@ -81,6 +87,8 @@ class Proxy:
         self.auth = auth  # the upstream registry's credentials, for fixtures that pass them on
         self.faults: list[Fault] = []
         self.extra_headers: dict[str, str] = {}  # added to every response (e.g. Hub's RateLimit headers)
+        self.header_rewrites: list[tuple[str, str]] = []  # (old, new) replaced in response header values
+        self.drip_interval = 0.3  # seconds between two bytes of a "drip" fault
         self.log: list[tuple[str, str, int]] = []  # (method, path, status sent)
         self._counts: Counter = Counter()
         self._bytes = 0
@@ -125,15 +133,21 @@ class Proxy:
         times: int | None = None,
         status: int = 500,
         retry_after: str | int | None = None,
+        phase: str = "body",
     ) -> Fault:
-        """Add a fault: ``status`` (answer ``status``), ``reset``, ``truncate`` or ``corrupt``.
+        """Add a fault: ``status`` (answer ``status``), ``reset``, ``truncate``, ``corrupt`` or
+        ``drip`` (``phase``: the status line, the headers or the body, one byte at a time).
 
         It applies to requests whose URL path contains ``match`` (and method/kind if
         given), for the next ``times`` of them or for all when ``times`` is None.
         """
         if action not in ACTIONS:
             raise ValueError(f"fault action must be one of {ACTIONS}")
-        fault = Fault(action, match, method, kind, times, status, None if retry_after is None else str(retry_after))
+        if phase not in DRIP_PHASES:
+            raise ValueError(f"drip phase must be one of {DRIP_PHASES}")
+        fault = Fault(
+            action, match, method, kind, times, status, None if retry_after is None else str(retry_after), phase
+        )
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -154,6 +168,14 @@ class Proxy:
         with self._lock:
             self._bytes += nbytes
             self.log.append((method, path, status))
+
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, dict, bytes] | None:
+        """A reply the proxy gives itself instead of forwarding (subclasses); None forwards."""
+        return None
+
+    def added_headers(self, method: str, path: str, body: bytes, status: int) -> dict[str, str]:
+        """Headers added to a forwarded answer (subclasses)."""
+        return {}
 
     def delay(self) -> None:
         if self.latency_ms:
@@ -205,6 +227,9 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 return self._error(fault)
             if fault and fault.action == "reset":
                 return self._reset()
+            own = proxy.answer(self.command, self.path, body)
+            if own is not None:
+                return self._own(*own)
             conn = http.client.HTTPConnection(*proxy.upstream, timeout=120)
             try:
                 conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -214,20 +239,55 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if body or self.command in ("POST", "PUT", "PATCH"):
                     conn.putheader("Content-Length", str(len(body)))
                 conn.endheaders(body or None)
-                self._respond(conn.getresponse(), fault)
+                self._respond(conn.getresponse(), fault, body)
             finally:
                 conn.close()
 
-        def _respond(self, resp: http.client.HTTPResponse, fault: Fault | None) -> None:
+        def _headers_of(self, resp: http.client.HTTPResponse) -> list[tuple[str, str]]:
+            out = []
+            for key, value in resp.getheaders():
+                if key.lower() not in HOP_BY_HOP:
+                    for old, new in proxy.header_rewrites:
+                        value = value.replace(old, new)
+                    out.append((key, value))
+            return out + list(proxy.extra_headers.items())
+
+        def _drip(self, resp: http.client.HTTPResponse, phase: str) -> None:
+            """Answer with upstream's response, sending ``phase`` and all after it one byte at a time."""
+            body = resp.read() if self.command != "HEAD" else b""
+            length = resp.getheader("Content-Length") or str(len(body))
+            status = f"HTTP/1.1 {resp.status} {resp.reason}\r\n".encode()
+            lines = "".join(f"{k}: {v}\r\n" for k, v in self._headers_of(resp))
+            head = f"{lines}Content-Length: {length}\r\n\r\n".encode()
+            fast = {"status": b"", "headers": status, "body": status + head}[phase]
+            slow = (status + head + body)[len(fast) :]
+            self.wfile.write(fast)
+            for i in range(len(slow)):
+                self.wfile.write(slow[i : i + 1])
+                time.sleep(proxy.drip_interval)
+            proxy._sent(self.command, self.path, resp.status, len(body))
+
+        def _own(self, status: int, headers: dict, data: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            proxy._sent(self.command, self.path, status, 0 if self.command == "HEAD" else len(data))
+
+        def _respond(self, resp: http.client.HTTPResponse, fault: Fault | None, sent_body: bytes = b"") -> None:
             proxy.delay()
+            if fault and fault.action == "drip":
+                return self._drip(resp, fault.phase)
             length = resp.getheader("Content-Length")
             has_body = self.command != "HEAD" and resp.status not in (204, 304)
             chunked = has_body and length is None
             self.send_response(resp.status, resp.reason)
-            for key, value in resp.getheaders():
-                if key.lower() not in HOP_BY_HOP:
-                    self.send_header(key, value)
-            for key, value in proxy.extra_headers.items():
+            for key, value in self._headers_of(resp):
+                self.send_header(key, value)
+            for key, value in proxy.added_headers(self.command, self.path, sent_body, resp.status).items():
                 self.send_header(key, value)
             if length is not None:
                 self.send_header("Content-Length", length)

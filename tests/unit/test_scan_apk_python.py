@@ -42,7 +42,7 @@ def test_dist_info_headers_win_over_directory_name():
 
 def test_egg_info_file_and_dir_fall_back_to_directory_name():
     file_path = "var/lib/kolla/venv/lib/python2.7/site-packages/nova-15.0.0-py2.7.egg-info"
-    assert python.parse_metadata(b"", file_path) == {"python:nova": "15.0.0"}
+    assert python.parse_metadata(b"", file_path) == {"venv:nova": "15.0.0"}
     dir_path = "usr/lib/python2.7/site-packages/PyYAML-3.10-py2.7.egg-info/PKG-INFO"
     assert python.parse_metadata(b"Metadata-Version: 1.0\nName: PyYAML\n", dir_path) == {"python:pyyaml": "3.10"}
 

@@ -101,7 +101,7 @@ def test_hard_links():
         ]
     )
     facts = scan_layer([layer], OCI_LAYER)
-    assert facts.files[venv.format("lib64")] == {"python:six": "1.16.0"}
+    assert facts.files[venv.format("lib64")] == {"venv:six": "1.16.0"}
     # The target was not kept: the link's content is unknown, so the path only hides lower ones.
     assert "var/lib/dpkg/status" not in facts.files and "var/lib/dpkg/status" in facts.whiteouts
     assert facts.notes and "var/lib/dpkg/status" in facts.notes[0]

@@ -73,6 +73,13 @@ def test_whiteout_of_a_parent_directory_removes_everything_below():
     assert sorted(merge_layers([BASE, upper])) == ["deb:bash", "deb:wget"]
 
 
-def test_same_project_in_system_and_venv_keeps_both_versions():
+def test_same_project_in_system_and_venv_has_one_key_each():
     upper = layer((f"{VENV}/six-1.17.0.dist-info/METADATA", meta("six", "1.17.0")))
+    merged = merge_layers([BASE, upper])
+    assert merged["python:six"] == "1.16.0"  # the OS package's copy, key unchanged
+    assert merged["venv:six"] == "1.17.0"  # what the service in Kolla's venv imports
+
+
+def test_same_project_in_two_system_site_packages_keeps_both_versions():
+    upper = layer(("usr/local/lib/python3.9/site-packages/six-1.17.0.dist-info/METADATA", meta("six", "1.17.0")))
     assert merge_layers([BASE, upper])["python:six"] == "1.16.0, 1.17.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import struct
 import subprocess
@@ -26,7 +27,7 @@ def expected(tsv: Path) -> dict[str, str]:
 
 
 def test_sqlite_fixture_matches_rpm_qa():
-    got = rpm.parse_sqlite((FIXTURES / "sqlite" / "rpmdb.sqlite").read_bytes())
+    got = rpm.parse_sqlite(gzip.decompress((FIXTURES / "sqlite" / "rpmdb.sqlite.gz").read_bytes()))
     want = expected(FIXTURES / "sqlite" / "expected.tsv")
     assert len(want) == 129
     assert got == want

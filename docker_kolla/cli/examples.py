@@ -1,0 +1,76 @@
+"""The ``Examples:`` section of each command's ``--help``, keyed by its path after ``docker kolla``.
+
+Every command needs an entry: tests/cli/test_help.py fails on a command without one.
+"""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": (
+        "docker kolla init --registry registry.example:5000",
+        "docker kolla lock ocata",
+        "docker kolla diff HEAD~1 --format markdown",
+        "docker kolla promote ocata --to prod.example:5000/kolla",
+    ),
+    "init": (
+        "# a repository for your own registry, three images, channel ocata",
+        "docker kolla init --registry registry.example:5000",
+        "# the whole Kolla Ocata fleet",
+        "docker kolla init --preset ocata",
+    ),
+    "lock": (
+        "docker kolla lock ocata",
+        "docker kolla lock ocata --image nova-api --image keystone",
+        "# commit on a branch and push it for a pull request",
+        "docker kolla lock ocata --branch lock/ocata --push origin",
+        "docker kolla lock ocata --insecure-registry localhost:5000",
+    ),
+    "diff": (
+        "# HEAD against the work tree",
+        "docker kolla diff",
+        "docker kolla diff HEAD~1",
+        "docker kolla diff main~2..main --channel ocata --format markdown",
+        "docker kolla diff HEAD~1 --format json --exit-code",
+    ),
+    "log": (
+        "docker kolla log nova-api",
+        "docker kolla log nova-api --channel ocata --lock HEAD~3 --format json",
+    ),
+    "verify": (
+        "docker kolla verify",
+        "docker kolla verify ocata --remote",
+    ),
+    "inspect": (
+        "docker kolla inspect kolla/centos-binary-nova-api:ocata",
+        "docker kolla inspect localhost:5000/kolla/nova-api:ocata --insecure-registry localhost:5000 --format json",
+        "docker kolla inspect kolla/nova-api:ocata --platform linux/amd64 --platform linux/arm64",
+    ),
+    "pull": (
+        "docker kolla pull ocata",
+        "# roll back to the previous lock",
+        "docker kolla pull ocata --lock HEAD~1",
+        "docker kolla pull ocata --image nova-api --mark deployed",
+    ),
+    "export": (
+        "docker kolla export ocata > globals-pins.yml",
+        "docker kolla export ocata --format compose --registry prod.example:5000/kolla -o images.yml",
+        "docker kolla export ocata --lock v1.0 --format json",
+    ),
+    "status": (
+        "docker kolla status",
+        "docker kolla status ocata --context prod-1 --context prod-2 --exit-code",
+        "docker kolla status --format json",
+    ),
+    "promote": (
+        "# what would be copied (exit 1 if anything)",
+        "docker kolla promote ocata --to prod.example:5000/kolla --dry-run",
+        "docker kolla promote ocata --to prod.example:5000/kolla",
+        "docker kolla promote ocata --to prod.example:5000 --lock HEAD~1 --image nova-api",
+    ),
+    "version": ("docker kolla version", "docker kolla version --format json", "docker kolla --version"),
+    "cache": ("docker kolla cache prune --older-than 30",),
+    "cache prune": (
+        "docker kolla cache prune",
+        "docker kolla cache prune --older-than 30 --force",
+    ),
+}

@@ -1,0 +1,317 @@
+"""An independent image signer and verifier for the tests, written from the cosign specs.
+
+It never imports ``docker_kolla``: a misreading of the specs in the product cannot
+hide itself here. It follows sigstore/cosign ``specs/SIGNATURE_SPEC.md`` (the
+``sha256-<hex>.sig`` tag whose layers are simple-signing payloads, the signature
+in a layer annotation), ``specs/ATTESTATION_SPEC.md`` (``.att`` tags holding DSSE
+envelopes of in-toto statements) and ``specs/BUNDLE_SPEC.md`` (an OCI 1.1 artifact
+with ``subject`` holding a v0.3 sigstore bundle; the referrers tag schema index is
+updated when the registry does not answer ``OCI-Subject``), with ECDSA P-256 over
+SHA-256 from the ``cryptography`` package.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.support.push import ACCEPT_ALL, OCI_INDEX, OCI_MANIFEST, Client, push_blob
+
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+DSSE = "application/vnd.dsse.envelope.v1+json"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+EMPTY = "application/vnd.oci.empty.v1+json"
+EMPTY_BLOB = b"{}"
+SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
+IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+COSIGN_SIGN = "https://sigstore.dev/cosign/sign/v1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _json(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE pre-authentication encoding (secure-systems-lab/dsse protocol.md)."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+
+
+@dataclass
+class KeyPair:
+    """A P-256 key pair; ``public_pem`` is what a user puts in ``keys = [...]``."""
+
+    private: ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        return cls(ec.generate_private_key(ec.SECP256R1()))
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the DER SubjectPublicKeyInfo, the form docker-kolla records."""
+        der = self.private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return _sha(der)
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private.sign(data, ec.ECDSA(hashes.SHA256()))
+
+
+def simple_signing_payload(reference: str, digest: str) -> bytes:
+    return _json(
+        {
+            "critical": {
+                "identity": {"docker-reference": reference},
+                "image": {"docker-manifest-digest": digest},
+                "type": "cosign container image signature",
+            },
+            "optional": None,
+        }
+    )
+
+
+def statement(subject_name: str, digest: str, predicate_type: str, predicate: object) -> bytes:
+    return _json(
+        {
+            "_type": STATEMENT_V1,
+            "subject": [{"name": subject_name, "digest": {"sha256": digest.split(":", 1)[1]}}],
+            "predicateType": predicate_type,
+            "predicate": predicate,
+        }
+    )
+
+
+def envelope(key: KeyPair, payload: bytes, payload_type: str = IN_TOTO_PAYLOAD) -> dict:
+    return {
+        "payloadType": payload_type,
+        "payload": _b64(payload),
+        "signatures": [{"keyid": "", "sig": _b64(key.sign(pae(payload_type, payload)))}],
+    }
+
+
+@dataclass
+class Signer:
+    """Writes signatures and attestations for images in one registry."""
+
+    host: str
+    auth: tuple[str, str] | None = None
+    client: Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = Client(self.host, self.auth)
+
+    # -- registry plumbing ------------------------------------------------------
+    def _scope(self, repo: str) -> str:
+        return f"repository:{repo}:pull,push"
+
+    def get_manifest(self, repo: str, ref: str) -> bytes | None:
+        resp = self.client.request(
+            "GET", f"/v2/{repo}/manifests/{ref}", scope=self._scope(repo), headers={"Accept": ACCEPT_ALL}
+        )
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        return resp.content
+
+    def get_blob(self, repo: str, digest: str) -> bytes:
+        resp = self.client.request("GET", f"/v2/{repo}/blobs/{digest}", scope=self._scope(repo))
+        resp.raise_for_status()
+        if _sha(resp.content) != digest:
+            raise AssertionError(f"blob {digest} does not hash to its digest")
+        return resp.content
+
+    def put(self, repo: str, ref: str, body: bytes, media_type: str) -> dict:
+        resp = self.client.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{ref}",
+            scope=self._scope(repo),
+            data=body,
+            headers={"Content-Type": media_type},
+        )
+        if resp.status_code != 201:
+            raise AssertionError(f"PUT {repo}:{ref} -> {resp.status_code}: {resp.text[:200]}")
+        return dict(resp.headers)
+
+    def _blob(self, repo: str, data: bytes) -> dict:
+        return {"digest": push_blob(self.host, repo, data, auth=self.client), "size": len(data)}
+
+    # -- legacy cosign tags -------------------------------------------------------
+    def _append_layer(self, repo: str, tag: str, layer: dict) -> str:
+        """Add ``layer`` to the manifest at ``tag`` (created if absent), as cosign does."""
+        old = self.get_manifest(repo, tag)
+        layers = json.loads(old)["layers"] if old else []
+        layers = [entry for entry in layers if entry != layer] + [layer]
+        config = _json(
+            {
+                "architecture": "",
+                "os": "",
+                "config": {},
+                "rootfs": {"type": "layers", "diff_ids": [entry["digest"] for entry in layers]},
+            }
+        )
+        body = _json(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **self._blob(repo, config)},
+                "layers": layers,
+            }
+        )
+        self.put(repo, tag, body, OCI_MANIFEST)
+        return _sha(body)
+
+    def sign(self, repo: str, digest: str, key: KeyPair, *, reference: str | None = None) -> str:
+        """A simple-signing signature under ``sha256-<hex>.sig``; returns the .sig manifest digest."""
+        payload = simple_signing_payload(reference or f"{self.host}/{repo}", digest)
+        return self.sign_payload(repo, digest, key, payload)
+
+    def sign_payload(self, repo: str, digest: str, key: KeyPair, payload: bytes, *, signature: bytes = b"") -> str:
+        """Attach ``payload`` with ``signature`` (by default ``key``'s over it) to ``digest``'s .sig tag."""
+        layer = {
+            "mediaType": SIMPLE_SIGNING,
+            **self._blob(repo, payload),
+            "annotations": {SIG_ANNOTATION: _b64(signature or key.sign(payload))},
+        }
+        return self._append_layer(repo, cosign_tag(digest, "sig"), layer)
+
+    def attest(self, repo: str, digest: str, key: KeyPair, predicate_type: str, predicate: object) -> str:
+        """A DSSE in-toto attestation under ``sha256-<hex>.att``; returns the .att manifest digest."""
+        env = _json(envelope(key, statement(f"{self.host}/{repo}", digest, predicate_type, predicate)))
+        layer = {
+            "mediaType": DSSE,
+            **self._blob(repo, env),
+            "annotations": {SIG_ANNOTATION: "", "predicateType": predicate_type},
+        }
+        return self._append_layer(repo, cosign_tag(digest, "att"), layer)
+
+    # -- cosign v3: a bundle as an OCI 1.1 referrer --------------------------------
+    def bundle(
+        self, repo: str, digest: str, subject_media_type: str, key: KeyPair, *, predicate_type: str = COSIGN_SIGN
+    ) -> str:
+        """Push a v0.3 bundle referrer of ``digest``; returns the referrer manifest digest."""
+        stmt = statement(f"{self.host}/{repo}", digest, predicate_type, {})
+        bundle = _json(
+            {
+                "mediaType": BUNDLE,
+                "verificationMaterial": {"publicKey": {"hint": key.fingerprint}, "tlogEntries": []},
+                "dsseEnvelope": envelope(key, stmt),
+            }
+        )
+        annotations = {
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            "dev.sigstore.bundle.predicateType": predicate_type,
+            "org.opencontainers.image.created": "2026-01-01T00:00:00Z",
+        }
+        layer = self._blob(repo, bundle)
+        body = _json(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "artifactType": BUNDLE,
+                "config": {"mediaType": EMPTY, **self._blob(repo, EMPTY_BLOB)},
+                "layers": [{"mediaType": BUNDLE, **layer}],
+                "subject": {"mediaType": subject_media_type, "digest": digest, "size": self._size(repo, digest)},
+                "annotations": annotations,
+            }
+        )
+        ref = _sha(body)
+        headers = self.put(repo, ref, body, OCI_MANIFEST)
+        if "OCI-Subject" not in headers:  # no referrers API: maintain the tag-schema index
+            self._add_to_tag_index(
+                repo,
+                digest,
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": ref,
+                    "size": len(body),
+                    "artifactType": BUNDLE,
+                    "annotations": annotations,
+                },
+            )
+        return ref
+
+    def _size(self, repo: str, digest: str) -> int:
+        raw = self.get_manifest(repo, digest)
+        if raw is None:
+            raise AssertionError(f"{repo}@{digest} does not exist")
+        return len(raw)
+
+    def _add_to_tag_index(self, repo: str, digest: str, descriptor: dict) -> None:
+        tag = digest.replace(":", "-")
+        old = self.get_manifest(repo, tag)
+        entries = json.loads(old)["manifests"] if old else []
+        entries = [e for e in entries if e["digest"] != descriptor["digest"]] + [descriptor]
+        self.put(repo, tag, _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}), OCI_INDEX)
+
+    # -- independent verification --------------------------------------------------
+    def verify(self, repo: str, digest: str, public_pem: bytes) -> list[str]:
+        """What verifies for ``digest`` with ``public_pem``: ``"sig"`` per good simple signature,
+        ``"bundle"`` per good bundle in the tag-schema index (or the referrers API when present)."""
+        key = serialization.load_pem_public_key(public_pem)
+        found = []
+        sig = self.get_manifest(repo, cosign_tag(digest, "sig"))
+        for layer in json.loads(sig)["layers"] if sig else []:
+            payload = self.get_blob(repo, layer["digest"])
+            signature = base64.b64decode(layer.get("annotations", {}).get(SIG_ANNOTATION, ""))
+            if _good(key, signature, payload) and _payload_digest(payload) == digest:
+                found.append("sig")
+        for desc in self.referrers(repo, digest):
+            if desc.get("artifactType") != BUNDLE:
+                continue
+            manifest = json.loads(self.get_manifest(repo, desc["digest"]) or b"{}")
+            bundle = json.loads(self.get_blob(repo, manifest["layers"][0]["digest"]))
+            env = bundle["dsseEnvelope"]
+            body = base64.b64decode(env["payload"])
+            signed = pae(env["payloadType"], body)
+            ok = any(_good(key, base64.b64decode(s["sig"]), signed) for s in env["signatures"])
+            subjects = [s["digest"].get("sha256") for s in json.loads(body)["subject"]]
+            if ok and digest.split(":", 1)[1] in subjects:
+                found.append("bundle")
+        return found
+
+    def referrers(self, repo: str, digest: str) -> list[dict]:
+        """Descriptors from the referrers API, or from the tag schema when the API answers 404."""
+        resp = self.client.request("GET", f"/v2/{repo}/referrers/{digest}", scope=self._scope(repo))
+        if resp.status_code == 200:
+            return resp.json().get("manifests") or []
+        raw = self.get_manifest(repo, digest.replace(":", "-"))
+        return json.loads(raw).get("manifests") or [] if raw else []
+
+
+def cosign_tag(digest: str, suffix: str) -> str:
+    return f"{digest.replace(':', '-')}.{suffix}"
+
+
+def _good(key, signature: bytes, data: bytes) -> bool:
+    try:
+        key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def _payload_digest(payload: bytes) -> str:
+    return json.loads(payload)["critical"]["image"]["docker-manifest-digest"]
