@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from docker_kolla import __version__
+from docker_kolla.adapters.fsio import write_atomic
 
 FORMAT = 1
 
@@ -66,14 +65,7 @@ class RevisionCache:
         path = self._path(kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(path, hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
         except OSError:
             pass
 

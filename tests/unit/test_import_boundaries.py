@@ -50,6 +50,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "http": REQUESTS,
     "registry": REQUESTS,
     "responses": REQUESTS,
+    "revcache": set(),
     "uploads": REQUESTS,
 }
 TOP_LEVEL = {"docker_kolla": set(), "docker_kolla.errors": set()}
