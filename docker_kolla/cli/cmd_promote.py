@@ -88,7 +88,7 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
             "delete that tag at the destination deliberately, or lock a new revision",
         )
     if dry_run and result.plan.has_work:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 @base.app.command("promote")
