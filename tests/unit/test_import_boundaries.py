@@ -50,6 +50,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "http": REQUESTS,
     "registry": REQUESTS,
     "responses": REQUESTS,
+    "revcache": set(),
     "uploads": REQUESTS,
 }
 # releases: the shipped preset/kolla-ansible data files (importlib.resources) parsed by core.
