@@ -267,8 +267,9 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
     if conflicted is not None:
         channel = path.rsplit("/", 1)[-1].split("@", 1)[0].removesuffix(".toml")
         which = f" (images: {', '.join(conflicted)})" if conflicted else ""
+        first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(("<" * MARKER, "=" * MARKER)))
         raise ConfigError(
-            f"{path} has unresolved merge conflict markers{which}",
+            f"{path} has unresolved merge conflict markers at line {first}, column 1{which}",
             f"keep ours (`git checkout --ours {path.split('@', 1)[0]}`), `git add` it, commit the merge, "
             f"then `docker kolla lock {channel} --image NAME` for each image named",
         )

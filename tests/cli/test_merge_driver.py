@@ -105,11 +105,12 @@ def test_conflicting_merge_is_reported_per_image_and_lock_refuses_the_file(base_
     assert refused.returncode == 2
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
-    assert "lockfiles/ocata.toml has unresolved merge conflict markers (images: nova-api)" in lines[0]
+    assert "lockfiles/ocata.toml has unresolved merge conflict markers at line" in lines[0]
+    assert "(images: nova-api)" in lines[0]
     assert "git checkout --ours" in lines[0]
     diffed = docker_cli.kolla("diff", cwd=repo)  # the work tree's file: refused, naming the image
     assert diffed.returncode == 2 and len(diffed.stderr.strip().splitlines()) == 1
-    assert "merge conflict markers (images: nova-api)" in diffed.stderr
+    assert "merge conflict markers at line" in diffed.stderr and "(images: nova-api)" in diffed.stderr
     assert snapshot(repo) == before
     # resolve as the hint says: keep ours, commit, re-resolve the image
     git(repo, "checkout", "--ours", "lockfiles/ocata.toml")

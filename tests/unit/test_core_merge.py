@@ -72,7 +72,9 @@ def test_different_changes_and_delete_against_modify_conflict():
     text = conflict_text(merged)
     assert conflicted_images(text) == ["keystone", "nova-api"]
     assert conflicted_images(lockfile.dumps(ours)) is None
-    with pytest.raises(ConfigError, match=r"merge conflict markers \(images: keystone, nova-api\)"):
+    with pytest.raises(
+        ConfigError, match=r"merge conflict markers at line \d+, column 1 \(images: keystone, nova-api\)"
+    ):
         lockfile.loads(text, "lockfiles/ocata.toml")
 
 
