@@ -24,7 +24,9 @@ FORMATS = ("kolla-ansible", "kolla-k8s", "helm", "compose", "list", "json")
 _REGISTRY_HINT = "pass --registry HOST[/NAMESPACE] to say where the images live for this deploy"
 
 
-def render(lock: Lockfile, fmt: str, *, registry: str | None = None, source: str = "") -> str:
+def render(
+    lock: Lockfile, fmt: str, *, registry: str | None = None, source: str = "", rev: str = "", commit: str = ""
+) -> str:
     """The lock in format ``fmt``; ``registry`` (``HOST[/NAMESPACE]``) rewrites where images live.
 
     ``source`` (e.g. ``lock ocata@1a2b3c4``) goes into a header comment where the format allows.
@@ -38,8 +40,9 @@ def render(lock: Lockfile, fmt: str, *, registry: str | None = None, source: str
         "helm": _helm,
         "compose": _compose,
         "list": _list,
-        "json": _json,
-    }[fmt]
+    }.get(fmt)
+    if renderer is None:  # json: the one format with the lock revision as data (docs/json.md)
+        return _json(lock, entries, source, {"rev": rev or None, "commit": commit or None})
     return renderer(lock, entries, source)
 
 
@@ -142,10 +145,12 @@ def _list(lock: Lockfile, entries: list, source: str) -> str:
     return "".join(f"{e.pinned}\n" for e in entries)
 
 
-def _json(lock: Lockfile, entries: list, source: str) -> str:
+def _json(lock: Lockfile, entries: list, source: str, revision: dict) -> str:
     doc = {
+        "schema": 1,
         "channel": lock.channel,
         "source": source,
+        "lock": revision,
         "images": [
             {
                 "name": e.name,
@@ -153,7 +158,7 @@ def _json(lock: Lockfile, entries: list, source: str) -> str:
                 "tag": e.tag,
                 "revision": e.revision,
                 "digest": str(e.digest),
-                "media_type": e.media_type,
+                "media-type": e.media_type,
                 "pinned": e.pinned,
                 "tagged": e.tagged,
             }

@@ -119,15 +119,3 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
             f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision"
         )
     return sha, parse_lock(data, f"{path}@{sha[:7]}")
-
-
-def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
-    """Open the repository and read a lock: (LockRepo, Lockfile)."""
-    repo = open_repo(repo_path)
-    try:
-        name = pick_channel(repo, channel, rev)
-        _, lock = load_lock_at(repo, name, rev)
-    except BaseException:
-        repo.close()
-        raise
-    return repo, lock

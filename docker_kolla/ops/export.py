@@ -29,7 +29,9 @@ def run_export(
         commit, lock = load_lock_at(repo, name, rev)
     finally:
         repo.close()
-    text = render(lock, fmt, registry=registry, source=f"lockfiles/{name}.toml at {commit[:12]} ({rev})")
+    text = render(
+        lock, fmt, registry=registry, source=f"lockfiles/{name}.toml at {commit[:12]} ({rev})", rev=rev, commit=commit
+    )
     return ExportResult(channel=name, commit=commit, text=text, images=len(lock.images))
 
 

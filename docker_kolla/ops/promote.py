@@ -23,7 +23,7 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import KollaError, NotFoundError
-from docker_kolla.ops.common import load_channels, open_lock
+from docker_kolla.ops.common import load_channels, load_lock_at, open_repo, pick_channel
 from docker_kolla.ops.parallel import parallel_map
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class PromoteResult:
     plan: pp.Plan
     outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
+    commit: str = ""  # full sha of the lock commit promoted
 
     def by_status(self, status: str) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -193,25 +194,13 @@ def run_promote(
     repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient, progress: Progress | None = None
 ) -> PromoteResult:
     """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
-    repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
-    with repo:
+    with open_repo(Path(repo_path)) as repo:
+        commit, lock = load_lock_at(repo, pick_channel(repo, opts.channel, opts.rev), opts.rev)
         chan = _channel(repo, lock.channel)
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
-        return PromoteResult(plan)
+        return PromoteResult(plan, commit=commit)
     with Copier(src, dst, blob_jobs=opts.jobs) as copier:
-        return execute(plan, tops, copier, opts.jobs, progress)
-
-
-def result_json(result: PromoteResult) -> dict:
-    """Everything a machine needs: the plan, each image's outcome and the byte counts."""
-    doc = pp.plan_json(result.plan)
-    by_name = {o.item.target.name: o for o in result.outcomes}
-    for image in doc["images"]:
-        outcome = by_name.get(image["name"])
-        if outcome is not None:
-            image.update(status=outcome.status, error=outcome.error, stats=outcome.stats.as_dict())
-    doc["dry_run"] = not result.outcomes and bool(result.plan.items)
-    doc["statuses"] = {s: len(result.by_status(s)) for s in STATUSES}
-    doc["totals"] = result.totals.as_dict()
-    return doc
+        result = execute(plan, tops, copier, opts.jobs, progress)
+    result.commit = commit
+    return result
