@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, fields
 from typing import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
@@ -25,8 +25,9 @@ from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback,
 from docker_kolla.adapters.responses import header_digest, read_limited, registry_error
 from docker_kolla.adapters.uploads import BlobUploads
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.manifest import ACCEPT, Index, Manifest, parse_manifest
+from docker_kolla.core.manifest import ACCEPT, OCI_INDEX, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.referrers import index_descriptors
 from docker_kolla.errors import DigestMismatch, InvalidReference, NotFoundError
 
 # distribution refuses manifests over 4 MiB (registry/handlers/manifests.go); so do we.
@@ -46,6 +47,8 @@ class RegistryStats:
     blob_gets: int = 0
     bytes_downloaded: int = 0
     puts: int = 0
+    referrers_gets: int = 0
+    tag_lists: int = 0
     ratelimit_limit: str = ""
     ratelimit_remaining: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -71,10 +74,9 @@ class RegistryClient(BlobDownloads, BlobUploads):
     """Registry API calls over one shared session, with auth and verification.
 
     Args:
-        session: from ``http.make_session`` (pool size >= jobs).
+        session: from ``http.make_session`` (pool size >= the callers' concurrency).
         authenticator: answers challenges and caches tokens.
         insecure: hosts (``host[:port]``) to reach over plain HTTP; loopback always is.
-        jobs: the concurrency callers use, so they can size their worker pools.
     """
 
     def __init__(
@@ -83,13 +85,11 @@ class RegistryClient(BlobDownloads, BlobUploads):
         authenticator: Authenticator,
         *,
         insecure: Iterable[str] = (),
-        jobs: int = 8,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.session = session
         self.auth = authenticator
         self.insecure = frozenset(insecure)
-        self.jobs = jobs
         self.policy = policy
         self.stats = RegistryStats()
         self._manifests: dict[Digest, Manifest | Index] = {}
@@ -222,11 +222,39 @@ class RegistryClient(BlobDownloads, BlobUploads):
         if resp.status_code not in (200, 202):
             raise registry_error(resp, f"DELETE {ref.repository}@{digest}")
 
+    def get_referrers(self, ref: ImageRef, digest: Digest, artifact_type: str = "") -> list[dict] | None:
+        """The OCI 1.1 referrers API: descriptors of manifests whose subject is ``digest``.
+
+        None when the registry has no API: 404, 400, 405, 406 or an answer that is not
+        an image index (the tag schema is the fallback). ``Link`` pages are followed; a
+        filter the registry did not apply (no ``OCI-Filters-Applied``) is applied here.
+        """
+        query = f"?{urlencode({'artifactType': artifact_type})}" if artifact_type else ""
+        url: str | None = f"{self._base(ref)}/referrers/{digest}{query}"
+        found: list[dict] = []
+        while url:
+            self.stats.add("referrers_gets")
+            resp = self._request("GET", ref, url, repository_scopes(ref.path), headers={"Accept": OCI_INDEX})
+            with resp:
+                if resp.status_code in (400, 404, 405, 406):
+                    return None
+                if resp.status_code != 200:
+                    raise registry_error(resp, f"referrers of {ref.repository}@{digest}")
+                entries = index_descriptors(read_limited(resp, MAX_MANIFEST_SIZE, f"referrers of {digest}"))
+            if entries is None:
+                return None
+            filtered = "artifacttype" in resp.headers.get("OCI-Filters-Applied", "").lower()
+            found.extend(e for e in entries if filtered or not artifact_type or e.get("artifactType") == artifact_type)
+            nxt = resp.links.get("next", {}).get("url")
+            url = urljoin(resp.url, nxt) if nxt else None
+        return found
+
     def list_tags(self, ref: ImageRef) -> list[str]:
         """All tags of ``ref``'s repository, following ``Link`` pagination."""
         url: str | None = f"{self._base(ref)}/tags/list?n={TAGS_PAGE}"
         tags: list[str] = []
         while url:
+            self.stats.add("tag_lists")
             resp = self._request("GET", ref, url, repository_scopes(ref.path))
             if resp.status_code == 404:
                 raise NotFoundError(

@@ -11,7 +11,7 @@ from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
-from docker_kolla.ops.common import load_channels, open_repo
+from docker_kolla.ops.common import load_channels
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 
 
@@ -36,6 +36,9 @@ def lock(
     cache_dir: Optional[Path] = typer.Option(
         None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
     ),
+    refresh_referrers: bool = typer.Option(
+        False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print the summary and diff; write nothing."),
     exit_code: bool = typer.Option(
         False, "--exit-code", help="Exit 1 when the lock changed (or, with --dry-run, would change); 0 when not."
@@ -51,7 +54,7 @@ def lock(
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    repo = open_repo(state.repo)
+    repo = factory.open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)
@@ -69,6 +72,7 @@ def lock(
             jobs=jobs,
             accept_moved=accept_moved,
             strict_labels=strict_labels,
+            refresh_referrers=refresh_referrers,
             dry_run=dry_run,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
@@ -86,6 +90,14 @@ def lock(
         base.out(result.summary.splitlines()[0])
     else:
         _report(result, client, channel, branch, push, dry_run)
+    for refusal in result.refused:
+        base.warn(f"refused by the trust policy: {refusal.line()}")
+    if result.refused:
+        names = ", ".join(r.name for r in result.refused)
+        raise CheckFailed(
+            f"the trust policy of channel {channel} refused: {names}; kept their locked entries",
+            "sign the images with a key listed in [trust] keys, or change the channel's trust policy",
+        )
     if result.moved:
         names = ", ".join(d.entry.name for d in result.moved)
         raise CheckFailed(
@@ -93,7 +105,7 @@ def lock(
             "pass --accept-moved to take the new digests",
         )
     if exit_code and result.changed:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:

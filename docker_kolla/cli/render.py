@@ -89,6 +89,7 @@ def diff_json(diffs: list, old: dict, new: dict) -> str:
                 for c in d.images
             ],
             "package-changes": [{**_package(g.change), "count": g.count, "images": list(g.images)} for g in d.groups],
+            "referrers": _referrers_json(d),
             "moves": [{"from": a, "to": b, "images": list(names)} for (a, b), names in d.moves],
         }
         for d in diffs
@@ -259,6 +260,32 @@ def promote_json(result, lock: dict, statuses: tuple) -> str:
     )
 
 
+def _referrer_word(r) -> str:
+    where = f"{r.platform} " if r.platform else ""
+    how = f", verified by {_short(r.verified_by)}" if r.verified_by else (f", {r.note}" if r.note else "")
+    return f"{where}{r.kind} {_short(r.digest)} ({r.found_via}{how})"
+
+
+def referrer_lines(d: LockDiff) -> list:
+    """One line per signature/attestation added (+) or removed (-), by image."""
+    return [
+        f"{c.name}: {sign} {_referrer_word(r)}"
+        for c in d.referrers
+        for sign, group in (("+", c.added), ("-", c.removed))
+        for r in group
+    ]
+
+
+def _referrers_json(d: LockDiff) -> list:
+    def one(r) -> dict:
+        return {"kind": r.kind, **r.to_toml()}
+
+    return [
+        {"name": c.name, "added": [one(r) for r in c.added], "removed": [one(r) for r in c.removed]}
+        for c in d.referrers
+    ]
+
+
 def _pin(entry) -> dict | None:
     """An image as pinned in a lock."""
     if entry is None:
@@ -393,6 +420,10 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
         if d.empty:
             page.add("No image changed.", "")
             continue
+        if d.referrers:
+            page.add("#### Signatures and attestations", "", *[f"- `{line}`" for line in referrer_lines(d)], "")
+        if not d.images:
+            continue
         page.add(_counts(d) + ".", "")
         page.table(
             ["| from | to | images |", "| --- | --- | --- |"],
@@ -434,7 +465,11 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
     """The counts, source moves, grouped package changes (downgrades first), then the image table."""
     for d in diffs:
         out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
-        if d.empty:
+        if d.referrers:
+            out("signatures and attestations:")
+            for line in referrer_lines(d):
+                out(f"  {line}")
+        if not d.images:
             continue
         for (a, b), names in d.moves:
             out(f"  moved {a} -> {b}: {_who(names, d.names)}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import tomli
 
 from docker_kolla.core.reference import ImageRef, valid_tag
+from docker_kolla.core.trust import TrustPolicy, parse_trust
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 
 _KEYS = {
@@ -28,6 +29,7 @@ _KEYS = {
     "static": bool,
     "bump-on": str,
     "optional-images": list,
+    "trust": dict,
 }
 _DEFAULTS = {
     "registry": "docker.io",
@@ -64,6 +66,7 @@ class Channel:
     revision_format: str = "{tag}-{revision}"
     static: bool = False
     bump_on: str = "manifesto"
+    trust: TrustPolicy = TrustPolicy()
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
         """The reference ``registry/namespace/<distro>-<type>-<image>:<tag>``."""
@@ -96,7 +99,7 @@ class ChannelsConfig:
 def _check(table: dict, where: str) -> dict:
     out = {}
     for key, value in table.items():
-        if key == "channels":
+        if key in ("channels", "trust"):  # trust: validated by core.trust.parse_trust
             continue
         kind = _KEYS.get(key)
         if kind is None:
@@ -138,6 +141,7 @@ def parse_channels(text: str) -> ChannelsConfig:
         raise ConfigError(f"lockfiles/channels.toml: malformed TOML at {where}: {exc.msg}", _FIX) from exc
     defaults = dict(_DEFAULTS)
     defaults.update(_check(doc.get("defaults") or {}, "[defaults]"))
+    default_trust = parse_trust((doc.get("defaults") or {}).get("trust", {}), "[defaults]")
     channels = {}
     tables = doc.get("channels") or {}
     if not isinstance(tables, dict):
@@ -167,6 +171,9 @@ def parse_channels(text: str) -> ChannelsConfig:
             revision_format=merged["revision-format"],
             static=merged["static"],
             bump_on=merged["bump-on"],
+            trust=parse_trust(table["trust"], f"[channels.{name}]", default_trust)
+            if "trust" in table
+            else default_trust,
         )
         _check_templates(channel, name)
         try:

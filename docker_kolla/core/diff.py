@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.referrers import ReferrerChange, referrer_changes
 from docker_kolla.core.versions import compare
 
 
@@ -70,10 +71,11 @@ class LockDiff:
     groups: tuple = ()  # PackageGroup, most images first
     unchanged: int = 0
     names: tuple = ()  # every image of the new lock, sorted (for "all but keystone")
+    referrers: tuple[ReferrerChange, ...] = ()  # signatures/attestations added or removed, by image
 
     @property
     def empty(self) -> bool:
-        return not self.images
+        return not self.images and not self.referrers
 
     @property
     def moves(self) -> tuple:
@@ -118,6 +120,11 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
             changes.append(ImageChange(name, "moved", a, b))
         else:
             unchanged += 1
+    attached = []
+    for name in sorted(set(old_images) & set(new_images)):
+        moved = referrer_changes(name, old_images[name].referrers, new_images[name].referrers)
+        if moved is not None:
+            attached.append(moved)
     groups: dict = {}
     for change in changes:
         if change.kind != "changed":
@@ -128,4 +135,4 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
         (PackageGroup(pkg, tuple(names)) for pkg, names in groups.items()),
         key=lambda g: (-g.count, g.change.key, g.change.old or "", g.change.new or ""),
     )
-    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged, tuple(sorted(new_images)))
+    return LockDiff(channel, tuple(changes), tuple(ordered), unchanged, tuple(sorted(new_images)), tuple(attached))

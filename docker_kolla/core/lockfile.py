@@ -15,6 +15,7 @@ import tomli_w
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifesto import manifesto_digest
+from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
@@ -69,6 +70,8 @@ class LockEntry:
         platform_manifestos: platform -> manifesto of every other configured
             platform the index offers (empty for one described platform).
         labels: informational labels; never bump a revision.
+        referrers: signatures, attestations and other artifacts attached to
+            ``digest`` or a platform digest (core.referrers); never bump a revision.
     """
 
     name: str
@@ -82,6 +85,7 @@ class LockEntry:
     manifesto: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     platform_manifestos: dict = field(default_factory=dict)
+    referrers: tuple[Referrer, ...] = ()
 
     @property
     def manifesto_digest(self) -> Digest:
@@ -122,6 +126,8 @@ class LockEntry:
             table["platform-manifestos"] = {
                 plat: dict(sorted(self.platform_manifestos[plat].items())) for plat in sorted(self.platform_manifestos)
             }
+        if self.referrers:
+            table["referrers"] = [r.to_toml() for r in self.referrers]
         return table
 
     @classmethod
@@ -145,6 +151,7 @@ class LockEntry:
                 manifesto={str(k): str(v) for k, v in (table.get("manifesto") or {}).items()},
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
+                referrers=referrers_from_toml(table.get("referrers", []), where),
             )
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc

@@ -28,6 +28,7 @@ class Outcome(str, enum.Enum):
     REBUILT = "rebuilt"  # new digest, same manifesto: kept the locked digest
     MOVED = "moved"  # static release tag moved upstream: kept the locked digest
     ACCEPTED_MOVE = "accepted-move"  # static release tag moved and --accept-moved given
+    REFUSED = "refused"  # the trust policy refused the new digest: kept the locked entry (or left it out)
 
 
 @dataclass(frozen=True)

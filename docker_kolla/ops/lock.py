@@ -8,7 +8,7 @@ lock repository exactly as it was.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
@@ -17,6 +17,7 @@ from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide, last_seen
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
+from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
 from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -36,6 +37,7 @@ class LockOptions:
     jobs: int = 16
     accept_moved: bool = False
     strict_labels: bool = False
+    refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
     dry_run: bool = False  # compute and report everything, write and push nothing
 
 
@@ -52,6 +54,7 @@ class LockResult:
     warnings: list = field(default_factory=list)
     text: bytes | None = None  # the new lockfile bytes, None when nothing changed
     base: str | None = None  # the commit the lock was computed from
+    refused: list = field(default_factory=list)  # discover.Refusal: images the trust policy refused
     push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
 
     @property
@@ -134,11 +137,6 @@ def summary_text(result: LockResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Lock one channel: :func:`plan_lock` then :func:`apply_lock`."""
-    return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
-
-
 def _committed(repo, path: str) -> bool:
     """Whether HEAD has ``path`` (False in a repository without commits)."""
     try:
@@ -176,6 +174,24 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     base = _base_commit(repo, opts.branch)
     old_bytes, current, seen = _previous(repo, opts.channel, base, wanted)
     bump_on = opts.bump_on or channel.bump_on
+    policy = channel.trust
+    discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
+    refusals: dict = {}
+
+    def attach(decision: Decision, ref) -> Decision | None:
+        """Referrers of the digest the decision locks: discovered when it is new (or on
+        --refresh-referrers), kept from the lock otherwise; then the trust policy."""
+        entry, previous = decision.entry, decision.previous
+        fresh = previous is None or entry.digest != previous.digest
+        if not fresh and not opts.refresh_referrers:
+            return decision
+        found = discoverer.discover(ref, entry.digest, entry.platforms)
+        decision = replace(decision, entry=replace(entry, referrers=found))
+        refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
+        if refusal is None:
+            return decision
+        refusals[entry.name] = refusal
+        return Decision(previous, Outcome.REFUSED, previous) if previous is not None else None
 
     def work(name: str) -> tuple[Decision | None, list, list]:
         ref = refs[name]
@@ -188,7 +204,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             # free on Docker Hub and usually all a re-lock needs.
             head = resolver.head(ref) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
-                return decide(channel, _same(previous, ref), previous, bump_on=bump_on), [], []
+                return attach(decide(channel, _same(previous, ref), previous, bump_on=bump_on), ref), [], []
             report = resolver.resolve(name, ref, head)
         except NotFoundError:
             if name in channel.optional_images:
@@ -201,17 +217,25 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             and not channel.static
         ):
             gone = not resolver.exists(ref, previous.digest)
-        decision = decide(
-            channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone, accept_moved=opts.accept_moved
+        decision = attach(
+            decide(
+                channel, report.resolved, previous, bump_on=bump_on, previous_gone=gone, accept_moved=opts.accept_moved
+            ),
+            ref,
         )
         if progress:
-            progress(name, decision.outcome.value)
+            progress(name, decision.outcome.value if decision else Outcome.REFUSED.value)
         return decision, report.notes, report.label_conflicts
 
-    results = parallel_map(work, sorted(wanted), opts.jobs)
+    names = sorted(wanted)
+    results = parallel_map(work, names, opts.jobs)
     decisions = [r[0] for r in results if r[0] is not None]
-    warnings = [n if d is None else f"{d.entry.name}: {n}" for d, notes, _ in results for n in notes]
-    conflicts = [f"{d.entry.name}: {c}" for d, _, cs in results for c in cs]
+    warnings = [
+        f"{name}: {n}" if d is not None or name in refusals else n
+        for name, (d, notes, _) in zip(names, results)
+        for n in notes
+    ]
+    conflicts = [f"{name}: {c}" for name, (_, _, cs) in zip(names, results) for c in cs]
     if conflicts and opts.strict_labels:
         raise CheckFailed(
             f"{len(conflicts)} version label(s) disagree with the image content; first: {conflicts[0]}",
@@ -225,9 +249,11 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
+    result.refused = [refusals[n] for n in sorted(refusals)]
     text = lockfile.dumps(new).encode()
     lockfile.loads(text.decode(), path)  # never write what we cannot read back
-    result.text = text if text != old_bytes else None
+    nothing = current is None and not new.images  # every image refused or skipped: no empty lockfile
+    result.text = text if text != old_bytes and not nothing else None
     result.base = base
     return result
 

@@ -1,0 +1,249 @@
+"""Trust policy and offline signature verification with public keys (pure: bytes in, verdicts out).
+
+What is verified, and how (sigstore/cosign ``specs/SIGNATURE_SPEC.md`` and
+``specs/BUNDLE_SPEC.md``; DSSE from secure-systems-lab/dsse ``protocol.md``):
+
+- legacy simple signing: each ``application/vnd.dev.cosign.simplesigning.v1+json``
+  layer of a ``.sig`` manifest is a JSON payload; the base64 annotation
+  ``dev.cosignproject.cosign/signature`` is an ECDSA (or RSA, Ed25519) signature
+  over the payload bytes. The payload must name the locked digest
+  (``critical.image.docker-manifest-digest``), have the cosign ``type``, and its
+  ``critical.identity.docker-reference`` must name the image's repository.
+- a v0.3 sigstore bundle with a DSSE envelope: the signature is over the DSSE
+  pre-authentication encoding of the payload; the in-toto statement's subject
+  must list the locked digest.
+
+Not verified offline: keyless (Fulcio certificate) signatures, which need the
+sigstore trust root and transparency log; they are recorded with a note.
+Transparency-log inclusion of key-based signatures is not checked either.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from docker_kolla.core.digest import Digest
+from docker_kolla.errors import ConfigError
+
+REQUIRE = ("none", "signature")
+COSIGN_TYPE = "cosign container image signature"
+KEYLESS = "keyless: not verifiable offline"
+_FIX = 'fix [trust] in lockfiles/channels.toml: keys = ["keys/kolla.pub"], require = "signature"|"none"'
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """``[defaults.trust]`` / ``[channels.X.trust]``.
+
+    Attributes:
+        keys: paths of PEM public keys, relative to the lock repository.
+        require: ``signature`` refuses images without a signature a key verifies.
+        attestations: predicate types every image must have an attestation of.
+    """
+
+    keys: tuple[str, ...] = ()
+    require: str = "none"
+    attestations: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.keys or self.require != "none" or self.attestations)
+
+
+def parse_trust(table: object, where: str, base: TrustPolicy | None = None) -> TrustPolicy:
+    """Validate a ``trust`` table; keys not given are inherited from ``base``."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"channels.toml {where}: trust must be a table", _FIX)
+    base = base or TrustPolicy()
+    unknown = sorted(set(table) - {"keys", "require", "require-attestations"})
+    if unknown:
+        raise ConfigError(f"channels.toml {where}.trust: unknown key {unknown[0]!r}", _FIX)
+    for key in ("keys", "require-attestations"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"channels.toml {where}.trust: {key!r} must be a list of strings", _FIX)
+    require = table.get("require", base.require)
+    if require not in REQUIRE:
+        raise ConfigError(f"channels.toml {where}.trust: require must be 'signature' or 'none'", _FIX)
+    keys = tuple(table["keys"]) if "keys" in table else base.keys
+    if require == "signature" and not keys:
+        raise ConfigError(
+            f"channels.toml {where}.trust: require = 'signature' needs keys", "list the public keys in keys = [...]"
+        )
+    attestations = tuple(table["require-attestations"]) if "require-attestations" in table else base.attestations
+    return TrustPolicy(keys, require, attestations)
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A trusted key and its fingerprint (sha256 of the DER SubjectPublicKeyInfo)."""
+
+    path: str
+    fingerprint: str
+    key: Any = field(repr=False, compare=False)
+
+
+def load_key(path: str, pem: bytes) -> PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(
+            f"trust key {path} is not a PEM public key", "export it with `cosign public-key` (a PEM file)"
+        ) from exc
+    if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        raise ConfigError(f"trust key {path}: unsupported key type", "use an ECDSA, RSA or Ed25519 public key")
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return PublicKey(path, str(Digest.of(der)), key)
+
+
+def _verifies(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    k = key.key
+    try:
+        if isinstance(k, ec.EllipticCurvePublicKey):
+            k.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(k, rsa.RSAPublicKey):
+            k.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            k.verify(signature, data)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def first_verifying(keys: tuple[PublicKey, ...], signature: bytes, data: bytes) -> PublicKey | None:
+    return next((k for k in keys if _verifies(k, signature, data)), None)
+
+
+def _b64(text: object) -> bytes:
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+# -- verdicts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``by``: the verifying key's fingerprint; otherwise ``why`` says what failed."""
+
+    by: str = ""
+    why: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.by)
+
+
+def repository_matches(reference: str, repository: str) -> bool:
+    """Does a signed docker-reference name this repository (tag and digest ignored)?
+
+    The host may differ (a mirror keeps the path), ``docker.io/library`` forms are equal.
+    """
+
+    def strip(ref: str) -> str:
+        ref = ref.split("@", 1)[0]
+        last = ref.rsplit("/", 1)
+        if ":" in last[-1]:
+            ref = ref[: len(ref) - len(last[-1]) + last[-1].index(":")]
+        return ref
+
+    def path(ref: str) -> str:
+        first, _, rest = ref.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            ref = rest
+        return ref.removeprefix("library/")
+
+    a, b = strip(reference), strip(repository)
+    return a == b or path(a) == path(b)
+
+
+def verify_simple_signing(
+    payload: bytes, signature_b64: str, digest: Digest, repository: str, keys: tuple[PublicKey, ...]
+) -> Verdict:
+    """One legacy cosign signature layer."""
+    try:
+        doc = json.loads(payload)
+        critical = doc["critical"]
+        signed_digest = str(critical["image"]["docker-manifest-digest"])
+        kind = str(critical.get("type", ""))
+        reference = str((critical.get("identity") or {}).get("docker-reference", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Verdict(why="payload is not a cosign simple-signing payload")
+    if kind != COSIGN_TYPE:
+        return Verdict(why=f"payload type is {kind!r}, not a cosign image signature")
+    key = first_verifying(keys, _b64(signature_b64), payload)
+    if key is None:
+        return Verdict(why="no trusted key verifies the signature")
+    if signed_digest != str(digest):
+        return Verdict(why=f"signed payload names {signed_digest}, not the locked digest")
+    if reference and not repository_matches(reference, repository):
+        return Verdict(why=f"signed payload names {reference}, not {repository}")
+    return Verdict(by=key.fingerprint)
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE pre-authentication encoding."""
+    kind = payload_type.encode()
+    return b"DSSEv1 " + str(len(kind)).encode() + b" " + kind + b" " + str(len(payload)).encode() + b" " + payload
+
+
+def verify_dsse(envelope: object, digest: Digest, keys: tuple[PublicKey, ...]) -> tuple[Verdict, str]:
+    """A DSSE envelope of an in-toto statement: (verdict, predicate type)."""
+    if not isinstance(envelope, dict):
+        return Verdict(why="not a DSSE envelope"), ""
+    payload = _b64(envelope.get("payload", ""))
+    payload_type = str(envelope.get("payloadType", ""))
+    try:
+        statement = json.loads(payload)
+        subjects = [str((s.get("digest") or {}).get(digest.algorithm, "")) for s in statement.get("subject") or []]
+        predicate = str(statement.get("predicateType", ""))
+    except (ValueError, TypeError, AttributeError):
+        return Verdict(why="DSSE payload is not an in-toto statement"), ""
+    signed = pae(payload_type, payload)
+    # every signature is tried whatever its keyid: cosign leaves keyid empty
+    key = next(
+        (
+            k
+            for s in envelope.get("signatures") or []
+            if isinstance(s, dict)
+            for k in keys
+            if _verifies(k, _b64(s.get("sig")), signed)
+        ),
+        None,
+    )
+    if key is None:
+        return Verdict(why="no trusted key verifies the signature"), predicate
+    if digest.hex not in subjects:
+        return Verdict(why="the signed statement's subject is not the locked digest"), predicate
+    return Verdict(by=key.fingerprint), predicate
+
+
+def verify_bundle(raw: bytes, digest: Digest, keys: tuple[PublicKey, ...]) -> Verdict:
+    """A v0.3 sigstore bundle: key-based DSSE verified; keyless reported as such."""
+    try:
+        bundle = json.loads(raw)
+        material = bundle.get("verificationMaterial") or {}
+    except (ValueError, AttributeError):
+        return Verdict(why="bundle is not JSON")
+    if not isinstance(material, dict):
+        return Verdict(why="bundle has no verification material")
+    if "certificate" in material or "x509CertificateChain" in material:
+        return Verdict(why=KEYLESS)
+    if "dsseEnvelope" in bundle:
+        return verify_dsse(bundle["dsseEnvelope"], digest, keys)[0]
+    if "messageSignature" in bundle:
+        return Verdict(why="message-signature bundles are not verified offline (no signed payload names the digest)")
+    return Verdict(why="bundle holds neither a DSSE envelope nor a message signature")
