@@ -158,7 +158,7 @@ def summary_text(result: LockResult) -> str:
         lines.append(f"- {name}: removed")
     for h in result.held:
         moved = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
-        lines.append(f"- {h['image']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + moved)
+        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + moved)
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
@@ -268,7 +268,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             decision = decide(channel, report.resolved, previous, bump_on="digest", accept_moved=True)
         moved = now is not None and now != target
         held[name] = {
-            "image": name,
+            "name": name,
             "tag": decision.entry.tag,
             "digest": str(target),
             "reason": hold.reason,

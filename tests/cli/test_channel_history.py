@@ -72,8 +72,9 @@ def test_log_channel_view(three_locks, docker_cli):
     assert [line.split()[1] for line in lines[1:]] == shas
     assert "1 updated" in lines[1] and "2 added" in lines[3]
     doc = json.loads(docker_cli.kolla("log", "--channel", "ocata", "--format", "json", cwd=repo).stdout)
-    assert doc["schema"] == 1 and doc["channel"] == "ocata"
-    assert [(c["lock"], c["changes"]["updated"], c["changes"]["added"]) for c in doc["locks"]] == [
+    assert doc["schema"] == 1 and doc["channel"] == "ocata" and doc["lock"]["rev"] == "HEAD"
+    assert all(c["time"].endswith("Z") for c in doc["locks"])
+    assert [(c["address"], c["counts"]["updated"], c["counts"]["added"]) for c in doc["locks"]] == [
         ("ocata~0", 1, 0),
         ("ocata~1", 1, 0),
         ("ocata~2", 0, 2),

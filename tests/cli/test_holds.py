@@ -45,7 +45,7 @@ def test_holds_keep_images_and_partial_relocks(tmp_path, docker_cli, fleet):
     doc = json.loads(out.stdout)
     [held] = doc["held"]
     assert held == {
-        "image": "nova-api",
+        "name": "nova-api",
         "tag": "ocata-1",
         "digest": first["nova-api"],
         "reason": "CVE fix breaks cells v1",
