@@ -7,6 +7,7 @@ equal bytes, so a re-lock with nothing changed rewrites nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import tomli
@@ -87,9 +88,9 @@ class LockEntry:
     platform_manifestos: dict = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
-    @property
+    @functools.cached_property
     def manifesto_digest(self) -> Digest:
-        """Covers every described platform (see :func:`described_digest`)."""
+        """Covers every described platform (see :func:`described_digest`); computed once per entry."""
         return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
     @property

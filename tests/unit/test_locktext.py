@@ -140,6 +140,21 @@ def test_split_gives_the_pieces_back():
         assert [p.decode() for p in pieces] == [lockfile.entry_text(lock.images[n], n) for n in sorted(lock.images)]
 
 
+def test_split_with_an_earlier_version_finds_the_same_boundaries():
+    rng = random.Random(6)
+    previous = None
+    lock = rand_lock(rng)
+    for _ in range(400):
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            lock = lock.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else lock.without(name)
+        text = lockfile.dumps(lock)
+        data = encode(hand_edit(rng, text) if rng.random() < 0.3 else text)
+        plain = split(data)
+        assert split(data, previous) == plain
+        if plain is not None and rng.random() < 0.8:
+            previous = plain[1]
+
+
 @pytest.mark.parametrize("data", [b"", b"[lock]\n", b"\n\n[images.\n", b"\n\n[images.x", b"\xff\n\n[images.a]\n"])
 def test_odd_texts_get_the_full_parsers_answer(data):
     assert outcome(LockReader(full_parse).summary, data, "w") == outcome(reference_summary, data, "w")
