@@ -48,8 +48,8 @@ def git(repo: Path, *args: str) -> str:
 
 def full_parse_verify(repo_path: Path) -> float:
     """What verify cost before: every version parsed whole, then recompute (in-process)."""
-    from docker_kolla.core.revisions import recompute
     from docker_kolla.adapters.gitstore import LockRepo
+    from docker_kolla.core.revisions import recompute
     from docker_kolla.ops.common import parse_lock
 
     start = time.perf_counter()

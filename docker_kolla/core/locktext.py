@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import tomli
 
+from docker_kolla.core import lockfile
 from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
 
 _SEP = b"\n\n[images."
@@ -210,19 +211,26 @@ class LockReader:
                 return entry
         return None
 
-    def texts(self, data: bytes) -> dict[str, tuple[LockEntry, str]]:
-        """name -> (entry, writer text) of every piece of ``data`` already parsed with entries.
-
-        What :func:`~docker_kolla.core.lockfile.dumps` takes as ``known``, so an
-        unchanged image is not rendered again.
-        """
-        parts = split(data)
-        out: dict[str, tuple[LockEntry, str]] = {}
-        for piece in parts[1] if parts else []:
+    def dumps(self, lock: Lockfile) -> bytes:
+        """``lockfile.dumps(lock).encode()``, reusing the bytes of every image whose entry
+        equals one this reader parsed in the version it read last (only changed images are
+        rendered)."""
+        if not lock.images:
+            return lockfile.dumps(lock).encode("utf-8")
+        known: dict[str, tuple[LockEntry, bytes]] = {}
+        for piece in self._last or ():
             hit = self._pieces.get(piece)
             if hit is not None and hit[1] is not None:
-                out[hit[0].name] = (hit[1], piece.decode("utf-8"))
-        return out
+                known[hit[0].name] = (hit[1], piece)
+        parts = [head_text(lock.channel, lock.static).encode("utf-8")]
+        for name in sorted(lock.images):
+            entry = lock.images[name]
+            old = known.get(name)
+            if old is not None and (old[0] is entry or old[0] == entry):
+                parts.append(old[1])
+            else:
+                parts.append(entry_text(entry, name).encode("utf-8"))
+        return b"\n".join(parts)
 
     # -- internals ----------------------------------------------------------
 

@@ -126,6 +126,26 @@ def test_unchanged_images_are_parsed_once():
     assert warm.parsed == 0
 
 
+def test_dumps_reusing_parsed_pieces_equals_dumps():
+    rng = random.Random(8)
+    reader = LockReader(full_parse, keep_entries=True)
+    lock = rand_lock(rng)
+    for _ in range(200):
+        data = encode(lockfile.dumps(lock))
+        if rng.random() < 0.2:
+            data = encode(hand_edit(rng, data.decode("utf-8", "surrogateescape"), parseable=True))
+        try:
+            base = reader.lock(data, "w")
+        except ConfigError:
+            continue
+        new = base
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            new = new.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else new.without(name)
+        assert reader.dumps(new) == lockfile.dumps(new).encode()
+        assert reader.lock(reader.dumps(new), "w") == new
+        lock = new
+
+
 def test_split_gives_the_pieces_back():
     rng = random.Random(5)
     for _ in range(100):
