@@ -4,7 +4,9 @@ Measured in one run, against the same registry and proxy:
 - cold `docker kolla lock` (empty layer cache) vs a sequential `skopeo inspect` loop and
   `xargs -P8 skopeo inspect` over the same tags;
 - warm re-lock (nothing changed): wall time, manifest GETs (target 0) and blob GETs;
-- bytes downloaded by the cold lock vs the fleet's unique layer + config bytes.
+- bytes downloaded by the cold lock vs the fleet's unique layer + config bytes;
+- peak RSS of both locks, and the warm re-lock next to its network floor: the same
+  HEADs over 32 kept-alive connections from a bare client (common.head_floor).
 Prints one JSON object. Usage: python bench/lock_bench.py [--images 200] [--latency-ms 25]
 """
 
@@ -16,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import lock_repo, plugin_env, timed
+from common import head_floor, lock_repo, plugin_env, timed, timed_rss
 
 from tests.support import KollaFleet, Proxy, Registry
 
@@ -54,13 +56,14 @@ def run(n: int, latency_ms: float) -> dict:
 
             proxy.reset_counts()
             before = proxy.bytes_sent
-            cold = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            cold, cold_rss = timed_rss(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
             cold_bytes = proxy.bytes_sent - before
             cold_counts = {f"{m} {k}": c for (m, k), c in proxy.counts().items()}
 
             proxy.reset_counts()
-            warm = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            warm, warm_rss = timed_rss(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
             warm_counts = proxy.counts()
+            floor = head_floor([f"{proxy.url}/v2/kolla/{fleet.name(i)}/manifests/ocata" for i in images])
             fresh_env = dict(env, DOCKER_KOLLA_CACHE=str(work / "cache-2"))
             subprocess.run(["git", "-C", str(repo), "rm", "-q", "lockfiles/ocata.toml"], check=True, env=env)
             subprocess.run(["git", "-C", str(repo), "commit", "-qm", "drop lock"], check=True, env=env)
@@ -83,6 +86,10 @@ def run(n: int, latency_ms: float) -> dict:
                 "fleet_unique_blob_and_manifest_bytes": uniq,
                 "ratio_bytes_downloaded_over_unique": round(cold_bytes / uniq, 3),
                 "warm_relock_s": round(warm, 2),
+                "cold_lock_peak_rss_mb": cold_rss,
+                "warm_relock_peak_rss_mb": warm_rss,
+                "keepalive_head_floor_s": round(floor, 2),
+                "ratio_warm_relock_over_floor": round(warm / floor, 1),
                 "warm_manifest_gets": warm_counts.get(("GET", "manifest"), 0),
                 "warm_manifest_heads": warm_counts.get(("HEAD", "manifest"), 0),
                 "warm_blob_gets": warm_counts.get(("GET", "blob"), 0),

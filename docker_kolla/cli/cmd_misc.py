@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import List, Optional
@@ -159,23 +158,7 @@ def inspect(
     report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
     r = report.resolved
     if fmt == "json":
-        base.out(
-            json.dumps(
-                {
-                    "reference": str(image),
-                    "digest": str(r.digest),
-                    "media-type": r.media_type,
-                    "platform": r.platform,
-                    "platforms": r.platforms,
-                    "manifesto": r.manifesto,
-                    "platform-manifestos": r.platform_manifestos,
-                    "labels": r.labels,
-                    "warnings": report.label_conflicts + report.notes,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        base.out(render.inspect_json(image, report))
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)

@@ -58,6 +58,7 @@ class PromoteResult:
     plan: pp.Plan
     outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
+    commit: str = ""  # full sha of the lock commit promoted
 
     def by_status(self, status: str) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -192,23 +193,11 @@ def run_promote(
 ) -> PromoteResult:
     """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
     name = pick_channel(repo, opts.channel, opts.rev)
-    _, lock = load_lock_at(repo, name, opts.rev)
+    commit, lock = load_lock_at(repo, name, opts.rev)
     chan = _channel(repo, lock.channel)
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
-        return PromoteResult(plan)
-    return execute(plan, tops, copier, opts.jobs, progress)
-
-
-def result_json(result: PromoteResult) -> dict:
-    """Everything a machine needs: the plan, each image's outcome and the byte counts."""
-    doc = pp.plan_json(result.plan)
-    by_name = {o.item.target.name: o for o in result.outcomes}
-    for image in doc["images"]:
-        outcome = by_name.get(image["name"])
-        if outcome is not None:
-            image.update(status=outcome.status, error=outcome.error, stats=outcome.stats.as_dict())
-    doc["dry_run"] = not result.outcomes and bool(result.plan.items)
-    doc["statuses"] = {s: len(result.by_status(s)) for s in STATUSES}
-    doc["totals"] = result.totals.as_dict()
-    return doc
+        return PromoteResult(plan, commit=commit)
+    result = execute(plan, tops, copier, opts.jobs, progress)
+    result.commit = commit
+    return result
