@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
@@ -265,7 +264,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     result.refused = [refusals[n] for n in sorted(refusals)]
     # unchanged images reuse their text from the base lockfile, and reading back parses
     # only the images written anew; never write what does not read back as the lock
-    text = lockfile.dumps(new, reader.texts(old_bytes) if old_bytes else {}).encode()
+    text = reader.dumps(new)
     if reader.lock(text, path) != new:
         raise CheckFailed(f"{path}: the new lockfile does not read back as written", "report this as a bug")
     nothing = current is None and not new.images  # every image refused or skipped: no empty lockfile
