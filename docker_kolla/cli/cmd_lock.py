@@ -37,7 +37,10 @@ def lock(
         False, "--strict-labels", help="Fail when a version label disagrees with the content."
     ),
     cache_dir: Optional[Path] = typer.Option(
-        None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
+        None,
+        "--cache-dir",
+        metavar="DIR",
+        help="Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla).",
     ),
     refresh_referrers: bool = typer.Option(
         False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."

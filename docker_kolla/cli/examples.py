@@ -15,8 +15,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "init": (
         "# a repository for your own registry, three images, channel ocata",
         "docker kolla init --registry registry.example:5000",
-        "# the whole Kolla Ocata fleet",
+        "# the whole Kolla Ocata fleet, or a current release",
         "docker kolla init --preset ocata",
+        "docker kolla init --list-presets",
     ),
     "lock": (
         "docker kolla lock ocata",
