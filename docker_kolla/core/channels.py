@@ -61,7 +61,7 @@ class Hold:
     reason: str = ""
 
 
-def _holds(value: object, name: str, images: tuple, static: bool) -> tuple:
+def _holds(value: object, name: str, images: tuple[str, ...], static: bool) -> tuple[Hold, ...]:
     where = f"channels.toml [channels.{name}.holds]"
     fix = f'e.g. nova-api = {{ digest = "sha256:...", reason = "why" }} or {{ revision = 3 }} under [channels.{name}.holds]'
     if not isinstance(value, dict):
@@ -112,7 +112,7 @@ class Channel:
     bump_on: str = "manifesto"
     kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
     trust: TrustPolicy = TrustPolicy()
-    holds: tuple = ()  # Hold, sorted by image
+    holds: tuple[Hold, ...] = ()  # sorted by image
 
     def hold_for(self, image: str) -> Hold | None:
         return next((h for h in self.holds if h.name == image), None)
