@@ -62,6 +62,9 @@ def _print_result(result: op.PromoteResult) -> None:
     base.out(
         f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
     )
+    carried = sum(o.carried for o in result.outcomes)
+    if carried:
+        base.info(f"carried {carried} signature, attestation and referrer manifest(s) to the destination")
 
 
 def _report_notes(result: op.PromoteResult) -> None:
@@ -73,10 +76,19 @@ def _report_notes(result: op.PromoteResult) -> None:
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
         base.warn(f"{o.item.target.name}: failed: {o.error}")
+    for o in result.by_status(op.UNVERIFIED):
+        base.warn(f"{o.item.target.name}: not promoted: {o.error}")
 
 
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
     failed, refused = result.by_status(op.FAILED), result.plan.by_action("refused")
+    unverified = result.by_status(op.UNVERIFIED)
+    if unverified and not failed:
+        raise CheckFailed(
+            f"{len(unverified)} image(s) not promoted, signature not verified at the source: "
+            + "; ".join(f"{o.item.target.name} ({o.error})" for o in unverified),
+            "sign them with a key listed in the channel's [trust] keys; nothing was copied for them",
+        )
     if failed:
         raise KollaError(
             f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",
@@ -107,6 +119,12 @@ def promote(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
     timeout: Optional[float] = base.timeout_option(),
+    verify: bool = typer.Option(
+        False, "--verify", help="Re-fetch and verify each signature at the source first; copy nothing that fails."
+    ),
+    referrers: str = typer.Option(
+        "all", "--referrers", help="Carry signatures, attestations and referrers: all, signatures or none."
+    ),
 ) -> None:
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
     render.check_format(fmt, ("text", "json"))
@@ -120,6 +138,8 @@ def promote(
         platforms=tuple(platform or ()),
         dry_run=dry_run,
         jobs=jobs,
+        verify=verify,
+        referrers=referrers,
     )
     with ImageProgress(f"promote {channel}") as progress:
         result = op.run_promote(state.repo, opts, client, client, progress=progress.update)
