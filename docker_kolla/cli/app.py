@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from docker_kolla.cli import base
+from docker_kolla.cli import base, interrupts
 from docker_kolla.errors import Interrupted, KollaError
 
 # Each command module registers itself on base.app when imported.
@@ -81,10 +81,7 @@ def watch_cli_socket(env: dict) -> None:
 
 def run(flags, args: list) -> int:
     """Run the typer app on ``args``; turn every KollaError into one line and its exit code."""
-    import signal
-
-    signal.signal(signal.SIGINT, base.on_interrupt)
-    signal.signal(signal.SIGTERM, base.on_interrupt)
+    interrupts.install()
     watch_cli_socket(dict(os.environ))
     state = build_state(flags, dict(os.environ))
     base.set_state(state)
@@ -100,10 +97,13 @@ def run(flags, args: list) -> int:
         from click.exceptions import UsageError as ClickUsageError
     try:
         code = base.app(args=args, prog_name="docker kolla", standalone_mode=False)
-        return code if isinstance(code, int) else 0
+        code = code if isinstance(code, int) else 0
     except NoArgsIsHelpError:
         return 2  # the help was shown
+    except Interrupted as exc:
+        interrupts.die(exc)
     except ClickUsageError as exc:  # one line, like every other error (typer would draw a panel)
+        interrupts.leaving()
         from docker_kolla.cli.argerrors import rewrite
 
         where = exc.ctx.command_path if exc.ctx else "docker kolla"
@@ -113,26 +113,19 @@ def run(flags, args: list) -> int:
         return 1
     except SystemExit as exc:
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    except Interrupted as exc:
-        sys.stdout.flush()
-        sys.stderr.write(f"docker kolla: {exc.line()}\n")
-        sys.stderr.flush()
-        os._exit(exc.exit_code)  # do not wait for worker threads blocked on the network
+        code = code if isinstance(code, int) else (0 if code is None else 1)
     except KollaError as exc:
+        interrupts.leaving()
         sys.stderr.write(base.error_line(exc) + "\n")
-        return exc.exit_code
+        code = exc.exit_code
     except OSError as exc:  # a file the user named cannot be read or written
+        interrupts.leaving()
         sys.stderr.write(
             f"docker kolla: error: {exc.strerror or exc}: {exc.filename or ''}: check the path and its permissions\n"
         )
-        return 3
-    except Exception as exc:  # a bug: one line by default, the traceback with -D
-        if state.debug:
-            raise
-        sys.stderr.write(
-            f"docker kolla: internal error: {type(exc).__name__}: {exc}: "
-            "run again with `docker -D kolla ...` for the traceback and report it\n"
-        )
-        return 3
-    return 0
+        code = 3
+    # anything else escapes to plugin.main's last-resort handler (one line, or the traceback with -D)
+    note = interrupts.late_note()
+    if note:
+        interrupts.write_line(note)
+    return code

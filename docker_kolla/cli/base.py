@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -13,8 +12,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from docker_kolla.cli import interrupts
 from docker_kolla.cli.helpfmt import COMMON_PARAMS, Typer
-from docker_kolla.errors import Interrupted, KollaError
+from docker_kolla.errors import KollaError
 
 app = Typer(
     name="docker kolla",
@@ -150,31 +150,8 @@ def timeout_option():
     )
 
 
-_signals = {"critical": 0, "pending": False}
-
-
-def on_interrupt(signum, frame) -> None:
-    """SIGINT/SIGTERM handler: raise Interrupted, unless a write is under way (then after it)."""
-    if _signals["critical"]:
-        _signals["pending"] = True
-        return
-    raise Interrupted(
-        "interrupted",
-        "run the command again: lock writes nothing until it is done, pull and promote resume where they stopped",
-    )
-
-
-@contextlib.contextmanager
-def uninterruptible():
-    """Hold interrupts while a commit and its work-tree write happen, so they are never half done."""
-    _signals["critical"] += 1
-    try:
-        yield
-    finally:
-        _signals["critical"] -= 1
-        if not _signals["critical"] and _signals["pending"]:
-            _signals["pending"] = False
-            raise Interrupted("interrupted after the write completed", "check `git log -1`")
+# Hold interrupts while a commit and its work-tree write happen (see cli/interrupts.py).
+uninterruptible = interrupts.uninterruptible
 
 
 def configure_logging(debug: bool) -> None:

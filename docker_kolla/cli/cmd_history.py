@@ -9,8 +9,9 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, render
+from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
-from docker_kolla.ops.common import load_channels, open_repo, pick_channel
+from docker_kolla.ops.common import load_channels, pick_channel
 from docker_kolla.ops.history import run_diff, run_log, run_verify
 
 

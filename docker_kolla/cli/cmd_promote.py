@@ -141,8 +141,9 @@ def promote(
         verify=verify,
         referrers=referrers,
     )
-    with ImageProgress(f"promote {channel}") as progress:
-        result = op.run_promote(state.repo, opts, client, client, progress=progress.update)
+    repo = factory.open_repo(state.repo)
+    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
+        result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
     if fmt == "json":
         base.out(json.dumps(op.result_json(result), indent=2, sort_keys=True))
     elif dry_run:

@@ -59,6 +59,18 @@ def install() -> None:
     signal.signal(signal.SIGTERM, on_signal)
 
 
+def ignore() -> None:
+    """The run is over: ignore interrupts from now on.
+
+    Python restores the default action (death by signal, which the docker CLI
+    reports as exit 255 without a word) for signals with Python handlers while
+    the interpreter shuts down; an ignored signal stays ignored.
+    """
+    _state.leaving = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def leaving() -> None:
     """An error is being reported: interrupts from now on are ignored."""
     _state.leaving = True

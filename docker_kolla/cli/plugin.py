@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
+
+from docker_kolla import __version__
 
 PLUGIN_NAME = "kolla"
 METADATA = {
     "SchemaVersion": "0.1.0",
     "Vendor": "docker-kolla",
-    "Version": "0.1.0",
+    "Version": __version__,
     "ShortDescription": "Lock Kolla image channels to digests, with revisions from git history",
     "URL": "https://opendev.org/openstack/kolla",
 }
@@ -102,7 +105,61 @@ def parse_global_flags(args: list) -> GlobalFlags:
 
 
 def main(argv: list | None = None) -> int:
+    """The plugin entry point, with the last-resort handler: no traceback ever reaches a user.
+
+    Interrupts are handled from the first line on (``interrupts``); whatever
+    escapes the command (a bug) becomes the one-line internal-error message,
+    or the traceback with ``docker -D`` / ``DEBUG=1``.
+    """
+    from docker_kolla.cli import interrupts
+    from docker_kolla.errors import Interrupted
+
     args = list(sys.argv[1:] if argv is None else argv)
+    interrupts.install()
+    sys.unraisablehook = _unraisable
+    threading.excepthook = _thread_died
+    try:
+        return _main(args)
+    except Interrupted as exc:
+        interrupts.die(exc)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the last resort
+        interrupts.leaving()
+        if "-D" in args or "--debug" in args or os.environ.get("DEBUG") == "1":
+            raise
+        interrupts.write_line(internal_error(exc))
+        return 3
+    finally:
+        interrupts.ignore()
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one-line message for a bug."""
+    text = " ".join(str(exc).split())[:300]
+    return (
+        f"docker kolla: internal error: {type(exc).__name__}{': ' + text if text else ''}: "
+        "run again with `docker -D kolla ...` for the traceback and report it\n"
+    )
+
+
+def _unraisable(hook_args: object) -> None:
+    """Errors Python cannot raise (a ``__del__`` failing on a full disk) are not the user's business."""
+    if os.environ.get("DEBUG") == "1":
+        sys.__unraisablehook__(hook_args)  # type: ignore[arg-type]
+
+
+def _thread_died(hook_args: threading.ExceptHookArgs) -> None:
+    """A helper thread's bug: one line, like any other (its work is lost; the main thread reports that)."""
+    if os.environ.get("DEBUG") == "1":
+        threading.__excepthook__(hook_args)
+    elif hook_args.exc_type is not SystemExit and hook_args.exc_value is not None:
+        from docker_kolla.cli import interrupts
+
+        interrupts.write_line(internal_error(hook_args.exc_value))
+
+
+def _main(args: list) -> int:
     if args == ["docker-cli-plugin-metadata"]:
         sys.stdout.write(json.dumps(METADATA) + "\n")
         return 0

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from docker_kolla.adapters.copier import Copier, CopyStats
-from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform, parse_manifest
+from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.trust import TrustPolicy
 from docker_kolla.errors import KollaError, NotFoundError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
-from docker_kolla.ops.common import load_channels, open_lock
+from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
 from docker_kolla.ops.discover import Discoverer, load_keys, reverify
 from docker_kolla.ops.parallel import parallel_map
+
+if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
+    from docker_kolla.adapters.copier import Copier
+    from docker_kolla.adapters.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -239,16 +241,21 @@ def plan_promote(
 
 
 def run_promote(
-    repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient, progress: Progress | None = None
+    repo,
+    opts: PromoteOptions,
+    src: RegistryClient,
+    dst: RegistryClient,
+    copier: Copier,
+    progress: Progress | None = None,
 ) -> PromoteResult:
-    """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
+    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
     if opts.referrers not in MODES:
         raise UsageError(f"--referrers must be one of {', '.join(MODES)}", "use --referrers all, signatures or none")
-    repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
-    with repo:
-        chan = _channel(repo, lock.channel)
-        policy = chan.trust if chan else TrustPolicy()
-        keys = load_keys(repo, policy) if opts.verify else ()
+    name = pick_channel(repo, opts.channel, opts.rev)
+    _, lock = load_lock_at(repo, name, opts.rev)
+    chan = _channel(repo, lock.channel)
+    policy = chan.trust if chan else TrustPolicy()
+    keys = load_keys(repo, policy) if opts.verify else ()
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
         return PromoteResult(plan)
@@ -256,13 +263,8 @@ def run_promote(
     if opts.verify:
         names = [i.target.name for i in plan.items]
         refused = reverify(Discoverer(src, keys), [lock.images[n] for n in names], policy, opts.jobs)
-    with Copier(src, dst, blob_jobs=opts.jobs) as copier:
-        carrier = (
-            Carrier(copier, Discoverer(src), Discoverer(dst), opts.referrers) if opts.referrers != "none" else None
-        )
-        return execute(
-            plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused
-        )
+    carrier = Carrier(copier, Discoverer(src), Discoverer(dst), opts.referrers) if opts.referrers != "none" else None
+    return execute(plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused)
 
 
 def result_json(result: PromoteResult) -> dict:

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from tests.cli.conftest import PLUGIN
 from tests.cli.lockrepo import git, make_repo, snapshot
 
 IMAGES = ["nova-api", "nova-compute", "keystone", "glance-api"]
@@ -60,9 +61,9 @@ def _plugin_ready(session: int) -> bool:
     return False
 
 
-def _run_and_signal(docker_cli, repo, delay: float, signals: list[int]) -> tuple:
+def _run_and_signal(docker_cli, repo, delay: float, signals: list[int], via_docker: bool) -> tuple:
     proc = subprocess.Popen(
-        ["docker", "kolla", "lock", "ocata"],
+        ["docker", "kolla", "lock", "ocata"] if via_docker else [str(PLUGIN), "lock", "ocata"],
         cwd=repo,
         env=docker_cli.env,
         stdout=subprocess.PIPE,
@@ -84,22 +85,34 @@ def _run_and_signal(docker_cli, repo, delay: float, signals: list[int]) -> tuple
     return proc, out, err
 
 
+INT, TERM = signal.SIGINT, signal.SIGTERM
+
+
 @pytest.mark.parametrize(
-    "signals",
-    [[signal.SIGINT], [signal.SIGINT, signal.SIGINT, signal.SIGINT], [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]],
-    ids=["one-sigint", "sigint-burst", "mixed-burst"],
+    "via_docker,signals",
+    [
+        (True, [INT]),
+        (True, [INT, INT]),  # a terminal Ctrl-C: the signal, then the docker CLI closing the socket
+        (True, [TERM, INT]),
+        # the docker CLI itself gives up after its third signal ("forcefully exiting", exit 1),
+        # so longer bursts go to the plugin run on its own
+        (False, [INT, INT, INT, INT]),
+        (False, [TERM, INT, TERM, INT, INT]),
+    ],
+    ids=["docker-one", "docker-two", "docker-term-int", "plugin-int-burst", "plugin-mixed-burst"],
 )
-def test_interrupts_at_any_moment_end_cleanly(tmp_path, docker_cli, registry, proxy_factory, fleet_factory, signals):
+def test_interrupts_at_any_moment_end_cleanly(
+    tmp_path, docker_cli, registry, proxy_factory, fleet_factory, via_docker, signals
+):
     proxy = proxy_factory(registry, latency_ms=40)
     fleet = fleet_factory(proxy)
     fleet.seed(IMAGES)
     seen = []
-    for i, delay in enumerate((0.0, 0.2, 0.5, 0.8, 1.2, 1.6, 2.2, 3.0)):
+    for i, delay in enumerate((0.0, 0.3, 0.7, 1.2, 1.8, 2.6)):
         repo = make_repo(tmp_path / f"locks-{i}", docker_cli, fleet, IMAGES)
         before = snapshot(repo)
-        proc, out, err = _run_and_signal(docker_cli, repo, delay, signals)
+        proc, out, err = _run_and_signal(docker_cli, repo, delay, signals, via_docker)
         seen.append(_outcome(proc, out, err, repo, before))
-    print(seen)
     assert "interrupted" in seen, seen  # the sweep did hit the run before its commit
 
 
