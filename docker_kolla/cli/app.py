@@ -10,7 +10,7 @@ from docker_kolla.cli import base, interrupts
 from docker_kolla.errors import Interrupted, KollaError
 
 # Each command module registers itself on base.app when imported.
-_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
+_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote", "cmd_supply")
 
 
 def _load_commands() -> None:

@@ -103,6 +103,21 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
         raise typer.Exit(1)
 
 
+def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int) -> list:
+    """--attach-manifesto: for every image now at the destination with its locked digest."""
+    from docker_kolla.cli.cmd_supply import attach_lock
+
+    done = [
+        o.item.target.name
+        for o in result.outcomes
+        if o.status in (op.COPIED, op.TAGGED, op.PRESENT) and not o.item.target.subset
+    ]
+    if not done:
+        return []
+    channel = result.plan.channel
+    return attach_lock(client, repo, channel, opts.rev, opts.to, tuple(done), jobs)
+
+
 @base.app.command("promote")
 def promote(
     channel: str = typer.Argument(..., help="Channel whose lock to promote, e.g. ocata."),
@@ -125,6 +140,9 @@ def promote(
     referrers: str = typer.Option(
         "all", "--referrers", help="Carry signatures, attestations and referrers: all, signatures or none."
     ),
+    attach_manifesto: bool = typer.Option(
+        False, "--attach-manifesto", help="Also push each promoted digest's manifesto as an OCI artifact (see attach)."
+    ),
 ) -> None:
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
     render.check_format(fmt, ("text", "json"))
@@ -144,6 +162,9 @@ def promote(
     repo = factory.open_repo(state.repo)
     with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
         result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
+        attached = _attach(client, repo, result, opts, jobs) if attach_manifesto and not dry_run else []
+    if attached:
+        base.info(f"attached the manifesto to {len(attached)} promoted image(s)")
     if fmt == "json":
         base.out(json.dumps(op.result_json(result), indent=2, sort_keys=True))
     elif dry_run:

@@ -69,7 +69,7 @@ class Carrier:
                 self._tag(src, dst, r, done, stats)
             else:
                 raw = self._by_digest(src, dst, r, done, stats)
-                listed.setdefault(r.subject, []).append(_descriptor(r, raw))
+                listed.setdefault(r.subject, []).append(descriptor_of(r, raw))
         if listed and not self.destination.has_api(dst, digest):
             for subject, descriptors in sorted(listed.items()):
                 self._list(dst, Digest.parse(subject), descriptors, stats)
@@ -107,23 +107,30 @@ class Carrier:
         return manifest.raw
 
     def _list(self, dst: ImageRef, subject: Digest, descriptors: list, stats) -> None:
-        """Add the descriptors to the destination's ``sha256-<hex>`` index (read, extend, put)."""
-        at = dst.with_tag(rf.schema_tag(subject))
-        try:
-            old = rf.index_descriptors(self.copier.dst.get_manifest(at).raw) or []
-        except NotFoundError:
-            old = []
-        have = {d["digest"] for d in old}
-        new = [d for d in descriptors if d["digest"] not in have]
-        if not new:
-            return
-        body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": old + new}, indent=2).encode()
-        self.copier.dst.put_manifest(at, body, OCI_INDEX)
-        stats.manifests_put += 1
-        stats.manifest_bytes += len(body)
+        put = list_in_tag_schema(self.copier.dst, dst, subject, descriptors)
+        if put:
+            stats.manifests_put += 1
+            stats.manifest_bytes += put
 
 
-def _descriptor(r: Referrer, raw: bytes) -> dict:
+def list_in_tag_schema(client, dst: ImageRef, subject: Digest, descriptors: list) -> int:
+    """Add descriptors to ``dst``'s ``sha256-<hex>`` tag-schema index (read, extend, put), as
+    writers do on a registry without the referrers API; returns the bytes put (0: already listed)."""
+    at = dst.with_tag(rf.schema_tag(subject))
+    try:
+        old = rf.index_descriptors(client.get_manifest(at).raw) or []
+    except NotFoundError:
+        old = []
+    have = {d["digest"] for d in old}
+    new = [d for d in descriptors if d["digest"] not in have]
+    if not new:
+        return 0
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": old + new}, indent=2).encode()
+    client.put_manifest(at, body, OCI_INDEX)
+    return len(body)
+
+
+def descriptor_of(r: Referrer, raw: bytes) -> dict:
     """The index descriptor of an attached manifest (distribution-spec: artifactType and annotations)."""
     doc = json.loads(raw)
     desc = {"mediaType": r.media_type or doc.get("mediaType", ""), "digest": r.digest, "size": len(raw)}
