@@ -42,7 +42,7 @@ def diff(
         result = run_diff(repo, [lock] if lock else list(revs or []), channel)
     if quiet:
         if not result.empty:
-            raise typer.Exit(1)
+            raise CheckFailed()
         return
     if fmt == "json":
         base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
@@ -51,7 +51,7 @@ def diff(
     else:
         render.diff_text(result.diffs, result.old_rev, result.new_rev)
     if exit_code and not result.empty:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 @base.app.command("log")

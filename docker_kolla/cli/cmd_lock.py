@@ -105,7 +105,7 @@ def lock(
             "pass --accept-moved to take the new digests",
         )
     if exit_code and result.changed:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:

@@ -100,7 +100,7 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
             "delete that tag at the destination deliberately, or lock a new revision",
         )
     if dry_run and result.plan.has_work:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int) -> list:

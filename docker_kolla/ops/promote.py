@@ -21,9 +21,9 @@ from docker_kolla.core.manifest import INDEX_TYPES, Platform, parse_manifest
 from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.trust import TrustPolicy
-from docker_kolla.errors import KollaError, NotFoundError, UsageError
+from docker_kolla.errors import KollaError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
-from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
+from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest
 from docker_kolla.ops.discover import Discoverer, load_keys, reverify
 from docker_kolla.ops.parallel import parallel_map
 
@@ -131,22 +131,13 @@ def build_targets(
     return targets, tops
 
 
-def _head(dst: RegistryClient, ref: ImageRef) -> Digest | None:
-    """The tag's digest; a registry that omits Docker-Content-Digest is answered by a GET."""
-    try:
-        digest = dst.head_manifest(ref).digest
-        return digest if digest is not None else dst.get_manifest(ref).digest
-    except NotFoundError:
-        return None
-
-
 def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[str, pp.Observed]:
     """HEAD each target's two tags at the destination (404 = absent)."""
 
     def one(t: pp.Target) -> pp.Observed:
         repo = t.destination
-        rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
-        chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
+        rev = tag_digest(dst, repo.with_tag(t.rev_tag)) if not t.note else None
+        chan = tag_digest(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
         return pp.Observed(rev, chan)
 
     return dict(zip([t.name for t in targets], parallel_map(one, targets, jobs)))
