@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import List, Optional
@@ -171,23 +170,7 @@ def inspect(
             f"{found.commit[:7] or '?'}): {'matches' if same else 'DIFFERS FROM'} the content read from the layers"
         )
     if fmt == "json":
-        base.out(
-            json.dumps(
-                {
-                    "reference": str(image),
-                    "digest": str(r.digest),
-                    "media-type": r.media_type,
-                    "platform": r.platform,
-                    "platforms": r.platforms,
-                    "manifesto": r.manifesto,
-                    "platform-manifestos": r.platform_manifestos,
-                    "labels": r.labels,
-                    "warnings": report.label_conflicts + report.notes,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        base.out(render.inspect_json(image, report))
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)
@@ -225,7 +208,7 @@ def _show_attached(client, image, fmt: str) -> None:
     if fmt == "json":
         doc = {"reference": str(image), "digest": str(top.digest), "attached-manifesto": found.digest}
         doc.update(annotations=found.annotations, manifesto=found.value, **{"manifesto-digest": found.layer_digest})
-        base.out(json.dumps(doc, indent=2, sort_keys=True))
+        base.out(render.to_json(doc).rstrip("\n"))
         return
     base.out(f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (unsigned: what the publisher claims)")
     for key, value in sorted(found.annotations.items()):

@@ -38,6 +38,8 @@ def render(
     registry: str | None = None,
     source: str = "",
     kolla_ansible: KollaAnsible | None = None,
+    rev: str = "",
+    commit: str = "",
 ) -> str:
     """The lock in format ``fmt``; ``registry`` (``HOST[/NAMESPACE]``) rewrites where images live.
 
@@ -56,8 +58,9 @@ def render(
         "helm": _helm,
         "compose": _compose,
         "list": _list,
-        "json": _json,
-    }[fmt]
+    }.get(fmt)
+    if renderer is None:  # json: the one format with the lock revision as data (docs/json.md)
+        return _json(lock, entries, source, {"rev": rev or None, "commit": commit or None})
     return renderer(lock, entries, source)
 
 
@@ -176,10 +179,12 @@ def _list(lock: Lockfile, entries: list, source: str) -> str:
     return "".join(f"{e.pinned}\n" for e in entries)
 
 
-def _json(lock: Lockfile, entries: list, source: str) -> str:
+def _json(lock: Lockfile, entries: list, source: str, revision: dict) -> str:
     doc = {
+        "schema": 1,
         "channel": lock.channel,
         "source": source,
+        "lock": revision,
         "images": [
             {
                 "name": e.name,
@@ -187,7 +192,7 @@ def _json(lock: Lockfile, entries: list, source: str) -> str:
                 "tag": e.tag,
                 "revision": e.revision,
                 "digest": str(e.digest),
-                "media_type": e.media_type,
+                "media-type": e.media_type,
                 "pinned": e.pinned,
                 "tagged": e.tagged,
             }

@@ -53,9 +53,8 @@ def run_export(
     options = None
     if fmt == "kolla-ansible":
         options = kolla_ansible_options(config, kolla_ansible, full)
-    text = render(
-        lock, fmt, registry=registry, source=f"lockfiles/{name}.toml at {commit[:12]} ({rev})", kolla_ansible=options
-    )
+    source = f"lockfiles/{name}.toml at {commit[:12]} ({rev})"
+    text = render(lock, fmt, registry=registry, source=source, kolla_ansible=options, rev=rev, commit=commit)
     checked = 0
     if options is not None and client is not None:
         deployed = options.table.images

@@ -36,6 +36,8 @@ class DiffResult:
     old_rev: str
     new_rev: str
     diffs: list = field(default_factory=list)  # LockDiff per channel
+    old_commit: str = ""  # full sha old_rev resolved to
+    new_commit: str = ""  # full sha new_rev resolved to; "" for the work tree
 
     @property
     def empty(self) -> bool:
@@ -52,7 +54,7 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
             f"channel {channel!r} has no lockfile at {old_rev} or {new_rev}",
             "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
         )
-    result = DiffResult(old_rev, new_rev)
+    result = DiffResult(old_rev, new_rev, old_commit=old_sha, new_commit="" if new_sha == WORKTREE else new_sha)
     for name in names:
         result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))
     return result

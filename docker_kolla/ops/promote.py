@@ -65,6 +65,7 @@ class PromoteResult:
     plan: pp.Plan
     outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
+    commit: str = ""  # full sha of the lock commit promoted
 
     def by_status(self, status: str) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -243,32 +244,20 @@ def run_promote(
     if opts.referrers not in MODES:
         raise UsageError(f"--referrers must be one of {', '.join(MODES)}", "use --referrers all, signatures or none")
     name = pick_channel(repo, opts.channel, opts.rev)
-    _, lock = load_lock_at(repo, name, opts.rev)
+    commit, lock = load_lock_at(repo, name, opts.rev)
     chan = _channel(repo, lock.channel)
     policy = chan.trust if chan else TrustPolicy()
     keys = load_keys(repo, policy) if opts.verify else ()
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
-        return PromoteResult(plan)
+        return PromoteResult(plan, commit=commit)
     refused = {}
     if opts.verify:
         names = [i.target.name for i in plan.items]
         refused = reverify(Discoverer(src, keys), [lock.images[n] for n in names], policy, opts.jobs)
     carrier = Carrier(copier, Discoverer(src), Discoverer(dst), opts.referrers) if opts.referrers != "none" else None
-    return execute(plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused)
-
-
-def result_json(result: PromoteResult) -> dict:
-    """Everything a machine needs: the plan, each image's outcome and the byte counts."""
-    doc = pp.plan_json(result.plan)
-    by_name = {o.item.target.name: o for o in result.outcomes}
-    for image in doc["images"]:
-        outcome = by_name.get(image["name"])
-        if outcome is not None:
-            image.update(
-                status=outcome.status, error=outcome.error, stats=outcome.stats.as_dict(), referrers=outcome.carried
-            )
-    doc["dry_run"] = not result.outcomes and bool(result.plan.items)
-    doc["statuses"] = {s: len(result.by_status(s)) for s in STATUSES}
-    doc["totals"] = result.totals.as_dict()
-    return doc
+    result = execute(
+        plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused
+    )
+    result.commit = commit
+    return result

@@ -51,22 +51,6 @@ class ContainerStatus:
     running_tag: str = ""
     labels: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        entry = self.entry
-        return {
-            "engine": self.engine,
-            "container": self.container,
-            "image": self.image,
-            "digests": list(self.digests),
-            "state": self.state,
-            "behind": self.behind,
-            "lock_image": entry.name if entry else None,
-            "locked_tag": entry.tag if entry else None,
-            "locked_digest": str(entry.digest) if entry else None,
-            "running_tag": self.running_tag or None,
-            "labels": dict(sorted(self.labels.items())),
-        }
-
 
 @dataclass
 class StatusReport:

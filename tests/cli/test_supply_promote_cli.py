@@ -99,7 +99,7 @@ def test_promote_carries_signatures_byte_for_byte_then_copies_nothing(tmp_path, 
     again = docker_cli.kolla("promote", "ocata", "--to", dest.host, "--format", "json", cwd=repo)
     assert again.returncode == 0, again.stderr
     totals = json.loads(again.stdout)["totals"]
-    assert totals["manifests_put"] == 0 and totals["bytes_moved"] == 0 and totals["blobs_uploaded"] == 0
+    assert totals["manifests-put"] == 0 and totals["bytes-moved"] == 0 and totals["blobs-uploaded"] == 0
 
     only = docker_cli.kolla("promote", "ocata", "--to", f"{dest.host}/sigonly", "--referrers", "signatures", cwd=repo)
     assert only.returncode == 0, only.stderr
