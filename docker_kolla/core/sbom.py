@@ -15,7 +15,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 FORMATS = ("spdx", "cyclonedx")
 _SAFE = "._-~"  # purl: everything else in a name or version is percent-encoded
@@ -33,7 +32,10 @@ class ImageFacts:
 
 
 def _enc(text: str) -> str:
-    return quote(text, safe=_SAFE)
+    """Percent-encode every byte that is not an ASCII letter, digit or one of ``._-~``."""
+    return "".join(
+        chr(b) if (chr(b).isascii() and chr(b).isalnum()) or chr(b) in _SAFE else f"%{b:02X}" for b in text.encode()
+    )
 
 
 def purl(key: str, version: str, distro: str = "") -> str | None:
