@@ -239,8 +239,13 @@ def run_promote(
     dst: RegistryClient,
     copier: Copier,
     progress: Progress | None = None,
+    on_plan: Callable[[pp.Plan], None] | None = None,
 ) -> PromoteResult:
-    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
+    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure.
+
+    ``on_plan(plan)`` is called once the plan is made, before any copy (a progress display
+    learns its total there).
+    """
     if opts.referrers not in MODES:
         raise UsageError(f"--referrers must be one of {', '.join(MODES)}", "use --referrers all, signatures or none")
     name = pick_channel(repo, opts.channel, opts.rev)
@@ -249,6 +254,8 @@ def run_promote(
     policy = chan.trust if chan else TrustPolicy()
     keys = load_keys(repo, policy) if opts.verify else ()
     plan, tops = plan_promote(lock, chan, opts, src, dst)
+    if on_plan:
+        on_plan(plan)
     if opts.dry_run:
         return PromoteResult(plan, commit=commit)
     refused = {}
