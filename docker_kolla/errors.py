@@ -59,9 +59,16 @@ class DirtyTree(UsageError):
 
 
 class CheckFailed(KollaError):
-    """A check found differences (verify, status, diff --exit-code)."""
+    """A check found differences (verify, status, diff --exit-code): the one way to exit 1.
+
+    Without a message it is silent, like ``git diff --exit-code``: the output
+    already shows the differences and only the exit status is added.
+    """
 
     exit_code = EXIT_DIFFERENCES
+
+    def __init__(self, message: str = "", hint: str = "") -> None:
+        super().__init__(message, hint)
 
 
 class RegistryError(KollaError):

@@ -15,22 +15,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from docker_kolla.adapters.challenges import Challenge, parse_challenges, repository_scopes
-from docker_kolla.adapters.credentials import ANONYMOUS, Credentials, CredentialStore, default_config_dir
+from docker_kolla.adapters.challenges import Challenge, parse_challenges
+from docker_kolla.adapters.credentials import Credentials
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
 from docker_kolla.core.reference import DOCKER_HUB, ImageRef
 from docker_kolla.errors import AuthError, RegistryError
-
-__all__ = [
-    "ANONYMOUS",
-    "Authenticator",
-    "Challenge",
-    "CredentialStore",
-    "Credentials",
-    "default_config_dir",
-    "parse_challenges",
-    "repository_scopes",
-]
 
 # A token is reused until this many seconds before it expires, so it cannot
 # expire between the cache check and the registry reading it.

@@ -18,40 +18,17 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
 from typing import Sequence
 
 from docker_kolla.adapters.http import retrying
 from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor, Index, Manifest, parse_manifest
+from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import NotFoundError, RegistryError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CopyStats:
-    """What one copy did. ``bytes_moved`` counts blob bytes uploaded (read from the
-    source and written to the destination); manifests are counted apart."""
-
-    bytes_moved: int = 0
-    bytes_mounted: int = 0
-    bytes_present: int = 0
-    blobs_uploaded: int = 0
-    blobs_mounted: int = 0
-    blobs_present: int = 0
-    manifest_bytes: int = 0
-    manifests_put: int = 0
-    manifests_present: int = 0
-
-    def add(self, other: CopyStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Copier:

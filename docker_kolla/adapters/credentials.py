@@ -5,31 +5,33 @@ registry key?" from a config dir and an environment passed in by the caller:
 ``DOCKER_AUTH_CONFIG``, credential helpers, ``auths`` in ``config.json``.
 Secrets never reach a log line or an exception message.
 
-Reused from the docker SDK: ``docker.auth.decode_auth`` (the ``auth`` field),
-``docker.auth.resolve_index_name`` (legacy ``https://host/`` keys) and
-``docker.credentials.Store`` (the docker-credential-helper protocol). Not reused:
-``docker.auth.AuthConfig.resolve_authconfig``, because it finds the config file
-through DOCKER_CONFIG/HOME itself, drops ``registrytoken``, falls back to
-``auths`` when a helper says "not found" (the docker CLI does not), and logs
-user names.
+The docker SDK is not used here, so ``lock`` never loads it: the ``auth`` field
+is base64 of ``user:password`` (docker/cli ``cli/config/configfile``), legacy
+``https://host/`` keys reduce to their host (``index.docker.io`` to
+``docker.io``), and a credential helper is ``docker-credential-NAME get`` with
+the registry key on stdin and ``{"Username", "Secret"}`` JSON on stdout
+(docker/docker-credential-helpers ``client/client.go``). Unlike the SDK's
+``AuthConfig.resolve_authconfig``, a helper that says "not found" means
+anonymous (the docker CLI does not fall back to ``auths`` either), and
+``registrytoken`` is kept.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shutil
+import subprocess
 import threading
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-import docker.auth
-import docker.credentials
-
 from docker_kolla.errors import AuthError, ConfigError
 
 _TOKEN_USERNAME = "<token>"  # docker/cli native_store.go: the Secret is an identity token
+_NOT_FOUND = "credentials not found in native keychain"  # docker-credential-helpers credentials/error.go
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ def _decode_entry(entry: dict, where: str) -> Credentials:
     username = password = ""
     if entry.get("auth"):
         try:
-            username, password = docker.auth.decode_auth(entry["auth"])
-        except (ValueError, TypeError, UnicodeDecodeError):
+            username, password = _decode_auth(entry["auth"])
+        except (ValueError, TypeError):
             raise ConfigError(f"{where}: `auth` is not base64 of user:password", "run `docker login` again") from None
         password = password.rstrip("\x00")
     return Credentials(
@@ -75,9 +77,26 @@ def _decode_entry(entry: dict, where: str) -> Credentials:
     )
 
 
+def _decode_auth(value: str) -> tuple[str, str]:
+    """``base64("user:password")`` -> (user, password); ValueError or TypeError if it is not."""
+    if not isinstance(value, str):
+        raise TypeError("auth is not a string")
+    text = base64.b64decode(value.encode("ascii")).decode("utf-8")
+    username, sep, password = text.partition(":")
+    if not sep:
+        raise ValueError("no ':' in auth")
+    return username, password
+
+
+def _index_name(key: str) -> str:
+    """A config key reduced to its host: ``https://index.docker.io/v1/`` -> ``docker.io``."""
+    host = key.replace("http://", "").replace("https://", "").split("/", 1)[0]
+    return "docker.io" if host == "index.docker.io" else host
+
+
 def _same_key(a: str, b: str) -> bool:
     """Match legacy keys (``https://ghcr.io``) the way the CLI's file store does."""
-    return a == b or docker.auth.resolve_index_name(a) == docker.auth.resolve_index_name(b)
+    return a == b or _index_name(a) == _index_name(b)
 
 
 class CredentialStore:
@@ -146,24 +165,29 @@ class CredentialStore:
 
     def _from_helper(self, helper: str, key: str) -> Credentials:
         program = f"docker-credential-{helper}"
-        with warnings.catch_warnings():  # Store warns when the helper is not on *our* PATH
-            warnings.simplefilter("ignore")
-            store = docker.credentials.Store(helper, environment=self._environ)
-        # Store looks the program up on os.environ's PATH; use the environment we were given.
-        store.exe = shutil.which(program, path=self._environ.get("PATH", ""))
         hint = f"install {program} or change credsStore/credHelpers in {self._source}"
-        if store.exe is None:
+        # Looked up on the PATH of the environment we were given, not on os.environ's.
+        exe = shutil.which(program, path=self._environ.get("PATH", ""))
+        if exe is None:
             raise AuthError(f"credential helper {program} is not on PATH", hint)
         try:
-            data = store.get(key)
-        except docker.credentials.CredentialsNotFound:
-            return ANONYMOUS
-        except docker.credentials.StoreError:
+            proc = subprocess.run(
+                [exe, "get"], input=key.encode("utf-8"), stdout=subprocess.PIPE, env={**os.environ, **self._environ}
+            )
+        except OSError:
+            raise AuthError(f"credential helper {program} could not be run", hint) from None
+        if proc.returncode != 0:
+            if _NOT_FOUND in proc.stdout.decode("utf-8", "replace"):
+                return ANONYMOUS
             # The helper's own output is not repeated: it is not ours to print.
-            raise AuthError(f"credential helper {program} failed for {key}", hint) from None
-        except ValueError:
+            raise AuthError(f"credential helper {program} failed for {key}", hint)
+        try:
+            data = json.loads(proc.stdout.decode("utf-8"))
+            username, secret = str(data.get("Username") or ""), str(data.get("Secret") or "")
+        except (ValueError, AttributeError):
             raise AuthError(f"credential helper {program} answered with invalid JSON", hint) from None
-        username, secret = data.get("Username", ""), data.get("Secret", "")
+        if not username and not secret:  # docker-credential-pass answers so for unknown servers
+            return ANONYMOUS
         if username == _TOKEN_USERNAME:
             return Credentials(identity_token=secret)
         return Credentials(username=username, password=secret)

@@ -99,24 +99,22 @@ def resolve_endpoint(
             "conflicting options: either specify --host or --context, not both", "drop one of -H/--host and --context"
         )
     if context:
-        return _named_or_default(context, "--context", config_dir, env, None, tls)
+        return _named_or_default(context, "--context", config_dir, env, tls)
     if host:
         return _default(host, "-H", config_dir, env, tls)
     if env.get("DOCKER_HOST"):
         return _default(env["DOCKER_HOST"], "DOCKER_HOST", config_dir, env, tls)
     if env.get("DOCKER_CONTEXT"):
-        return _named_or_default(env["DOCKER_CONTEXT"], "DOCKER_CONTEXT", config_dir, env, None, tls)
+        return _named_or_default(env["DOCKER_CONTEXT"], "DOCKER_CONTEXT", config_dir, env, tls)
     current = _current_context(config_dir)
     if current:
-        return _named_or_default(current, "config.json currentContext", config_dir, env, None, tls)
+        return _named_or_default(current, "config.json currentContext", config_dir, env, tls)
     return _default(None, "default", config_dir, env, tls)
 
 
-def _named_or_default(
-    name: str, source: str, config_dir: Path, env: Mapping[str, str], host: str | None, tls: TLSFlags
-) -> Endpoint:
+def _named_or_default(name: str, source: str, config_dir: Path, env: Mapping[str, str], tls: TLSFlags) -> Endpoint:
     if name == "default":
-        return _default(host or env.get("DOCKER_HOST"), source, config_dir, env, tls)
+        return _default(env.get("DOCKER_HOST"), source, config_dir, env, tls)
     return load_context(name, config_dir, source)
 
 

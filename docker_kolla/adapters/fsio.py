@@ -8,6 +8,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from docker_kolla.errors import KollaError
+
 
 def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: int | None = None) -> None:
     """Replace ``target`` with ``data`` so readers see the old or the new file, never half.
@@ -39,3 +41,17 @@ def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: i
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file the user named (``--output``) atomically; errors are one line with the fix."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise KollaError(
+            f"cannot write {path}: directory {directory} does not exist", "create it or pick another --output"
+        )
+    try:
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise KollaError(f"cannot write {path}: {exc.strerror or exc}", "check the path and its permissions") from exc

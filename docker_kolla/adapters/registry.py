@@ -74,10 +74,9 @@ class RegistryClient(BlobDownloads, BlobUploads):
     """Registry API calls over one shared session, with auth and verification.
 
     Args:
-        session: from ``http.make_session`` (pool size >= jobs).
+        session: from ``http.make_session`` (pool size >= the callers' concurrency).
         authenticator: answers challenges and caches tokens.
         insecure: hosts (``host[:port]``) to reach over plain HTTP; loopback always is.
-        jobs: the concurrency callers use, so they can size their worker pools.
     """
 
     def __init__(
@@ -86,13 +85,11 @@ class RegistryClient(BlobDownloads, BlobUploads):
         authenticator: Authenticator,
         *,
         insecure: Iterable[str] = (),
-        jobs: int = 8,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.session = session
         self.auth = authenticator
         self.insecure = frozenset(insecure)
-        self.jobs = jobs
         self.policy = policy
         self.stats = RegistryStats()
         self._manifests: dict[Digest, Manifest | Index] = {}

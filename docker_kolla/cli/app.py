@@ -9,19 +9,16 @@ from pathlib import Path
 from docker_kolla.cli import base, interrupts
 from docker_kolla.errors import Interrupted, KollaError
 
-# Each command module registers itself on base.app when imported.
-_COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
+# The registry of commands: each module registers its verbs on base.app when imported.
+# A name here that does not import is an error, never skipped.
+COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
 
 
-def _load_commands() -> None:
+def _load_commands(names: tuple = COMMANDS) -> None:
     import importlib
 
-    for name in _COMMANDS:
-        try:
-            importlib.import_module(f"docker_kolla.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"docker_kolla.cli.{name}":
-                raise
+    for name in names:
+        importlib.import_module(f"docker_kolla.cli.{name}")
 
 
 def build_state(flags, env: dict) -> base.State:
@@ -116,7 +113,8 @@ def run(flags, args: list) -> int:
         code = code if isinstance(code, int) else (0 if code is None else 1)
     except KollaError as exc:
         interrupts.leaving()
-        sys.stderr.write(base.error_line(exc) + "\n")
+        if exc.message:  # a CheckFailed without one is a silent exit 1
+            sys.stderr.write(base.error_line(exc) + "\n")
         code = exc.exit_code
     except OSError as exc:  # a file the user named cannot be read or written
         interrupts.leaving()

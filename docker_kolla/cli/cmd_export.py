@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from docker_kolla.cli import base
+from docker_kolla.cli import base, factory
 from docker_kolla.core.exports import FORMATS
-from docker_kolla.ops.export import run_export, write_atomic
+from docker_kolla.ops.export import run_export
 
 
 @base.app.command("export")
@@ -29,9 +29,12 @@ def export(
 ) -> None:
     """Render the lock at REV as kolla-ansible vars (tag-revisions) or digest-pinned kolla-k8s/helm/compose/list/json."""
     state = base.state()
-    result = run_export(state.repo, channel, fmt, rev=lock, registry=registry)
+    with factory.open_repo(state.repo) as repo:
+        result = run_export(repo, channel, fmt, rev=lock, registry=registry)
     if output is None:
         base.out(result.text)
         return
-    write_atomic(output, result.text)
+    from docker_kolla.adapters.fsio import write_output
+
+    write_output(output, result.text)
     base.info(f"wrote {output}: {result.images} images of {result.channel} at {result.commit[:12]} as {fmt}")

@@ -9,8 +9,9 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, render
+from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
-from docker_kolla.ops.common import load_channels, open_repo, pick_channel
+from docker_kolla.ops.common import load_channels, pick_channel
 from docker_kolla.ops.history import run_diff, run_log, run_verify
 
 
@@ -41,7 +42,7 @@ def diff(
         result = run_diff(repo, [lock] if lock else list(revs or []), channel)
     if quiet:
         if not result.empty:
-            raise typer.Exit(1)
+            raise CheckFailed()
         return
     if fmt == "json":
         base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
@@ -50,7 +51,7 @@ def diff(
     else:
         render.diff_text(result.diffs, result.old_rev, result.new_rev)
     if exit_code and not result.empty:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 @base.app.command("log")

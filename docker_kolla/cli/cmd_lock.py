@@ -11,7 +11,7 @@ from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
-from docker_kolla.ops.common import load_channels, open_repo
+from docker_kolla.ops.common import load_channels
 from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 
 
@@ -54,7 +54,7 @@ def lock(
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    repo = open_repo(state.repo)
+    repo = factory.open_repo(state.repo)
     try:
         config = load_channels(repo)
         chan = config.get(channel)
@@ -105,7 +105,7 @@ def lock(
             "pass --accept-moved to take the new digests",
         )
     if exit_code and result.changed:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:

@@ -172,8 +172,9 @@ def version(fmt: str = typer.Option("text", "--format", "-f", help="text or json
 
 def _inspect_reference(ref: str, channel, lock: str):
     """``ref`` parsed; a bare lock image name becomes its pinned ``repository@digest``."""
+    from docker_kolla.cli.factory import open_repo
     from docker_kolla.core.reference import ImageRef
-    from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
+    from docker_kolla.ops.common import load_lock_at, pick_channel
 
     if any(c in ref for c in "/:@"):
         return ImageRef.parse(ref)

@@ -88,7 +88,7 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
             "delete that tag at the destination deliberately, or lock a new revision",
         )
     if dry_run and result.plan.has_work:
-        raise typer.Exit(1)
+        raise CheckFailed()
 
 
 @base.app.command("promote")
@@ -121,8 +121,9 @@ def promote(
         dry_run=dry_run,
         jobs=jobs,
     )
-    with ImageProgress(f"promote {channel}") as progress:
-        result = op.run_promote(state.repo, opts, client, client, progress=progress.update)
+    repo = factory.open_repo(state.repo)
+    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
+        result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
     if fmt == "json":
         base.out(json.dumps(op.result_json(result), indent=2, sort_keys=True))
     elif dry_run:

@@ -10,9 +10,9 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
 from docker_kolla.cli import base, render
-from docker_kolla.cli.factory import engine_for
+from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import UsageError
-from docker_kolla.ops.common import load_lock_at, open_repo, pick_channel
+from docker_kolla.ops.common import load_lock_at, pick_channel
 from docker_kolla.ops.pull import DEFAULT_JOBS, PullProgress, run_pull, summary_rows
 
 

@@ -8,9 +8,9 @@ from typing import List, Optional
 import typer
 
 from docker_kolla.cli import base, render
-from docker_kolla.cli.factory import engine_for
+from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import CheckFailed
-from docker_kolla.ops.common import open_repo, pick_channel
+from docker_kolla.ops.common import pick_channel
 from docker_kolla.ops.status import BEHIND, load_history, run_status
 
 

@@ -8,9 +8,26 @@ from docker_kolla import __version__
 from docker_kolla.cli.base import State
 
 
+def open_repo(path):
+    """The lock repository at ``path`` (a context manager: close it when done)."""
+    from pathlib import Path
+
+    from docker_kolla.adapters.gitstore import LockRepo
+
+    return LockRepo.open(Path(path))
+
+
+def copier(src, dst, *, jobs: int):
+    """Registry-to-registry copies for promote (a context manager)."""
+    from docker_kolla.adapters.copier import Copier
+
+    return Copier(src, dst, blob_jobs=jobs)
+
+
 def registry_client(state: State, *, insecure=(), jobs: int = 8, timeout: float | None = None):
     """``timeout``: the deadline of each exchange (``--timeout``), None for the default."""
-    from docker_kolla.adapters.auth import Authenticator, CredentialStore
+    from docker_kolla.adapters.auth import Authenticator
+    from docker_kolla.adapters.credentials import CredentialStore
     from docker_kolla.adapters.http import DEFAULT_POLICY, make_session
     from docker_kolla.adapters.registry import RegistryClient
 
@@ -18,7 +35,7 @@ def registry_client(state: State, *, insecure=(), jobs: int = 8, timeout: float 
     session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2))
     credentials = CredentialStore.load(state.config_dir, state.env)
     auth = Authenticator(session, credentials, policy=policy)
-    return RegistryClient(session, auth, insecure=insecure, jobs=jobs, policy=policy)
+    return RegistryClient(session, auth, insecure=insecure, policy=policy)
 
 
 def layer_cache(state: State, cache_dir=None):

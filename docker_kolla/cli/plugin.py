@@ -16,11 +16,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
+from docker_kolla import __version__
+
 PLUGIN_NAME = "kolla"
 METADATA = {
     "SchemaVersion": "0.1.0",
     "Vendor": "docker-kolla",
-    "Version": "0.1.0",
+    "Version": __version__,
     "ShortDescription": "Lock Kolla image channels to digests, with revisions from git history",
     "URL": "https://opendev.org/openstack/kolla",
 }

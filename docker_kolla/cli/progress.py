@@ -15,7 +15,6 @@ class ImageProgress:
     def __init__(self, title: str, total: int | None = None) -> None:
         self.title = title
         self.total = total
-        self._seen: set = set()
         self._done: set = set()
         self._lock = threading.Lock()
         self._progress = Progress(
@@ -39,7 +38,6 @@ class ImageProgress:
 
     def update(self, name: str, state: str) -> None:
         with self._lock:
-            self._seen.add(name)
             if state != "resolving":
                 self._done.add(name)
             self._progress.update(self._task, completed=len(self._done), last=f"{name}: {state}")

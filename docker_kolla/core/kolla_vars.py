@@ -11,14 +11,6 @@ defaulting to ``openstack_release``. The prefix is the image name with ``-`` ->
 
 from __future__ import annotations
 
-# Image names whose prefix is not the name with "-" -> "_" (kolla.md 2.1).
-OCATA_EXCEPTIONS = {
-    "nova-placement-api": "placement_api",
-    "dnsmasq": "ironic_dnsmasq",
-    "kuryr-libnetwork": "kuryr",
-    "openvswitch-db-server": "openvswitch_db",
-}
-
 OCATA_IMAGE_VARS = {
     "aodh-api": "aodh_api",
     "aodh-evaluator": "aodh_evaluator",

@@ -16,7 +16,7 @@ issue 4):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping, Sequence
 
 from docker_kolla.core.digest import Digest
@@ -122,6 +122,29 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         return {a: len(self.by_action(a)) for a in ACTIONS}
+
+
+@dataclass
+class CopyStats:
+    """What one copy did. ``bytes_moved`` counts blob bytes uploaded (read from the
+    source and written to the destination); manifests are counted apart."""
+
+    bytes_moved: int = 0
+    bytes_mounted: int = 0
+    bytes_present: int = 0
+    blobs_uploaded: int = 0
+    blobs_mounted: int = 0
+    blobs_present: int = 0
+    manifest_bytes: int = 0
+    manifests_put: int = 0
+    manifests_present: int = 0
+
+    def add(self, other: CopyStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def plan_image(target: Target, observed: Observed) -> PlanItem:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import ChannelsConfig, parse_channels
 from docker_kolla.core.lockfile import Lockfile
@@ -19,12 +17,6 @@ def lock_path(channel: str) -> str:
     if not channel or "/" in channel or channel.startswith(".") or channel == "channels":
         raise UsageError(f"invalid channel name {channel!r}", "use a channel from lockfiles/channels.toml")
     return f"{LOCK_DIR}/{channel}.toml"
-
-
-def open_repo(path: Path):
-    from docker_kolla.adapters.gitstore import LockRepo
-
-    return LockRepo.open(Path(path))
 
 
 def load_channels(repo) -> ChannelsConfig:
@@ -119,15 +111,3 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
             f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision"
         )
     return sha, parse_lock(data, f"{path}@{sha[:7]}")
-
-
-def open_lock(repo_path: Path, channel: str | None, rev: str = "HEAD"):
-    """Open the repository and read a lock: (LockRepo, Lockfile)."""
-    repo = open_repo(repo_path)
-    try:
-        name = pick_channel(repo, channel, rev)
-        _, lock = load_lock_at(repo, name, rev)
-    except BaseException:
-        repo.close()
-        raise
-    return repo, lock

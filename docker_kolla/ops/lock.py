@@ -137,11 +137,6 @@ def summary_text(result: LockResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def run_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Lock one channel: :func:`plan_lock` then :func:`apply_lock`."""
-    return apply_lock(repo, plan_lock(repo, resolver, opts, progress), opts)
-
-
 def _committed(repo, path: str) -> bool:
     """Whether HEAD has ``path`` (False in a repository without commits)."""
     try:

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from docker_kolla.adapters.copier import Copier, CopyStats
-from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform
+from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import KollaError, NotFoundError
-from docker_kolla.ops.common import load_channels, open_lock
+from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
 from docker_kolla.ops.parallel import parallel_map
+
+if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
+    from docker_kolla.adapters.copier import Copier
+    from docker_kolla.adapters.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -190,17 +192,21 @@ def plan_promote(
 
 
 def run_promote(
-    repo_path: Path, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient, progress: Progress | None = None
+    repo,
+    opts: PromoteOptions,
+    src: RegistryClient,
+    dst: RegistryClient,
+    copier: Copier,
+    progress: Progress | None = None,
 ) -> PromoteResult:
-    """Plan and (unless ``dry_run``) copy. Never raises for one image's failure."""
-    repo, lock = open_lock(Path(repo_path), opts.channel, opts.rev)
-    with repo:
-        chan = _channel(repo, lock.channel)
+    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
+    name = pick_channel(repo, opts.channel, opts.rev)
+    _, lock = load_lock_at(repo, name, opts.rev)
+    chan = _channel(repo, lock.channel)
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
         return PromoteResult(plan)
-    with Copier(src, dst, blob_jobs=opts.jobs) as copier:
-        return execute(plan, tops, copier, opts.jobs, progress)
+    return execute(plan, tops, copier, opts.jobs, progress)
 
 
 def result_json(result: PromoteResult) -> dict:

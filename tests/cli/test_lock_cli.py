@@ -196,20 +196,35 @@ def test_image_subset_no_commit_and_registry_override(seeded, docker_cli, regist
     assert set(images) == set(IMAGES)
     assert git(repo, "status", "--porcelain").strip() == "M lockfiles/ocata.toml"
     git(repo, "checkout", "--", "lockfiles/ocata.toml")
-    # the same images from another registry/namespace: digests equal, so nothing changes but where they live
-    other = docker_cli.kolla(
-        "lock",
-        "ocata",
-        "--image",
-        "mariadb",
-        "--registry",
-        fleet.host,
-        "--namespace",
-        fleet.namespace,
-        "--no-commit",
-        cwd=repo,
+    # the same image under another host name and namespace (copied by skopeo, digest kept):
+    # only where it lives changes, and only for --image
+    host = fleet.host.replace("127.0.0.1", "localhost")
+    mirror = f"{fleet.namespace}-mirror"
+    assert host != fleet.host
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{fleet.image_ref('mariadb')}",
+            f"docker://{host}/{mirror}/{fleet.name('mariadb')}:{fleet.tag}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
-    assert other.returncode == 0 and git(repo, "status", "--porcelain") == ""
+    before = load(repo)
+    other = docker_cli.kolla(
+        "lock", "ocata", "--image", "mariadb", "--registry", host, "--namespace", mirror, "--no-commit", cwd=repo
+    )
+    assert other.returncode == 0, other.stderr
+    after = load(repo)
+    assert after["mariadb"]["repository"] == f"{host}/{mirror}/{fleet.name('mariadb')}"
+    assert after["mariadb"]["digest"] == before["mariadb"]["digest"] and after["mariadb"]["tag"] == "ocata-1"
+    assert {n: e for n, e in after.items() if n != "mariadb"} == {n: e for n, e in before.items() if n != "mariadb"}
 
 
 def test_removed_then_re_added_image_keeps_its_numbering(tmp_path, docker_cli, fleet):

@@ -7,7 +7,8 @@ import json
 
 import tomli
 
-from docker_kolla.adapters.auth import Authenticator, CredentialStore
+from docker_kolla.adapters.auth import Authenticator
+from docker_kolla.adapters.credentials import CredentialStore
 from docker_kolla.adapters.http import make_session
 from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core.reference import ImageRef

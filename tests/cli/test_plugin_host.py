@@ -30,9 +30,23 @@ def test_global_flags_before_the_plugin_name(docker_cli, tmp_path):
     out = docker_cli.run("--config", str(other), "-D", "kolla", "init", cwd=repo)
     assert out.returncode == 0, out.stderr
     assert (repo / ".git").is_dir() and (repo / "lockfiles" / "channels.toml").exists()
-    # --context and -H together: docker's own rule, one line, no traceback
-    bad = docker_cli.run("--context", "x", "-H", "unix:///nope.sock", "kolla", "status")
-    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_context_with_host_is_refused_by_the_plugin_itself(docker_cli, tmp_path):
+    """docker rejects ``--context X -H Y`` before it runs a plugin, so exec the plugin as docker would.
+
+    The plugin gets docker's full argv and the plugin environment; it must refuse the
+    pair itself (one line naming both flags, exit 125 like docker), not pick one.
+    """
+    exe = docker_cli.config_dir / "cli-plugins" / "docker-kolla"
+    env = {**docker_cli.env, "DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND": "docker"}
+    args = ["--context", "x", "-H", "unix:///nope.sock", "kolla", "status"]
+    bad = subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bad.returncode == 125, bad.stderr
+    assert bad.stderr.startswith("docker kolla: ") and bad.stderr.count("\n") == 1
+    assert "--host" in bad.stderr and "--context" in bad.stderr and "Traceback" not in bad.stderr
+    via_docker = docker_cli.run(*args)  # docker's own rule: the plugin never ran
+    assert via_docker.returncode != 0 and "docker kolla:" not in via_docker.stderr
 
 
 def test_standalone_binary_and_module(tmp_path, docker_cli):

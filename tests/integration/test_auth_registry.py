@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from docker_kolla.adapters.auth import Authenticator, CredentialStore, repository_scopes
+from docker_kolla.adapters.auth import Authenticator
+from docker_kolla.adapters.challenges import repository_scopes
+from docker_kolla.adapters.credentials import CredentialStore
 from docker_kolla.adapters.http import RetryPolicy, make_session
 from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core.reference import ImageRef

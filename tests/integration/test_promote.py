@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from docker_kolla.adapters.auth import Authenticator, CredentialStore
+from docker_kolla.adapters.auth import Authenticator
+from docker_kolla.adapters.copier import Copier
+from docker_kolla.adapters.credentials import CredentialStore
+from docker_kolla.adapters.gitstore import LockRepo
 from docker_kolla.adapters.http import RetryPolicy, make_session
 from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core import lockfile
@@ -131,7 +134,8 @@ def skopeo_missing(ref: str, creds: str | None = None) -> bool:
 
 
 def promote(repo: Path, to: str, src: RegistryClient, dst: RegistryClient, **kw):
-    return run_promote(repo, PromoteOptions(channel="ocata", to=to, jobs=4, **kw), src, dst)
+    with LockRepo.open(repo) as lock_repo, Copier(src, dst, blob_jobs=4) as copier:
+        return run_promote(lock_repo, PromoteOptions(channel="ocata", to=to, jobs=4, **kw), src, dst, copier)
 
 
 def statuses(result) -> dict:
@@ -332,7 +336,7 @@ def test_platform_subset_makes_new_index(fleet, registry, htpasswd_registry, tmp
     assert statuses(again) == {"glance-api": PRESENT}
 
 
-def test_static_channel_gets_release_tag_only_and_retag_moves_channel(fleet, registry, tmp_path, ns):
+def test_static_channel_gets_release_tag_only(fleet, registry, tmp_path, ns):
     fleet.seed(["keystone"])
     repo = write_lock_repo(tmp_path / "locks", fleet, {"keystone": 1}, static=True)
     client = make_client()
@@ -340,6 +344,40 @@ def test_static_channel_gets_release_tag_only_and_retag_moves_channel(fleet, reg
     assert [o.item.put_tags for o in result.outcomes] == [("ocata",)]
     tags = client.list_tags(make_ref(f"{registry.host}/{ns}/{fleet.name('keystone')}"))
     assert tags == ["ocata"]
+    again = make_client()
+    assert statuses(promote(repo, f"{registry.host}/{ns}", again, again)) == {"keystone": PRESENT}
+    assert again.stats.puts == 0
+
+
+def test_present_revision_is_retagged_without_copying(fleet, registry, tmp_path, ns):
+    """The immutable ``:ocata-1`` is already at the destination (put there by skopeo), ``:ocata`` is not:
+    promote only moves ``:ocata`` onto it: one manifest PUT, no blob."""
+    fleet.seed(["keystone"])
+    digest = fleet.pushed["keystone"].digest
+    dest = f"{registry.host}/{ns}/{fleet.name('keystone')}"
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{fleet.digest_ref('keystone')}",
+            f"docker://{dest}:ocata-1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert skopeo_missing(f"{dest}:ocata")
+    repo = write_lock_repo(tmp_path / "locks", fleet, {"keystone": 1})
+    client = make_client()
+    result = promote(repo, f"{registry.host}/{ns}", client, client)
+    assert statuses(result) == {"keystone": TAGGED}
+    assert [o.item.put_tags for o in result.outcomes] == [("ocata",)]
+    assert client.stats.puts == 1 and result.totals.bytes_moved == 0 and client.stats.blob_heads == 0
+    assert skopeo_digest(f"{dest}:ocata") == digest and skopeo_digest(f"{dest}:ocata-1") == digest
 
 
 def test_channel_tag_moved_elsewhere_is_put_back_without_copying(fleet, registry, tmp_path, ns):

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from docker_kolla.adapters import registry as registry_mod
-from docker_kolla.adapters.auth import Authenticator, CredentialStore
+from docker_kolla.adapters.auth import Authenticator
+from docker_kolla.adapters.credentials import CredentialStore
 from docker_kolla.adapters.http import RetryPolicy, make_session
 from docker_kolla.adapters.registry import RegistryClient, is_loopback
 from docker_kolla.core.digest import Digest

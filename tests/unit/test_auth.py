@@ -9,15 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from docker_kolla.adapters.auth import (
-    ANONYMOUS,
-    Challenge,
-    Credentials,
-    CredentialStore,
-    default_config_dir,
-    parse_challenges,
-    repository_scopes,
-)
+from docker_kolla.adapters.challenges import Challenge, parse_challenges, repository_scopes
+from docker_kolla.adapters.credentials import ANONYMOUS, Credentials, CredentialStore, default_config_dir
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import AuthError, ConfigError
 
