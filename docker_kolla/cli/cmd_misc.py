@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import List, Optional
 
+import tomli_w
 import typer
 
 from docker_kolla.cli import base, factory, render
@@ -52,8 +53,8 @@ def init(
     from docker_kolla.core.channels import parse_channels
 
     text = preset_text(preset) if preset else EXAMPLE
-    if registry:
-        text = text.replace('registry = "docker.io"', f'registry = "{registry}"', 1)
+    if registry:  # written by the TOML writer, so quotes and comment signs stay inside the string
+        text = text.replace('registry = "docker.io"\n', tomli_w.dumps({"registry": registry}), 1)
     parse_channels(text)
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
@@ -106,6 +107,7 @@ def inspect(
     """
     from docker_kolla.ops.resolve import LayerScanner, Resolver
 
+    render.check_format(fmt, ("text", "json"))
     image = _inspect_reference(ref, channel, lock)
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
@@ -199,7 +201,7 @@ base.app.add_typer(cache_app, name="cache")
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[int] = typer.Option(
-        None, "--older-than", metavar="DAYS", min=0, help="Only entries unused for this many days."
+        None, "--older-than", metavar="DAYS", min=1, help="Only entries unused for this many days."
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Do not prompt for confirmation."),

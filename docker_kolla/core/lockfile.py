@@ -14,12 +14,12 @@ import tomli_w
 
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockcheck import check_document
 from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
-_FIX = "regenerate it with `docker kolla lock {channel}` or restore it with `git checkout -- {path}`"
 
 
 def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) -> Digest:
@@ -212,25 +212,45 @@ def dumps(lock: Lockfile) -> str:
     return header(lock.channel) + tomli_w.dumps(doc)
 
 
+def fix_hint(path: str) -> str:
+    """The fix for a malformed lockfile: commands that run as written.
+
+    ``path`` is ``lockfiles/X.toml`` for the work tree or ``lockfiles/X.toml@REV``
+    for a commit's copy (which cannot be edited, only looked at and superseded).
+    """
+    file, _, rev = path.partition("@")
+    channel = file.rsplit("/", 1)[-1].removesuffix(".toml")
+    if rev and " " not in rev:
+        return (
+            f"commit {rev} holds a malformed {file}: see it with `git show {rev}:{file}`, "
+            f"then `docker kolla lock {channel}` commits a valid one"
+        )
+    return f"restore the committed file with `git checkout HEAD -- {file}`, or regenerate it: `docker kolla lock {channel}`"
+
+
 def loads(text: str, path: str = "lockfile") -> Lockfile:
-    """Parse a lockfile; errors name the line and column and the fix."""
+    """Parse a lockfile; errors name the line and column (or the key) and the fix."""
+    hint = fix_hint(path)
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if getattr(exc, "lineno", None) else "end of file"
-        raise ConfigError(
-            f"{path}: malformed TOML at {where}: {exc.msg}", _FIX.format(channel="CHANNEL", path=path)
-        ) from exc
+        raise ConfigError(f"{path}: malformed TOML at {where}: {exc.msg}", hint) from exc
+    try:
+        return _from_document(doc, path)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, hint) from exc
+
+
+def _from_document(doc: dict, path: str) -> Lockfile:
+    check_document(doc, path, "")
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):
-        raise ConfigError(
-            f"{path}: missing [lock] table with schema = {SCHEMA} and channel",
-            _FIX.format(channel="CHANNEL", path=path),
-        )
+        raise ConfigError(f"{path}: [lock] needs schema = {SCHEMA} and a channel name", "")
     channel = head["channel"]
     images = {}
     for name, table in (doc.get("images") or {}).items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [images.{name}] is not a table", _FIX.format(channel=channel, path=path))
+            raise ConfigError(f"{path}: [images.{name}] is not a table", "")
         images[name] = LockEntry.from_toml(name, table, f"{path} [images.{name}]")
     return Lockfile(channel=channel, images=images, static=bool(head.get("static", False)))
