@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import tomli
-import tomli_w
 
+from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockcheck import check_document
@@ -203,13 +203,41 @@ class Lockfile:
         return self.images.get(name)
 
 
-def dumps(lock: Lockfile) -> str:
-    """Deterministic TOML text of a lock."""
-    head = {"schema": SCHEMA, "channel": lock.channel}
-    if lock.static:
+def head_text(channel: str, static: bool = False) -> str:
+    """The lockfile's text before its first image: the header line and the ``[lock]`` table."""
+    head = {"schema": SCHEMA, "channel": channel}
+    if static:
         head["static"] = True
-    doc = {"lock": head, "images": {name: lock.images[name].to_toml() for name in sorted(lock.images)}}
-    return header(lock.channel) + tomli_w.dumps(doc)
+    return header(channel) + tomlwrite.dumps({"lock": head})
+
+
+def entry_text(entry: LockEntry, name: str | None = None) -> str:
+    """One image's tables exactly as :func:`dumps` writes them (``[images.NAME]`` and its sub-tables)."""
+    return tomlwrite.dumps({"images": {entry.name if name is None else name: entry.to_toml()}})
+
+
+def dumps(lock: Lockfile, known: dict[str, tuple[LockEntry, str]] | None = None) -> str:
+    """Deterministic TOML text of a lock.
+
+    The text is the head, then each image's :func:`entry_text` after a blank line, in
+    name order (the same bytes ``tomli_w`` gives for the whole document).
+    ``known``: name -> (entry, text) already rendered (e.g. by a parse); an image
+    whose entry is equal reuses its text, and new renderings are added to it.
+    """
+    if not lock.images:
+        return head_text(lock.channel, lock.static) + "\n[images]\n"
+    parts = [head_text(lock.channel, lock.static)]
+    for name in sorted(lock.images):
+        entry = lock.images[name]
+        hit = known.get(name) if known is not None else None
+        if hit is not None and (hit[0] is entry or hit[0] == entry):
+            text = hit[1]
+        else:
+            text = entry_text(entry, name)
+            if known is not None:
+                known[name] = (entry, text)
+        parts.append(text)
+    return "\n".join(parts)
 
 
 def fix_hint(path: str) -> str:
