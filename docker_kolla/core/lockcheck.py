@@ -35,12 +35,19 @@ _Bad = Callable[[str, str], ConfigError]  # (where, problem) -> the error to rai
 REQUIRED = ("repository", "tag", "digest", "media-type", "platform")
 
 
-def check_document(doc: dict[str, Any], path: str, hint: str) -> None:
-    """Raise ConfigError (naming ``path`` and the key, with ``hint``) for anything a lockfile cannot hold."""
+def _raiser(path: str) -> _Bad:
+    def bad(where: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path} {where}: {problem}".replace(" : ", ": "), "")
 
-    def bad(where: str, problem: str) -> ConfigError:  # noqa: F811
-        return ConfigError(f"{path} {where}: {problem}".replace(" : ", ": "), hint)
+    return bad
 
+
+def check_document(doc: dict[str, Any], path: str) -> None:
+    """ConfigError (naming ``path`` and the key) for a top level or ``[lock]`` a lockfile cannot have.
+
+    Image tables are checked by :func:`check_entry` as each is read.
+    """
+    bad = _raiser(path)
     _unknown(doc, TOP_KEYS, "", bad)
     head = doc.get("lock")
     if not isinstance(head, dict):
@@ -52,10 +59,13 @@ def check_document(doc: dict[str, Any], path: str, hint: str) -> None:
     if not isinstance(images, dict):
         raise bad("", f"images must be a table of [images.NAME] tables, not {_kind(images)}")
     for name, table in images.items():
-        where = f"[images.{name}]"
         if not isinstance(table, dict):
-            raise bad(where, f"must be a table, not {_kind(table)}")
-        _entry(table, where, bad)
+            raise bad(f"[images.{name}]", f"must be a table, not {_kind(table)}")
+
+
+def check_entry(table: dict[str, Any], where: str) -> None:
+    """ConfigError naming ``where`` (``PATH [images.NAME]``) for any key or value an image table cannot have."""
+    _entry(table, "", _raiser(where))
 
 
 def _entry(table: dict[str, Any], where: str, bad: _Bad) -> None:

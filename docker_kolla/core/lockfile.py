@@ -14,7 +14,7 @@ import tomli
 from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockcheck import check_document
+from docker_kolla.core.lockcheck import check_document, check_entry
 from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
@@ -132,6 +132,15 @@ class LockEntry:
 
     @classmethod
     def from_toml(cls, name: str, table: dict, where: str) -> LockEntry:
+        """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``)."""
+        try:
+            return cls._from_table(name, table, where)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, fix_hint(where.partition(" ")[0])) from exc
+
+    @classmethod
+    def _from_table(cls, name: str, table: dict, where: str) -> LockEntry:
+        check_entry(table, where)
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
@@ -271,7 +280,7 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
 
 
 def _from_document(doc: dict, path: str) -> Lockfile:
-    check_document(doc, path, "")
+    check_document(doc, path)
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):
         raise ConfigError(f"{path}: [lock] needs schema = {SCHEMA} and a channel name", "")
