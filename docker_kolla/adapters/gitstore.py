@@ -32,7 +32,7 @@ from docker_kolla.errors import GitError, NotARepository, UsageError
 __all__ = ["LockRepo", "Version", "VersionRef"]
 
 NOT_A_REPO_HINT = "run `docker kolla init` or `git init`, or pass --repo"
-_DELTA_BASE_CACHE = 32 * 1024 * 1024
+_DELTA_BASE_CACHE = 16 * 1024 * 1024
 _DEFAULT_BRANCH = b"main"  # when init.defaultBranch is not configured
 
 

@@ -81,7 +81,7 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
 # --- kolla-ansible -------------------------------------------------------------------
 
 
-def _kolla_ansible(lock: Lockfile, entries: list, source: str, options: KollaAnsible) -> str:
+def _kolla_ansible(lock: Lockfile, entries: list[LockEntry], source: str, options: KollaAnsible) -> str:
     table = options.table
     by_image = {e.name: e for e in entries}
     pins = {name: Pin(e.tag, e.revision or 0) for name, e in by_image.items()}
@@ -115,7 +115,7 @@ def _kolla_ansible(lock: Lockfile, entries: list, source: str, options: KollaAns
     return "\n".join(lines + yaml_lines(values)) + "\n"
 
 
-def _partial_note(table, missing: list) -> str:
+def _partial_note(table: EraTable, missing: list[str]) -> str:
     shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
     return (
         f"# {table.common} is not set: the lock does not cover {len(missing)} image(s) kolla-ansible "
@@ -124,7 +124,7 @@ def _partial_note(table, missing: list) -> str:
     )
 
 
-def _image_of(table, prefix: str) -> str:
+def _image_of(table: EraTable, prefix: str) -> str:
     return next(c.image for c in table.containers if c.prefix == prefix)
 
 

@@ -7,6 +7,8 @@ equal bytes, so a re-lock with nothing changed rewrites nothing.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field, replace
 
 import tomli
@@ -87,9 +89,9 @@ class LockEntry:
     platform_manifestos: dict = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
-    @property
+    @functools.cached_property
     def manifesto_digest(self) -> Digest:
-        """Covers every described platform (see :func:`described_digest`)."""
+        """Covers every described platform (see :func:`described_digest`); computed once per entry."""
         return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
     @property
@@ -157,7 +159,7 @@ class LockEntry:
                 media_type=_str(table, "media-type", where),
                 platform=str(table.get("platform", "")),
                 platforms={str(k): str(Digest.parse(str(v))) for k, v in (table.get("platforms") or {}).items()},
-                manifesto={str(k): str(v) for k, v in (table.get("manifesto") or {}).items()},
+                manifesto=_facts(table.get("manifesto") or {}),
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
                 referrers=referrers_from_toml(table.get("referrers", []), where),
@@ -182,7 +184,14 @@ def _platform_manifestos(value, where: str) -> dict:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
-    return {str(plat): {str(k): str(v) for k, v in m.items()} for plat, m in value.items()}
+    return {str(plat): _facts(m) for plat, m in value.items()}
+
+
+def _facts(table: dict[str, object]) -> dict[str, str]:
+    """A manifesto table as str -> str, interned: a fleet's images share most package
+    names and versions, so a 2,000-image lock holds each string once."""
+    intern = sys.intern
+    return {intern(str(k)): intern(str(v)) for k, v in table.items()}
 
 
 def _str(table: dict, key: str, where: str) -> str:

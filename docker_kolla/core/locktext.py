@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import tomli
 
+from docker_kolla.core import lockfile
 from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
 
 _SEP = b"\n\n[images."
@@ -78,32 +79,70 @@ def state_of(entry: LockEntry, text: bytes, name: str | None = None) -> ImageSta
     )
 
 
-def split(data: bytes) -> tuple[bytes, list[bytes]] | None:
+def split(data: bytes, previous: list[bytes] | None = None) -> tuple[bytes, list[bytes]] | None:
     """(head, per-image pieces) with ``data == head + b"\\n" + b"\\n".join(pieces)``.
 
     None when the text has no ``[images.NAME]`` table after a blank line. The
     split only finds boundaries; whether each piece is a valid image is checked
-    by the reader.
+    by the reader. ``previous``: the pieces of an earlier version: an unchanged
+    piece is recognised by comparing bytes (and the earlier object is returned,
+    its hash already computed), so only changed pieces are scanned for headers.
+    The boundaries are the same with or without it.
     """
     first = data.find(_SEP)
     if first < 0:
         return None
     head = data[: first + 1]
-    starts: list[int] = []
-    sub = b""  # "[images.KEY." of the current image: its sub-tables' headers start with it
-    pos = first
-    while pos >= 0:
-        start = pos + 2
-        if not (sub and data.startswith(sub, start)):
-            eol = data.find(b"\n", start)
-            line = data[start:eol] if eol >= 0 else data[start:]
-            if not line.endswith(b"]"):
-                return None
-            sub = line[:-1] + b"."
-            starts.append(start)
-        pos = data.find(_SEP, start)
-    ends = [s - 1 for s in starts[1:]] + [len(data)]
-    return head, [data[s:e] for s, e in zip(starts, ends)]
+    pieces: list[bytes] = []
+    size = len(data)
+    index = {_first_line(p): i for i, p in enumerate(previous)} if previous else {}
+    at = 0  # the previous piece expected next
+    pos = first + 2
+    while pos < size:
+        if previous and at < len(previous):
+            guess = previous[at]
+            end = pos + len(guess)
+            if data.startswith(guess, pos) and _ends_piece(data, end, size, guess):
+                pieces.append(guess)
+                at += 1
+                pos = end + 1
+                continue
+        end = _piece_end(data, pos)
+        if end < 0:
+            return None
+        piece = data[pos:end]
+        pieces.append(piece)
+        if index:
+            at = index.get(_first_line(piece), at - 1) + 1
+        pos = end + 1
+    return head, pieces
+
+
+def _first_line(piece: bytes) -> bytes:
+    eol = piece.find(b"\n")
+    return piece if eol < 0 else piece[:eol]
+
+
+def _ends_piece(data: bytes, end: int, size: int, piece: bytes) -> bool:
+    """Whether a piece that matched at ``end - len(piece)`` ends at ``end`` (as :func:`_piece_end` would say)."""
+    if end == size:
+        return True
+    if not data.startswith(b"\n[images.", end):
+        return False
+    return not data.startswith(_first_line(piece)[:-1] + b".", end + 1)
+
+
+def _piece_end(data: bytes, start: int) -> int:
+    """End of the piece whose ``[images.KEY]`` header starts at ``start``; -1 if none starts there."""
+    eol = data.find(b"\n", start)
+    line = data[start:eol] if eol >= 0 else data[start:]
+    if not line.startswith(_OPEN) or not line.endswith(b"]"):
+        return -1
+    sub = line[:-1] + b"."
+    pos = data.find(_SEP, start)
+    while pos >= 0 and data.startswith(sub, pos + 2):
+        pos = data.find(_SEP, pos + 2)
+    return len(data) if pos < 0 else pos + 1
 
 
 FullParse = Callable[[bytes, str], Lockfile]
@@ -129,6 +168,7 @@ class LockReader:
         self._known = known or {}
         self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
         self._heads: dict[bytes, tuple[str, bool]] = {}
+        self._last: list[bytes] | None = None  # the pieces of the version read last
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
         self.full_parses = 0  # versions that needed the full parser
 
@@ -171,19 +211,26 @@ class LockReader:
                 return entry
         return None
 
-    def texts(self, data: bytes) -> dict[str, tuple[LockEntry, str]]:
-        """name -> (entry, writer text) of every piece of ``data`` already parsed with entries.
-
-        What :func:`~docker_kolla.core.lockfile.dumps` takes as ``known``, so an
-        unchanged image is not rendered again.
-        """
-        parts = split(data)
-        out: dict[str, tuple[LockEntry, str]] = {}
-        for piece in parts[1] if parts else []:
+    def dumps(self, lock: Lockfile) -> bytes:
+        """``lockfile.dumps(lock).encode()``, reusing the bytes of every image whose entry
+        equals one this reader parsed in the version it read last (only changed images are
+        rendered)."""
+        if not lock.images:
+            return lockfile.dumps(lock).encode("utf-8")
+        known: dict[str, tuple[LockEntry, bytes]] = {}
+        for piece in self._last or ():
             hit = self._pieces.get(piece)
             if hit is not None and hit[1] is not None:
-                out[hit[0].name] = (hit[1], piece.decode("utf-8"))
-        return out
+                known[hit[0].name] = (hit[1], piece)
+        parts = [head_text(lock.channel, lock.static).encode("utf-8")]
+        for name in sorted(lock.images):
+            entry = lock.images[name]
+            old = known.get(name)
+            if old is not None and (old[0] is entry or old[0] == entry):
+                parts.append(old[1])
+            else:
+                parts.append(entry_text(entry, name).encode("utf-8"))
+        return b"\n".join(parts)
 
     # -- internals ----------------------------------------------------------
 
@@ -194,10 +241,11 @@ class LockReader:
     def _fast(
         self, data: bytes, where: str, *, entries: bool
     ) -> tuple[str, bool, list[tuple[bytes, ImageState, LockEntry | None]]] | None:
-        parts = split(data)
+        parts = split(data, self._last)
         if parts is None:
             return None
         head, pieces = parts
+        self._last = pieces
         channel_static = self._head(head)
         if channel_static is None:
             return None

@@ -32,10 +32,18 @@ def _string(s: str) -> str:
     return '"' + _ESCAPE.sub(_escape, s) + '"'
 
 
+_KEYS: dict[str, str] = {}  # rendered keys: package names repeat across images and versions
+
+
 def _key(k: object) -> str:
     if not isinstance(k, str):
         raise _Unsupported
-    return k if _BARE.fullmatch(k) else _string(k)
+    done = _KEYS.get(k)
+    if done is None:
+        done = k if _BARE.fullmatch(k) else _string(k)
+        if len(_KEYS) < 200_000:
+            _KEYS[k] = done
+    return done
 
 
 def _literal(v: object) -> str:
@@ -49,26 +57,27 @@ def _literal(v: object) -> str:
 
 
 def _table(out: list[str], table: dict[str, object], name: str) -> None:
-    literals: list[tuple[str, object]] = []
+    key, literal = _key, _literal
+    lines: list[str] = []
     tables: list[tuple[str, dict[str, object]]] = []
     for k, v in table.items():
         if isinstance(v, dict):
             tables.append((k, v))
         else:
-            literals.append((k, v))
+            lines.append(f"{key(k)} = {literal(v)}\n")
     yielded = False
-    if name and (literals or not tables):
+    if name and (lines or not tables):
         yielded = True
         out.append(f"[{name}]\n")
-    for k, v in literals:
+    if lines:
         yielded = True
-        out.append(f"{_key(k)} = {_literal(v)}\n")
+        out.extend(lines)
     for k, sub in tables:
         if yielded:
             out.append("\n")
         else:
             yielded = True
-        part = _key(k)
+        part = key(k)
         _table(out, sub, f"{name}.{part}" if name else part)
 
 

@@ -126,6 +126,26 @@ def test_unchanged_images_are_parsed_once():
     assert warm.parsed == 0
 
 
+def test_dumps_reusing_parsed_pieces_equals_dumps():
+    rng = random.Random(8)
+    reader = LockReader(full_parse, keep_entries=True)
+    lock = rand_lock(rng)
+    for _ in range(200):
+        data = encode(lockfile.dumps(lock))
+        if rng.random() < 0.2:
+            data = encode(hand_edit(rng, data.decode("utf-8", "surrogateescape"), parseable=True))
+        try:
+            base = reader.lock(data, "w")
+        except ConfigError:
+            continue
+        new = base
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            new = new.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else new.without(name)
+        assert reader.dumps(new) == lockfile.dumps(new).encode()
+        assert reader.lock(reader.dumps(new), "w") == new
+        lock = new
+
+
 def test_split_gives_the_pieces_back():
     rng = random.Random(5)
     for _ in range(100):
@@ -138,6 +158,21 @@ def test_split_gives_the_pieces_back():
         head, pieces = parts
         assert head + b"\n" + b"\n".join(pieces) == data
         assert [p.decode() for p in pieces] == [lockfile.entry_text(lock.images[n], n) for n in sorted(lock.images)]
+
+
+def test_split_with_an_earlier_version_finds_the_same_boundaries():
+    rng = random.Random(6)
+    previous = None
+    lock = rand_lock(rng)
+    for _ in range(400):
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            lock = lock.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else lock.without(name)
+        text = lockfile.dumps(lock)
+        data = encode(hand_edit(rng, text) if rng.random() < 0.3 else text)
+        plain = split(data)
+        assert split(data, previous) == plain
+        if plain is not None and rng.random() < 0.8:
+            previous = plain[1]
 
 
 @pytest.mark.parametrize("data", [b"", b"[lock]\n", b"\n\n[images.\n", b"\n\n[images.x", b"\xff\n\n[images.a]\n"])
