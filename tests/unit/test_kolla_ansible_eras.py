@@ -181,3 +181,15 @@ def test_the_readme_example_is_what_the_export_writes():
         'nova_conductor_tag: "2025.1-rocky-9-10"',
         'nova_super_conductor_tag: "2025.1-rocky-9-10"',
     ]
+
+
+def test_images_kolla_does_not_build_for_the_channel_do_not_block_the_common_tag():
+    table = releases.era_table("2026.1")
+    arm = KollaAnsible(table, not_built_key="debian+aarch64")
+    assert "bifrost-deploy" in table.not_built["debian+aarch64"]
+    lk = make_lock("2026.1", table.images - table.not_built["debian+aarch64"])
+    assert "openstack_tag" in yaml.safe_load(render(lk, "kolla-ansible", kolla_ansible=arm))
+    # On x86_64 debian builds bifrost-deploy, so the same lock is a partial one there.
+    x86 = KollaAnsible(table, not_built_key="debian")
+    text = render(lk, "kolla-ansible", kolla_ansible=x86)
+    assert "openstack_tag" not in yaml.safe_load(text) and "(bifrost-deploy)" in text
