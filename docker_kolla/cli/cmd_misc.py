@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import List, Optional
 
+import tomli_w
 import typer
 
 from docker_kolla.cli import base, factory, render
@@ -93,8 +94,9 @@ def init(
     if not preset and (distro or arch != "x86_64"):
         raise UsageError("--distro and --arch need --preset", "add --preset RELEASE (see --list-presets)")
     text = preset_text(preset, distro, arch) if preset else EXAMPLE
-    if registry:
-        text = re.sub(r'^registry = ".*"$', f'registry = "{registry}"', text, count=1, flags=re.MULTILINE)
+    if registry:  # written by the TOML writer, so quotes and comment signs stay inside the string
+        line = tomli_w.dumps({"registry": registry}).rstrip("\n")
+        text = re.sub(r'^registry = ".*"$', lambda _: line, text, count=1, flags=re.MULTILINE)
     parse_channels(text)
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
@@ -150,6 +152,7 @@ def inspect(
     """
     from docker_kolla.ops.resolve import LayerScanner, Resolver
 
+    render.check_format(fmt, ("text", "json"))
     image = _inspect_reference(ref, channel, lock)
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
@@ -270,7 +273,7 @@ base.app.add_typer(cache_app, name="cache")
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[int] = typer.Option(
-        None, "--older-than", metavar="DAYS", min=0, help="Only entries unused for this many days."
+        None, "--older-than", metavar="DAYS", min=1, help="Only entries unused for this many days."
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Do not prompt for confirmation."),
