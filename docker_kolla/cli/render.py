@@ -530,6 +530,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
             {**_package(g.change), "count": g.count, "images": list(g.images)} for g in result.diff.groups
         ],
         "warnings": list(result.warnings),
+        "held": list(result.held),
     }
     return to_json(doc)
 
@@ -616,7 +617,9 @@ def _downgrades_first(groups) -> list:
     return [g for g in groups if g.change.downgrade] + [g for g in groups if not g.change.downgrade]
 
 
-def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT) -> str:
+def diff_markdown(
+    diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT, held: dict | None = None
+) -> str:
     """A pull-request body: the counts, source moves (registry, namespace or repository), package
     changes grouped across images (downgrades first), then the per-image table (folded past 20 rows). Fits ``limit`` characters: rows that do not fit
     are left out whole and a note says how many."""
@@ -632,6 +635,16 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
         if not d.images:
             continue
         page.add(_counts(d) + ".", "")
+        page.table(
+            ["| image | held at | reason | tag upstream |", "| --- | --- | --- | --- |"],
+            [
+                f"| {h.name} | {h.tag or '—'} `{_short(h.digest)}` | {h.reason or '—'} | "
+                f"{'moved to `' + _short(h.tag_now) + '`' if h.tag_now else '—'} |"
+                for h in (held or {}).get(d.channel, [])
+            ],
+            before=["#### Held", ""],
+            after=[""],
+        )
         page.table(
             ["| from | to | images |", "| --- | --- | --- |"],
             [f"| `{a}` | `{b}` | {_who(names, d.names, short=True)} |" for (a, b), names in d.moves],
@@ -668,7 +681,7 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
     return "\n".join(page.lines)
 
 
-def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
+def diff_text(diffs: list, old_rev: str, new_rev: str, held: dict | None = None) -> None:
     """The counts, source moves, grouped package changes (downgrades first), then the image table."""
     for d in diffs:
         out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
@@ -680,6 +693,13 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             continue
         for (a, b), names in d.moves:
             out(f"  moved {a} -> {b}: {_who(names, d.names)}")
+        for h in (held or {}).get(d.channel, []):
+            moved = f"; tag moved upstream to {_short(h.tag_now)}" if h.tag_now else ""
+            out(
+                f"  held {h.name} at {h.tag or '-'} ({_short(h.digest)})"
+                + (f": {h.reason}" if h.reason else "")
+                + moved
+            )
         for g in _downgrades_first(d.groups):
             mark = f" ({DOWNGRADE})" if g.change.downgrade else ""
             out(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)}{mark} in {_who(g.images, d.names)}")
@@ -688,6 +708,54 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             digests = f"{_short(c.old.digest) if c.old else '-'} -> {_short(c.new.digest) if c.new else '-'}"
             rows.append((c.name, _kind(c), _tag(c, "->", "-"), digests))
         table(["IMAGE", "CHANGE", "TAG", "DIGEST"], rows)
+
+
+def _brief(d: LockDiff) -> str:
+    kinds = [c.kind for c in d.images]
+    parts = [f"{kinds.count(k)} {word}" for k, word in _KINDS if kinds.count(k)]
+    return ", ".join(parts) or "no image changed"
+
+
+_KINDS = (
+    ("added", "added"),
+    ("changed", "updated"),
+    ("rebuilt", "rebuilt"),
+    ("moved", "moved"),
+    ("removed", "removed"),
+)
+
+
+def channel_log_text(commits: list) -> None:
+    """``log --channel C``: one line per lock commit, newest first."""
+    import datetime
+
+    rows = []
+    for e in commits:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        rows.append((e.address, e.commit[:7], when, e.images, _brief(e.diff), e.subject))
+    table(["lock", "commit", "date (UTC)", "images", "changes", "subject"], rows)
+
+
+def channel_log_json(channel: str, lock: dict, commits: list) -> str:
+    """``log --channel C --format json``: the channel's lock commits, newest first (docs/json.md)."""
+    return to_json(
+        {
+            "channel": channel,
+            "lock": lock,
+            "locks": [
+                {
+                    "address": e.address,
+                    "commit": e.commit,
+                    "time": rfc3339(e.time),
+                    "author": e.author,
+                    "subject": e.subject,
+                    "images": e.images,
+                    "counts": {word: sum(1 for c in e.diff.images if c.kind == k) for k, word in _KINDS},
+                }
+                for e in commits
+            ],
+        }
+    )
 
 
 def plain_table(headers, rows) -> str:
