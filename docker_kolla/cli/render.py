@@ -448,10 +448,12 @@ def promote_json(result, lock: dict, statuses: tuple) -> str:
             "status": None,
             "error": None,
             "stats": None,
+            "referrers": None,
         }
         outcome = by_name.get(i.target.name)
         if outcome is not None:
             row.update(status=word(outcome.status), error=outcome.error or None, stats=_stats(outcome.stats))
+            row["referrers"] = outcome.carried  # signatures, attestations, referrers carried
         images.append(row)
     return to_json(
         {
