@@ -110,7 +110,10 @@ def promote(
     """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
+    # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
+    # are twice as many, and the pool keeps a connection for every worker of both kinds
+    blob_jobs = 2 * jobs
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs + blob_jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,
@@ -121,7 +124,11 @@ def promote(
         jobs=jobs,
     )
     repo = factory.open_repo(state.repo)
-    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
+    with (
+        repo,
+        factory.copier(client, client, jobs=blob_jobs) as copier,
+        ImageProgress(f"promote {channel}") as progress,
+    ):
         result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
     if fmt == "json":
         base.out(render.promote_json(result, render.revision(lock_rev, result.commit), op.STATUSES))
