@@ -263,6 +263,20 @@ class LockRepo:
         except OSError as exc:
             raise GitError(f"cannot write {rel}: {one_line(exc)}", "check the directory is writable") from None
 
+    @mapped
+    def set_config(self, section: tuple[str, str], key: str, value: str) -> bool:
+        """Set ``section.subsection.key`` in the repository's own ``.git/config``; False if already so."""
+        config = self._repo.get_config()
+        sect = tuple(s.encode("utf-8") for s in section)
+        try:
+            if config.get(sect, key.encode("utf-8")) == value.encode("utf-8"):
+                return False
+        except KeyError:
+            pass
+        config.set(sect, key.encode("utf-8"), value.encode("utf-8"))
+        config.write_to_path()
+        return True
+
     # -- pushing ------------------------------------------------------------
 
     @mapped

@@ -19,49 +19,6 @@ from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.errors import CheckFailed, KollaError
 from docker_kolla.ops import promote as op
 
-_ACTION_TEXT = {"copy": "copy", "tag": "move tag", "present": "already present", "refused": "refused"}
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
-
-
-def _print_plan(result: op.PromoteResult) -> None:
-    rows = [
-        (i.target.name, _ACTION_TEXT[i.action], " ".join(i.put_tags) or "-", i.target.digest.short)
-        for i in result.plan.items
-    ]
-    render.table(["image", "plan", "tags to put", "digest"], rows)
-    counts = result.plan.counts()
-    base.out(
-        f"plan for {result.plan.channel} -> {result.plan.destination}: {counts['copy']} to copy, "
-        f"{counts['tag']} to re-tag, {counts['present']} already present, {counts['refused']} refused"
-    )
-
-
-def _print_result(result: op.PromoteResult) -> None:
-    rows = [
-        (
-            o.item.target.name,
-            o.status,
-            " ".join(o.item.put_tags) or "-",
-            o.item.target.digest.short,
-            _size(o.stats.bytes_moved),
-            _size(o.stats.bytes_mounted),
-        )
-        for o in result.outcomes
-    ]
-    render.table(["image", "result", "tags put", "digest", "moved", "mounted"], rows)
-    t = result.totals
-    counts = ", ".join(f"{len(result.by_status(s))} {s}" for s in op.STATUSES)
-    base.out(
-        f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
-    )
-
 
 def _report_notes(result: op.PromoteResult) -> None:
     for target in result.subsets:
@@ -106,8 +63,15 @@ def promote(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
     timeout: Optional[float] = base.timeout_option(),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="List every image, also those already present at the destination."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but warnings and errors."),
 ) -> None:
-    """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
+    """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>.
+
+    Prints what changed (or, with --dry-run, what would) and a summary; --verbose lists every image.
+    """
     render.check_format(fmt, ("text", "json"))
     state = base.state()
     # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
@@ -129,12 +93,19 @@ def promote(
         factory.copier(client, client, jobs=blob_jobs) as copier,
         ImageProgress(f"promote {channel}") as progress,
     ):
-        result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
+        result = op.run_promote(
+            repo,
+            opts,
+            client,
+            client,
+            copier,
+            progress=progress.update,
+            on_plan=lambda p: progress.set_total(len(p.items)),
+        )
     if fmt == "json":
         base.out(render.promote_json(result, render.revision(lock_rev, result.commit), op.STATUSES))
-    elif dry_run:
-        _print_plan(result)
-    else:
-        _print_result(result)
+    elif not quiet:
+        text = render.promote_plan_text if dry_run else render.promote_result_text
+        base.out(text(result, op.STATUSES, verbose=verbose))
     _report_notes(result)
     _exit(result, dry_run)

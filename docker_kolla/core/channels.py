@@ -7,7 +7,8 @@ tag that is locked once and never revised (``static = true``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 import tomli
 
@@ -51,6 +52,47 @@ _FIX = "fix lockfiles/channels.toml (see `docker kolla init --help` for an examp
 
 
 @dataclass(frozen=True)
+class Hold:
+    """``[channels.<name>.holds]``: keep an image at a digest (or a revision's digest) whatever its tag does."""
+
+    name: str
+    digest: str | None = None
+    revision: int | None = None
+    reason: str = ""
+
+
+def _holds(value: object, name: str, images: tuple[str, ...], static: bool) -> tuple[Hold, ...]:
+    where = f"channels.toml [channels.{name}.holds]"
+    fix = f'e.g. nova-api = {{ digest = "sha256:...", reason = "why" }} or {{ revision = 3 }} under [channels.{name}.holds]'
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table", fix)
+    holds = []
+    for image, spec in sorted(value.items()):
+        if image not in images:
+            raise ConfigError(
+                f"{where}: {image!r} is not an image of channel {name!r}", "hold one of its images, " + fix
+            )
+        if not isinstance(spec, dict) or set(spec) - {"digest", "revision", "reason"}:
+            raise ConfigError(f"{where}: {image} must be a table of digest or revision, and reason", fix)
+        digest, revision, reason = spec.get("digest"), spec.get("revision"), spec.get("reason", "")
+        if (digest is None) == (revision is None):
+            raise ConfigError(f"{where}: {image} needs exactly one of digest and revision", fix)
+        if digest is not None and (not isinstance(digest, str) or not DIGEST.fullmatch(digest)):
+            raise ConfigError(f"{where}: {image}: digest {digest!r} is not a sha256 digest", fix)
+        if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
+            raise ConfigError(f"{where}: {image}: revision must be a whole number >= 1", fix)
+        if revision is not None and static:
+            raise ConfigError(f"{where}: {image}: a static channel has no revisions", "hold it by digest")
+        if not isinstance(reason, str):
+            raise ConfigError(f"{where}: {image}: reason must be a string", fix)
+        holds.append(Hold(image, digest, revision, reason))
+    return tuple(holds)
+
+
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
 class Channel:
     """One channel: which images, where they live, which tag to resolve."""
 
@@ -70,6 +112,10 @@ class Channel:
     bump_on: str = "manifesto"
     kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
     trust: TrustPolicy = TrustPolicy()
+    holds: tuple[Hold, ...] = ()  # sorted by image
+
+    def hold_for(self, image: str) -> Hold | None:
+        return next((h for h in self.holds if h.name == image), None)
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
         """The reference ``registry/namespace/<distro>-<type>-<image>:<tag>``."""
@@ -102,7 +148,7 @@ class ChannelsConfig:
 def _check(table: dict, where: str) -> dict:
     out = {}
     for key, value in table.items():
-        if key in ("channels", "trust"):  # trust: validated by core.trust.parse_trust
+        if key in ("channels", "trust", "holds"):  # trust: core.trust.parse_trust; holds: _holds
             continue
         kind = _KEYS.get(key)
         if kind is None:
@@ -143,6 +189,8 @@ def parse_channels(text: str) -> ChannelsConfig:
         where = f"line {exc.lineno}, column {exc.colno}" if getattr(exc, "lineno", None) else "end of file"
         raise ConfigError(f"lockfiles/channels.toml: malformed TOML at {where}: {exc.msg}", _FIX) from exc
     defaults = dict(_DEFAULTS)
+    if "holds" in (doc.get("defaults") or {}):
+        raise ConfigError("channels.toml [defaults]: holds belong to a channel", "move them to [channels.NAME.holds]")
     defaults.update(_check(doc.get("defaults") or {}, "[defaults]"))
     default_trust = parse_trust((doc.get("defaults") or {}).get("trust", {}), "[defaults]")
     channels = {}
@@ -179,6 +227,9 @@ def parse_channels(text: str) -> ChannelsConfig:
             if "trust" in table
             else default_trust,
         )
+        if "holds" in table:
+            images = channel.images + channel.optional_images
+            channel = replace(channel, holds=_holds(table["holds"], name, images, channel.static))
         _check_templates(channel, name)
         try:
             for image in channel.images + channel.optional_images:

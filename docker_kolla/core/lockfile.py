@@ -249,8 +249,39 @@ def dumps(lock: Lockfile, known: dict[str, tuple[LockEntry, str]] | None = None)
     return "\n".join(parts)
 
 
+MARKER = 7  # git's conflict-marker size (``<<<<<<<``)
+
+
+def conflicted_images(text: str) -> list[str] | None:
+    """Images inside merge-conflict markers (``[images.X]`` tables or ``<<<<<<< ours: X``
+    labels); None when the text has no markers."""
+    names: list[str] = []
+    inside = found = False
+    for line in text.splitlines():
+        if line.startswith("<" * MARKER):
+            inside = found = True
+            label = line[MARKER:].strip()
+            if ": " in label:
+                names.append(label.split(": ", 1)[1])
+        elif line.startswith(">" * MARKER):
+            inside = False
+        elif inside and line.startswith("[images."):
+            names.append(line[len("[images.") :].rstrip("]").split(".", 1)[0].strip('"'))
+    return sorted(set(names)) if found else None
+
+
 def loads(text: str, path: str = "lockfile") -> Lockfile:
     """Parse a lockfile; errors name the line and column and the fix."""
+    conflicted = conflicted_images(text)
+    if conflicted is not None:
+        channel = path.rsplit("/", 1)[-1].split("@", 1)[0].removesuffix(".toml")
+        which = f" (images: {', '.join(conflicted)})" if conflicted else ""
+        first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(("<" * MARKER, "=" * MARKER)))
+        raise ConfigError(
+            f"{path} has unresolved merge conflict markers at line {first}, column 1{which}",
+            f"keep ours (`git checkout --ours {path.split('@', 1)[0]}`), `git add` it, commit the merge, "
+            f"then `docker kolla lock {channel} --image NAME` for each image named",
+        )
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:

@@ -190,12 +190,19 @@ def run_promote(
     dst: RegistryClient,
     copier: Copier,
     progress: Progress | None = None,
+    on_plan: Callable[[pp.Plan], None] | None = None,
 ) -> PromoteResult:
-    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
+    """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure.
+
+    ``on_plan(plan)`` is called once the plan is made, before any copy (a progress display
+    learns its total there).
+    """
     name = pick_channel(repo, opts.channel, opts.rev)
     commit, lock = load_lock_at(repo, name, opts.rev)
     chan = _channel(repo, lock.channel)
     plan, tops = plan_promote(lock, chan, opts, src, dst)
+    if on_plan:
+        on_plan(plan)
     if opts.dry_run:
         return PromoteResult(plan, commit=commit)
     result = execute(plan, tops, copier, opts.jobs, progress)

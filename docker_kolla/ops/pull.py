@@ -199,8 +199,3 @@ def _tag(engine: Engine, entry: LockEntry, held: ImageInfo, tags: dict, channel:
             engine.tag(held.id, repo, marked)
         done.append(f"{repo}:{marked}")
     return tuple(done)
-
-
-def summary_rows(result: PullResult) -> list:
-    """(image, tag-revision, digest, action, detail) rows for a table, in lock order."""
-    return [(o.entry.name, o.entry.tag, o.entry.digest.short, o.action, o.error) for o in result.outcomes]
