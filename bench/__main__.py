@@ -22,6 +22,7 @@ BENCHES = [
     ("promote", ["promote_bench.py", "--images", "200"]),
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
     ("scan", ["scan_throughput.py"]),
+    ("supply", ["supply_bench.py", "--images", "200", "--latency-ms", "25"]),
 ]
 
 

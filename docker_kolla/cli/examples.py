@@ -75,6 +75,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "docker kolla promote ocata --to prod.example:5000/kolla --dry-run",
         "docker kolla promote ocata --to prod.example:5000/kolla",
         "docker kolla promote ocata --to prod.example:5000 --lock HEAD~1 --image nova-api",
+        "# fail closed on signatures; carry them and publish the manifesto at the destination",
+        "docker kolla promote ocata --to prod.example:5000/kolla --verify --attach-manifesto",
+    ),
+    "attach": (
+        "docker kolla attach ocata",
+        "docker kolla attach ocata --to mirror.example:5000/kolla --image nova-api",
+    ),
+    "sbom": (
+        "docker kolla sbom nova-api --format spdx --output nova-api.spdx.json",
+        "docker kolla sbom ocata --format cyclonedx",
     ),
     "version": ("docker kolla version", "docker kolla version --format json", "docker kolla --version"),
     "cache": ("docker kolla cache prune --older-than 30",),

@@ -188,11 +188,11 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         if _committed(repo, path):
             raise DirtyTree(
                 f"{path} has uncommitted edits",
-                f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+                f"commit or discard them first (`git diff HEAD -- {path}`; `git checkout HEAD -- {path}`)",
             )
         raise DirtyTree(
             f"{path} was written but never committed (lock --no-commit?)",
-            f"commit it (`git add {path} && git commit`) or remove it (`rm {path}`)",
+            f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
         )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
