@@ -49,6 +49,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "gitrev": {"dulwich"},
     "gitstore": {"dulwich"},
     "gitwrite": {"dulwich"},
+    "tls": {"certifi"},  # ssl, and requests' own CA bundle
     "http": REQUESTS,
     "registry": REQUESTS,
     "responses": REQUESTS,
