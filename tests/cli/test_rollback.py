@@ -71,6 +71,11 @@ def test_rollback_is_a_new_revision_then_verify_promote_pull(three, docker_cli, 
         "image", "inspect", "--format", "{{json .RepoDigests}}", f"{fleet.host}/{fleet.repo('nova-api')}:ocata-4"
     )
     assert digests[2] in inspect.stdout
+    # the engine is shared by the session: leave no layers that would make another test's pull a no-op
+    image_id = dockerd.docker(
+        "image", "inspect", "--format", "{{.Id}}", f"{fleet.host}/{fleet.repo('nova-api')}:ocata-4"
+    ).stdout.strip()
+    dockerd.docker("image", "rm", "-f", image_id)
 
     # a later lock continues from ocata-4 (upstream still serves 15.0.4's digest: that is a change)
     relock = docker_cli.kolla("lock", "ocata", cwd=repo)
