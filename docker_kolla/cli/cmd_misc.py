@@ -116,6 +116,7 @@ def inspect(
     )
     report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
     r = report.resolved
+    stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
     if fmt == "json":
         base.out(
             json.dumps(
@@ -123,10 +124,10 @@ def inspect(
                     "reference": str(image),
                     "digest": str(r.digest),
                     "media-type": r.media_type,
-                    "platform": r.platform,
-                    "platforms": r.platforms,
+                    "platform": stored["platform"],
+                    "platforms": stored.get("platforms", {}),
                     "manifesto": r.manifesto,
-                    "platform-manifestos": r.platform_manifestos,
+                    "platform-manifestos": stored.get("platform-manifestos", {}),
                     "labels": r.labels,
                     "warnings": report.label_conflicts + report.notes,
                 },
@@ -138,12 +139,12 @@ def inspect(
     for line in report.label_conflicts + report.notes:
         base.warn(line)
     base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
-    for plat, dig in sorted(r.platforms.items()):
+    for plat, dig in stored.get("platforms", {}).items():
         base.out(f"  {plat}: {dig}")
     if r.platform_manifestos:  # several platforms described: head each table with its platform
         base.out(f"\n{r.platform}:")
     render.table(["key", "version"], sorted(r.manifesto.items()))
-    for plat, facts in sorted(r.platform_manifestos.items()):
+    for plat, facts in stored.get("platform-manifestos", {}).items():
         base.out(f"\n{plat}:")
         render.table(["key", "version"], sorted(facts.items()))
     if r.labels:
@@ -189,7 +190,7 @@ def _inspect_reference(ref: str, channel, lock: str):
     entry = locked.get(ref)
     if entry is None:
         raise UsageError(f"image {ref!r} is not in the lock of channel {name!r} at {lock}", fix)
-    return ImageRef.parse(f"{entry.repository}@{entry.digest}")
+    return entry.repository.with_digest(entry.digest)
 
 
 cache_app = Typer(help="Manage the per-layer content scan cache.", no_args_is_help=True)

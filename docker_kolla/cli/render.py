@@ -45,7 +45,7 @@ def _short(digest) -> str:
 
 def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
     def pin(entry):
-        return {"tag": entry.tag, "digest": str(entry.digest), "repository": entry.repository} if entry else None
+        return {"tag": entry.tag, "digest": str(entry.digest), "repository": str(entry.repository)} if entry else None
 
     def pkg(p) -> dict:
         return {"key": p.key, "old": p.old, "new": p.new, "downgrade": p.downgrade}

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from docker_kolla.core.kolla_vars import ocata_var_prefix
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.reference import split_registry
+from docker_kolla.core.reference import Location
 from docker_kolla.errors import UsageError
 
 FORMATS = ("kolla-ansible", "kolla-k8s", "helm", "compose", "list", "json")
@@ -47,14 +47,7 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
     """The entry with its repository moved to ``HOST`` (path kept) or ``HOST/NAMESPACE`` (last component kept)."""
     if not registry:
         return entry
-    registry = registry.strip().rstrip("/")
-    host, sep, namespace = registry.partition("/")
-    if not host or "://" in registry or " " in registry:
-        raise UsageError(f"malformed --registry {registry!r}", "write it as HOST[:PORT][/NAMESPACE]")
-    _, path = split_registry(entry.repository)
-    base = path.rsplit("/", 1)[-1]
-    new = f"{host}/{namespace}/{base}" if sep else f"{host}/{path}"
-    return replace(entry, repository=new)
+    return replace(entry, repository=Location.parse(registry, "--registry").repository(entry.repository))
 
 
 # --- kolla-ansible -------------------------------------------------------------------
@@ -88,7 +81,7 @@ def _common_location(entries: list) -> tuple[str, str, str, str]:
     """(registry, namespace, distro, install type) shared by every entry, or an error."""
     found = set()
     for entry in entries:
-        host, path = split_registry(entry.repository)
+        host, path = entry.repository.registry, entry.repository.path
         namespace, _, base = path.rpartition("/")
         prefix = base[: -len(entry.name)].rstrip("-") if base.endswith(entry.name) else None
         distro, _, kind = (prefix or "").rpartition("-")
@@ -149,7 +142,7 @@ def _json(lock: Lockfile, entries: list, source: str) -> str:
         "images": [
             {
                 "name": e.name,
-                "repository": e.repository,
+                "repository": str(e.repository),
                 "tag": e.tag,
                 "revision": e.revision,
                 "digest": str(e.digest),

@@ -14,7 +14,9 @@ import tomli_w
 
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
+from docker_kolla.core.manifest import Platform
 from docker_kolla.core.manifesto import manifesto_digest
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
@@ -22,7 +24,7 @@ SCHEMA = 1
 _FIX = "regenerate it with `docker kolla lock {channel}` or restore it with `git checkout -- {path}`"
 
 
-def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) -> Digest:
+def described_digest(platform: Platform | None, manifesto: dict, platform_manifestos: dict) -> Digest:
     """The digest of everything an entry describes: one value for the revision rule.
 
     With only the primary platform it is the digest of its manifesto alone, so
@@ -32,8 +34,8 @@ def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) 
     """
     if not platform_manifestos:
         return manifesto_digest(manifesto)
-    every = {plat: dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
-    every[platform] = dict(sorted(manifesto.items()))
+    every = {str(plat): dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
+    every[str(platform or "")] = dict(sorted(manifesto.items()))
     return digest_of_value(every)
 
 
@@ -55,16 +57,19 @@ def header(channel: str) -> str:
 
 @dataclass(frozen=True)
 class LockEntry:
-    """One image pinned in a lock.
+    """An image as pinned: the one value for what the registry said an image is and
+    what a lock records of it (``ops.resolve`` makes it, ``core.revisions`` gives it
+    its tag and revision, the lockfile stores it).
 
     Attributes:
         name: short image name (``nova-api``), the key in ``[images]``.
-        repository: ``registry/path`` without tag.
-        tag: the tag-revision (``ocata-3``), or the release tag for static channels.
-        revision: the revision number; None for static channels (never revised).
+        repository: ``registry/path``, a reference without tag or digest.
         digest: what the channel tag pointed at: index or manifest.
         media_type: media type of ``digest``.
         platform: the primary platform, whose content ``manifesto`` describes.
+        tag: the tag-revision (``ocata-3``), or the release tag for static channels;
+            "" until the revision policy placed the image in a lock.
+        revision: the revision number; None for static channels (never revised).
         platforms: platform -> manifest digest (empty for a single manifest).
         manifesto: version facts (``rpm:x``, ``python:nova``, ``label:kolla_version``).
         platform_manifestos: platform -> manifesto of every other configured
@@ -75,16 +80,16 @@ class LockEntry:
     """
 
     name: str
-    repository: str
-    tag: str
-    revision: int | None
+    repository: ImageRef
     digest: Digest
     media_type: str
-    platform: str
-    platforms: dict = field(default_factory=dict)
-    manifesto: dict = field(default_factory=dict)
-    labels: dict = field(default_factory=dict)
-    platform_manifestos: dict = field(default_factory=dict)
+    platform: Platform | None
+    tag: str = ""
+    revision: int | None = None
+    platforms: dict[Platform, Digest] = field(default_factory=dict)
+    manifesto: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    platform_manifestos: dict[Platform, dict[str, str]] = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
     @property
@@ -108,24 +113,24 @@ class LockEntry:
         return f"{self.repository}:{self.tag}"
 
     def to_toml(self) -> dict:
-        table = {"repository": self.repository, "tag": self.tag}
+        table = {"repository": str(self.repository), "tag": self.tag}
         if self.revision is not None:
             table["revision"] = self.revision
         table.update(
             {
                 "digest": str(self.digest),
                 "media-type": self.media_type,
-                "platform": self.platform,
+                "platform": str(self.platform or ""),
                 "manifesto-digest": str(self.manifesto_digest),
             }
         )
-        for key, value in (("platforms", self.platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
+        platforms = {str(plat): str(digest) for plat, digest in self.platforms.items()}
+        for key, value in (("platforms", platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
             if value:
                 table[key] = dict(sorted(value.items()))
         if self.platform_manifestos:
-            table["platform-manifestos"] = {
-                plat: dict(sorted(self.platform_manifestos[plat].items())) for plat in sorted(self.platform_manifestos)
-            }
+            others = {str(plat): dict(sorted(m.items())) for plat, m in self.platform_manifestos.items()}
+            table["platform-manifestos"] = dict(sorted(others.items()))
         if self.referrers:
             table["referrers"] = [r.to_toml() for r in self.referrers]
         return table
@@ -135,26 +140,31 @@ class LockEntry:
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
-        others = _platform_manifestos(table.get("platform-manifestos", {}), where)
-        if str(table.get("platform", "")) in others:
-            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
+        primary = str(table.get("platform", ""))
         try:
+            others = _platform_manifestos(table.get("platform-manifestos", {}), where)
             entry = cls(
                 name=name,
-                repository=_str(table, "repository", where),
+                repository=ImageRef.parse_repository(_str(table, "repository", where)),
                 tag=_str(table, "tag", where),
                 revision=table.get("revision"),
                 digest=Digest.parse(_str(table, "digest", where)),
                 media_type=_str(table, "media-type", where),
-                platform=str(table.get("platform", "")),
-                platforms={str(k): str(Digest.parse(str(v))) for k, v in (table.get("platforms") or {}).items()},
+                platform=Platform.parse(primary) if primary else None,
+                platforms={
+                    Platform.parse(str(k)): Digest.parse(str(v)) for k, v in (table.get("platforms") or {}).items()
+                },
                 manifesto={str(k): str(v) for k, v in (table.get("manifesto") or {}).items()},
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
                 referrers=referrers_from_toml(table.get("referrers", []), where),
             )
+        except ConfigError:
+            raise
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
+        if entry.platform is not None and entry.platform in others:
+            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
         revision = entry.revision
         if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
@@ -173,7 +183,7 @@ def _platform_manifestos(value, where: str) -> dict:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
-    return {str(plat): {str(k): str(v) for k, v in m.items()} for plat, m in value.items()}
+    return {Platform.parse(str(plat)): {str(k): str(v) for k, v in m.items()} for plat, m in value.items()}
 
 
 def _str(table: dict, key: str, where: str) -> str:

@@ -31,34 +31,6 @@ REFUSED = "refused"  # the immutable tag holds another digest (or no platform ma
 ACTIONS = (COPY, TAG, PRESENT, REFUSED)
 
 _ATTESTATION_REF = "vnd.docker.reference.digest"
-_TO_HINT = "write --to as HOST[:PORT][/NAMESPACE], e.g. --to registry.example.com:5000/kolla"
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where ``--to`` points: a registry host and an optional namespace."""
-
-    host: str
-    namespace: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Destination:
-        """``HOST[/NAMESPACE]``; the first component is always the host."""
-        host, _, namespace = (text or "").strip().strip("/").partition("/")
-        if not host or "@" in text or "://" in text:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT)
-        try:
-            ImageRef.from_parts(host, f"{namespace}/x" if namespace else "x")
-        except UsageError:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT) from None
-        return cls(host, namespace)
-
-    def repository(self, source: ImageRef) -> ImageRef:
-        """The destination repository (no tag) for a source repository."""
-        last = source.path.rsplit("/", 1)[-1]
-        path = f"{self.namespace}/{last}" if self.namespace else source.path
-        ref = ImageRef.from_parts(self.host, path)
-        return ImageRef(ref.registry, ref.path)
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,6 @@ def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
     A pinned digest that no longer exists (or a channel tag that vanished) is a
     problem; a channel tag that moved is a note: it is what the next `lock` reviews.
     """
-    from docker_kolla.core.reference import ImageRef
     from docker_kolla.errors import NotFoundError
     from docker_kolla.ops.common import load_channels, load_lock_at
 
@@ -170,7 +169,7 @@ def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
         chan = None  # without channels.toml only the pinned digests can be checked
     problems, notes = [], []
     for name, entry in sorted(lock.images.items()):
-        ref = ImageRef.parse(entry.repository + ":latest")
+        ref = entry.repository
         try:
             client.head_manifest(ref.with_digest(entry.digest))
         except NotFoundError:

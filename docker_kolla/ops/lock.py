@@ -14,7 +14,7 @@ from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide, last_seen
+from docker_kolla.core.revisions import Decision, Outcome, decide, last_seen
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
@@ -204,7 +204,11 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             # free on Docker Hub and usually all a re-lock needs.
             head = resolver.head(ref) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
-                return attach(decide(channel, _same(previous, ref), previous, bump_on=bump_on), ref), [], []
+                return (
+                    attach(decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on), ref),
+                    [],
+                    [],
+                )
             report = resolver.resolve(name, ref, head)
         except NotFoundError:
             if name in channel.optional_images:
@@ -288,18 +292,3 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
         repo.push(opts.push, branch)
         result.pushed = branch
     return result
-
-
-def _same(previous, ref) -> Resolved:
-    """A Resolved equal to the previous entry (the tag still points at the locked digest)."""
-    return Resolved(
-        name=previous.name,
-        repository=ref.repository,
-        digest=previous.digest,
-        media_type=previous.media_type,
-        platform=previous.platform,
-        platforms=previous.platforms,
-        manifesto=previous.manifesto,
-        labels=previous.labels,
-        platform_manifestos=previous.platform_manifestos,
-    )

@@ -19,7 +19,7 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform
 from docker_kolla.core.promote_plan import CopyStats
-from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.reference import ImageRef, Location
 from docker_kolla.errors import KollaError, NotFoundError
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
 from docker_kolla.ops.parallel import parallel_map
@@ -78,14 +78,8 @@ def _channel(repo, name: str) -> Channel | None:
         return None
 
 
-def repository_ref(repository: str) -> ImageRef:
-    """A lock entry's ``registry/path`` as a reference without tag."""
-    ref = ImageRef.parse(repository)
-    return ImageRef(ref.registry, ref.path)
-
-
 def build_targets(
-    lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str], platforms: tuple, src: RegistryClient
+    lock: Lockfile, chan: Channel | None, dest: Location, names: list[str], platforms: tuple, src: RegistryClient
 ) -> tuple[list[pp.Target], dict]:
     """Targets for the selected images, and the bytes of every new (subset) index by name."""
     static = lock.static or bool(chan and chan.static)
@@ -96,7 +90,7 @@ def build_targets(
         entry: LockEntry = lock.images[name]
         digest, subset, note = entry.digest, False, ""
         if wanted and entry.media_type in INDEX_TYPES:
-            index = src.get_manifest(repository_ref(entry.repository), entry.digest)
+            index = src.get_manifest(entry.repository, entry.digest)
             made = pp.subset_index(index.raw, wanted)
             if made is not None:
                 if not made[1]:
@@ -104,9 +98,9 @@ def build_targets(
                 else:
                     tops[name] = made[0]
                     digest, subset = Digest.of(made[0]), True
-        elif wanted and entry.platform and Platform.parse(entry.platform) not in wanted:
+        elif wanted and entry.platform and entry.platform not in wanted:
             note = f"{entry.repository} is a single {entry.platform} image, not one of {', '.join(platforms)}"
-        source = repository_ref(entry.repository)
+        source = entry.repository
         targets.append(
             pp.Target(
                 name=name,
@@ -184,7 +178,7 @@ def plan_promote(
     lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient
 ) -> tuple[pp.Plan, dict]:
     """Observe the destination and decide: (plan, subset index bytes by image)."""
-    dest = pp.Destination.parse(opts.to)
+    dest = Location.parse(opts.to, "--to")
     names = pp.select_images(lock.images, opts.images)
     targets, tops = build_targets(lock, chan, dest, names, tuple(opts.platforms), src)
     observed = observe(dst, targets, opts.jobs)

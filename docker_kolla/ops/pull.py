@@ -105,7 +105,7 @@ def present_pins(images: list) -> dict:
 
 
 def pinned_key(entry: LockEntry) -> str:
-    return f"{normalise_repo(entry.repository)}@{entry.digest}"
+    return f"{normalise_repo(str(entry.repository))}@{entry.digest}"
 
 
 def run_pull(
@@ -167,7 +167,7 @@ def _pull(engine: Engine, entry: LockEntry, progress: PullProgress) -> None:
             layers[message["id"]] = (detail.get("current", 0), detail["total"])
             progress.advance(entry, sum(c for c, _ in layers.values()), sum(t for _, t in layers.values()))
 
-    engine.pull(entry.repository, str(entry.digest), on_event)
+    engine.pull(str(entry.repository), str(entry.digest), on_event)
 
 
 def _verify(engine: Engine, entry: LockEntry) -> ImageInfo:
@@ -184,7 +184,7 @@ def _verify(engine: Engine, entry: LockEntry) -> ImageInfo:
 
 def _tag(engine: Engine, entry: LockEntry, held: ImageInfo, tags: dict, channel: str, mark: str | None) -> tuple:
     """Tag ``repository:<tag-revision>`` (and the mark) unless it already points at this image."""
-    repo = entry.repository
+    repo = str(entry.repository)
     done = []
     if tags.get(f"{normalise_repo(repo)}:{entry.tag}") != held.id:
         engine.tag(held.id, repo, entry.tag)

@@ -85,7 +85,7 @@ class LockHistory:
     def __init__(self, current: Lockfile, versions: list) -> None:
         self.current = current
         self.versions = list(versions)  # Lockfile, oldest first, ending with current
-        self._by_repo = {normalise_repo(e.repository): e for e in current.images.values()}
+        self._by_repo = {normalise_repo(str(e.repository)): e for e in current.images.values()}
 
     def entry_for(self, repos: set, digests: set) -> LockEntry | None:
         for repo in sorted(repos):
