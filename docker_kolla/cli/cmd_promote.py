@@ -21,6 +21,7 @@ from docker_kolla.errors import CheckFailed, KollaError
 from docker_kolla.ops import promote as op
 
 _ACTION_TEXT = {"copy": "copy", "tag": "move tag", "present": "already present", "refused": "refused"}
+_STATUS_TEXT = {op.PRESENT: "already present"}
 
 
 def _size(n: int) -> str:
@@ -39,8 +40,8 @@ def _print_plan(result: op.PromoteResult) -> None:
     render.table(["image", "plan", "tags to put", "digest"], rows)
     counts = result.plan.counts()
     base.out(
-        f"plan for {result.plan.channel} -> {result.plan.destination}: {counts['copy']} to copy, "
-        f"{counts['tag']} to re-tag, {counts['present']} already present, {counts['refused']} refused"
+        f"plan for {result.plan.channel} -> {result.plan.destination}: {counts[op.pp.COPY]} to copy, "
+        f"{counts[op.pp.TAG]} to re-tag, {counts[op.PRESENT]} already present, {counts[op.REFUSED]} refused"
     )
 
 
@@ -48,7 +49,7 @@ def _print_result(result: op.PromoteResult) -> None:
     rows = [
         (
             o.item.target.name,
-            o.status,
+            _STATUS_TEXT.get(o.status, str(o.status)),
             " ".join(o.item.put_tags) or "-",
             o.item.target.digest.short,
             _size(o.stats.bytes_moved),
@@ -58,7 +59,7 @@ def _print_result(result: op.PromoteResult) -> None:
     ]
     render.table(["image", "result", "tags put", "digest", "moved", "mounted"], rows)
     t = result.totals
-    counts = ", ".join(f"{len(result.by_status(s))} {s}" for s in op.STATUSES)
+    counts = ", ".join(f"{len(result.by_status(s))} {_STATUS_TEXT.get(s, s)}" for s in op.STATUSES)
     base.out(
         f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
     )
@@ -69,14 +70,14 @@ def _report_notes(result: op.PromoteResult) -> None:
         base.info(
             f"{target.name}: --platform selected a subset: new index {target.digest} (locked {target.locked.short})"
         )
-    for item in result.plan.by_action("refused"):
+    for item in result.plan.by_action(op.REFUSED):
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
         base.warn(f"{o.item.target.name}: failed: {o.error}")
 
 
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
-    failed, refused = result.by_status(op.FAILED), result.plan.by_action("refused")
+    failed, refused = result.by_status(op.FAILED), result.plan.by_action(op.REFUSED)
     if failed:
         raise KollaError(
             f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",

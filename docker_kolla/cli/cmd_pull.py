@@ -13,7 +13,7 @@ from docker_kolla.cli import base, render
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_lock_at, pick_channel
-from docker_kolla.ops.pull import DEFAULT_JOBS, PullProgress, run_pull, summary_rows
+from docker_kolla.ops.pull import DEFAULT_JOBS, PRESENT, PullProgress, run_pull, summary_rows
 
 
 class _RichPullProgress(PullProgress):
@@ -115,5 +115,5 @@ def _table(result, rev: str) -> None:
     base.out(render.plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
     base.out(
         f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
-        f"{result.count('present')} already present, {len(result.failed)} failed"
+        f"{result.count(PRESENT)} already present, {len(result.failed)} failed"
     )

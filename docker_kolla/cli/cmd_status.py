@@ -11,7 +11,7 @@ from docker_kolla.cli import base, render
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import pick_channel
-from docker_kolla.ops.status import BEHIND, load_history, run_status
+from docker_kolla.ops.status import BEHIND, IN_SYNC, load_history, run_status
 
 
 @base.app.command("status")
@@ -67,7 +67,7 @@ def _state_text(row) -> str:
     if row.state == BEHIND:
         plural = "" if row.behind == 1 else "s"
         return f"behind by {row.behind} revision{plural} ({row.running_tag} -> {row.entry.tag})"
-    if row.state == "in-sync":
+    if row.state == IN_SYNC:
         return f"in sync ({row.entry.tag})"
     return row.state.replace("-", " ")
 

@@ -22,12 +22,10 @@ from typing import Iterable, Mapping, Sequence
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.states import Step
 from docker_kolla.errors import UsageError
 
-COPY = "copy"  # the immutable tag is absent: copy content, then put the tags
-TAG = "tag"  # content and immutable tag present; only ``:<channel>`` moves
-PRESENT = "present"  # everything already as locked: no request that writes
-REFUSED = "refused"  # the immutable tag holds another digest (or no platform matched)
+COPY, TAG, PRESENT, REFUSED = Step.COPY, Step.TAG, Step.PRESENT, Step.REFUSED  # what a plan decides
 ACTIONS = (COPY, TAG, PRESENT, REFUSED)
 
 _ATTESTATION_REF = "vnd.docker.reference.digest"
@@ -73,7 +71,7 @@ class Observed:
 @dataclass(frozen=True)
 class PlanItem:
     target: Target
-    action: str
+    action: Step
     put_tags: tuple[str, ...] = ()
     reason: str = ""
 
@@ -84,7 +82,7 @@ class Plan:
     destination: str
     items: tuple[PlanItem, ...] = field(default_factory=tuple)
 
-    def by_action(self, action: str) -> list[PlanItem]:
+    def by_action(self, action: Step) -> list[PlanItem]:
         return [i for i in self.items if i.action == action]
 
     @property
@@ -92,7 +90,7 @@ class Plan:
         """True if a real run would write anything (or refuse something)."""
         return any(i.action != PRESENT for i in self.items)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Step, int]:
         return {a: len(self.by_action(a)) for a in ACTIONS}
 
 

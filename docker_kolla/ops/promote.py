@@ -20,6 +20,7 @@ from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform
 from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef, Location
+from docker_kolla.core.states import Step
 from docker_kolla.errors import KollaError, NotFoundError
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
 from docker_kolla.ops.parallel import parallel_map
@@ -30,8 +31,8 @@ if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
 
 log = logging.getLogger(__name__)
 
-COPIED, TAGGED, PRESENT, REFUSED, FAILED = "copied", "tagged", "already present", "refused", "failed"
-STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED)
+COPIED, TAGGED, PRESENT, REFUSED, FAILED = Step.COPIED, Step.TAGGED, Step.PRESENT, Step.REFUSED, Step.FAILED
+STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED)  # what a run did, per image
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PromoteOptions:
 @dataclass
 class ImageOutcome:
     item: pp.PlanItem
-    status: str
+    status: Step
     stats: CopyStats = field(default_factory=CopyStats)
     error: str = ""
 
@@ -59,7 +60,7 @@ class PromoteResult:
     outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
 
-    def by_status(self, status: str) -> list[ImageOutcome]:
+    def by_status(self, status: Step) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
 
     @property
@@ -141,13 +142,13 @@ def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[st
 
 def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
     t = item.target
-    if item.action == pp.PRESENT:
+    if item.action == PRESENT:
         return ImageOutcome(item, PRESENT)
-    if item.action == pp.REFUSED:
+    if item.action == REFUSED:
         return ImageOutcome(item, REFUSED, error=item.reason)
     src, dst = t.source, t.destination
     try:
-        if item.action == pp.TAG:
+        if item.action == Step.TAG:
             raw = tops.get(t.name) or copier.dst.get_manifest(dst, t.digest).raw
             return ImageOutcome(item, TAGGED, copier.put_tags(dst, raw, t.media_type, item.put_tags))
         raw = tops.get(t.name) or copier.src.get_manifest(src, t.locked).raw

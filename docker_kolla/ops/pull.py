@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.repo_names import normalise_repo
+from docker_kolla.core.states import Step
 from docker_kolla.errors import EngineError, KollaError, UsageError
 from docker_kolla.ops.parallel import parallel_map
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # starving the engine's extraction.
 DEFAULT_JOBS = 4
 
-PULLED, PRESENT, FAILED = "pulled", "present", "failed"
+PULLED, PRESENT, FAILED = Step.PULLED, Step.PRESENT, Step.FAILED
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class PullOutcome:
     """
 
     entry: LockEntry
-    action: str
+    action: Step
     error: str = ""
     tags: tuple = ()
 
@@ -59,7 +60,7 @@ class PullResult:
     def failed(self) -> list:
         return [o for o in self.outcomes if o.action == FAILED]
 
-    def count(self, action: str) -> int:
+    def count(self, action: Step) -> int:
         return sum(1 for o in self.outcomes if o.action == action)
 
     def raise_for_failures(self) -> None:
