@@ -30,6 +30,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+	$(PY) -m compileall -q docker_kolla  # bytecode up front: PYTHONDONTWRITEBYTECODE=1 then costs nothing
 	@touch $@
 
 lint: venv

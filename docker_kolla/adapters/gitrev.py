@@ -13,6 +13,7 @@ itself, ``^{}`` and ``^{commit}`` peel (a no-op: we always peel to a commit).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -52,6 +53,18 @@ class Version:
     time: int
     message: str
     data: bytes | None
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A :class:`Version` naming its blob instead of holding its bytes (None = deleted there)."""
+
+    commit: str
+    parents: tuple[str, ...]
+    author: str
+    time: int
+    message: str
+    blob: str | None
 
 
 def git_path(relpath: str | PurePosixPath) -> bytes:
@@ -190,25 +203,42 @@ def tree_of(repo: Repo, commit_sha: bytes | None) -> bytes | None:
     return obj.tree
 
 
-def history(repo: Repo, start: Commit, path: bytes) -> list[Version]:
-    """First-parent history of ``path`` from ``start``, oldest first.
+def walk(repo: Repo, start: Commit, path: bytes) -> Iterator[tuple[Commit, bytes | None]]:
+    """First-parent history of ``path`` from ``start``, newest first, without reading blobs.
 
-    Only commits whose blob for ``path`` differs from their first parent's are
-    listed (a deletion gives ``data=None``). Comparing blob shas from
+    Yields (commit, blob sha or None for a deletion) for every commit whose blob
+    for ``path`` differs from its first parent's. Comparing blob shas from
     ``tree_lookup_path`` costs two tree lookups per commit, far less than the
-    tree diff ``get_walker(paths=...)`` does (protocols.md 5.4).
+    tree diff ``get_walker(paths=...)`` does (protocols.md 5.4). A caller may
+    stop early: nothing older is read.
     """
-    out: list[Version] = []
     commit: Commit | None = start
     cur = _sha(blob_id(repo, start.tree, path))
     while commit is not None:
         parent = _first_parent(repo, commit)
         prev = _sha(blob_id(repo, parent.tree, path)) if parent is not None else None
         if cur != prev:
-            out.append(_version(commit, read_blob(repo, cur) if cur else None))
+            yield commit, cur
         commit, cur = parent, prev
+
+
+def history(repo: Repo, start: Commit, path: bytes) -> list[Version]:
+    """First-parent history of ``path`` from ``start``, oldest first, with every version's bytes.
+
+    Only commits whose blob for ``path`` differs from their first parent's are
+    listed (a deletion gives ``data=None``).
+    """
+    out = [_version(commit, read_blob(repo, sha) if sha else None) for commit, sha in walk(repo, start, path)]
     out.reverse()
     return out
+
+
+def version_ref(commit: Commit, blob: bytes | None) -> VersionRef:
+    """A :class:`VersionRef` of one :func:`walk` step."""
+    meta = _version(commit, None)
+    return VersionRef(
+        meta.commit, meta.parents, meta.author, meta.time, meta.message, blob.decode("ascii") if blob else None
+    )
 
 
 def _sha(entry: tuple[int, bytes] | None) -> bytes | None:

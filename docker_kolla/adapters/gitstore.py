@@ -15,6 +15,7 @@ refuses to overwrite content of the path that git has nowhere else.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -24,12 +25,14 @@ from dulwich.repo import Repo
 
 from docker_kolla.adapters import gitcommit, gitpush, gitrev, gitwrite
 from docker_kolla.adapters.giterrors import mapped, one_line
-from docker_kolla.adapters.gitrev import Version
+from docker_kolla.adapters.gitrev import Version, VersionRef
+from docker_kolla.adapters.revcache import RevisionCache
 from docker_kolla.errors import GitError, NotARepository, UsageError
 
-__all__ = ["LockRepo", "Version"]
+__all__ = ["LockRepo", "Version", "VersionRef"]
 
 NOT_A_REPO_HINT = "run `docker kolla init` or `git init`, or pass --repo"
+_DELTA_BASE_CACHE = 16 * 1024 * 1024
 _DEFAULT_BRANCH = b"main"  # when init.defaultBranch is not configured
 
 
@@ -41,6 +44,11 @@ class LockRepo:
 
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
+        store = repo.object_store
+        if getattr(store, "delta_base_cache_limit", 0) is None:  # core.deltaBaseCacheLimit unset
+            # dulwich's default keeps up to 96 MiB of resolved delta bases per pack; walking a
+            # lockfile's history oldest first needs only the last few versions
+            store.delta_base_cache_limit = _DELTA_BASE_CACHE
         self.root = Path(repo.path).resolve()
 
     # -- opening ------------------------------------------------------------
@@ -128,6 +136,37 @@ class LockRepo:
         if rev == "HEAD" and self.is_empty():
             return []
         return gitrev.history(self._repo, gitrev.resolve(self._repo, rev), path)
+
+    def walk(self, relpath: str, rev: str = "HEAD") -> Iterator[VersionRef]:
+        """Like :meth:`history`, newest first and lazily: a caller may stop early.
+
+        Each step names the version's blob (read it with :meth:`blob`); the
+        walk reads only trees. Git failures raise GitError as the step is taken.
+        """
+        path = gitrev.git_path(relpath)
+        if rev == "HEAD" and self.is_empty():
+            return
+        start = self._mapped_step(lambda: gitrev.resolve(self._repo, rev))
+        steps = gitrev.walk(self._repo, start, path)
+        while True:
+            step = self._mapped_step(lambda: next(steps, None))
+            if step is None:
+                return
+            yield gitrev.version_ref(*step)
+
+    @mapped
+    def _mapped_step(self, fn):
+        return fn()
+
+    @mapped
+    def blob(self, sha: str) -> bytes:
+        """The bytes of blob ``sha`` (from :meth:`walk`)."""
+        return gitrev.read_blob(self._repo, sha.encode("ascii"))
+
+    @property
+    def revision_cache(self) -> RevisionCache:
+        """The history cache in ``.git/docker-kolla/`` (never committed, safe to delete)."""
+        return RevisionCache(Path(self._repo.commondir()) / "docker-kolla" / "history")
 
     @mapped
     def worktree_bytes(self, relpath: str) -> bytes | None:

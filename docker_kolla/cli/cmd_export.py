@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -23,14 +23,40 @@ def export(
         metavar="HOST[/NAMESPACE]",
         help="Where the images live for this deploy (e.g. after promote).",
     ),
+    kolla_ansible: Optional[str] = typer.Option(
+        None,
+        "--kolla-ansible",
+        metavar="RELEASE",
+        help="Write variables for this kolla-ansible release or version (default: the channel's kolla-ansible key).",
+    ),
+    full: bool = typer.Option(False, "--full", help="kolla-ansible: one <container>_image_full line per container."),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="kolla-ansible: do not check that the tag-revisions exist at the registry."
+    ),
+    insecure_registry: Optional[List[str]] = typer.Option(
+        None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
+    ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Write to FILE atomically instead of stdout.", dir_okay=False
     ),
 ) -> None:
-    """Render the lock at REV as kolla-ansible vars (tag-revisions) or digest-pinned kolla-k8s/helm/compose/list/json."""
+    """Render the lock at REV as kolla-ansible vars (tag-revisions) or digest-pinned kolla-k8s/helm/compose/list/json.
+
+    A kolla-ansible export first checks (one HEAD per image) that every tag-revision it names
+    exists at the export's registry with the locked digest: they exist only after `promote`.
+    """
     state = base.state()
-    with factory.open_repo(state.repo) as repo:
-        result = run_export(repo, channel, fmt, rev=lock, registry=registry)
+    client = None
+    if fmt == "kolla-ansible" and not no_check:
+        client = factory.registry_client(state, insecure=insecure_registry or ())
+    try:
+        with factory.open_repo(state.repo) as repo:
+            result = run_export(
+                repo, channel, fmt, rev=lock, registry=registry, kolla_ansible=kolla_ansible, full=full, client=client
+            )
+    finally:
+        if client is not None:
+            client.close()
     if output is None:
         base.out(result.text)
         return

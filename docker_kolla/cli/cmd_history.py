@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 from typing import List, Optional
 
 import typer
@@ -45,7 +44,8 @@ def diff(
             raise CheckFailed()
         return
     if fmt == "json":
-        base.out(render.diff_json(result.diffs, result.old_rev, result.new_rev))
+        old = render.revision(result.old_rev, result.old_commit)
+        base.out(render.diff_json(result.diffs, old, render.revision(result.new_rev, result.new_commit)))
     elif fmt == "markdown":
         base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev))
     else:
@@ -69,25 +69,9 @@ def log(
     with open_repo(base.state().repo) as repo:
         name = pick_channel(repo, channel, rev, example=f"docker kolla log {image} --channel {{channel}}")
         entries = run_log(repo, image, name, rev)
+        commit = repo.resolve(rev)
     if fmt == "json":
-        base.out(
-            json.dumps(
-                [
-                    {
-                        "commit": e.commit,
-                        "time": e.time,
-                        "author": e.author,
-                        "revision": e.revision,
-                        "tag": e.tag,
-                        "digest": e.digest,
-                        "change": e.change,
-                        "packages": [{"key": p.key, "old": p.old, "new": p.new} for p in e.packages],
-                    }
-                    for e in entries
-                ],
-                indent=2,
-            )
-        )
+        base.out(render.log_json(image, name, render.revision(rev, commit), entries))
         return
     if quiet:
         base.out("\n".join(e.tag for e in entries if e.tag))
@@ -109,12 +93,14 @@ def verify(
         None, "--insecure-registry", metavar="HOST", help="With --remote: plain HTTP to this registry (repeatable)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the problems found."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     timeout: Optional[float] = base.timeout_option(),
 ) -> None:
     """Recompute every revision from git history; exit 1 on any mismatch."""
     from docker_kolla.ops.common import channels_in, check_channel
 
-    failures = 0
+    render.check_format(fmt, ("text", "json"))
+    results = []  # (VerifyResult, remote problems or None, remote notes)
     with open_repo(base.state().repo) as repo:
         try:
             config = load_channels(repo)
@@ -127,29 +113,29 @@ def verify(
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
         for name in names:
             result = run_verify(repo, name, config)
-            for m in result.mismatches:
-                base.out(f"{name}: {m.line()}")
-            for p in result.problems:
-                base.out(f"{name}: {p}")
-            failures += len(result.mismatches) + len(result.problems)
+            problems, notes = _verify_remote(repo, name, insecure_registry or (), timeout) if remote else (None, [])
+            results.append((result, problems, notes))
+    failures = sum(len(r.mismatches) + len(r.problems) + len(p or ()) for r, p, _ in results)
+    if fmt == "json":
+        base.out(render.verify_json(results))
+    else:
+        for result, problems, notes in results:
+            name = result.channel
+            for line in [m.line() for m in result.mismatches] + list(result.problems) + list(problems or ()):
+                base.out(f"{name}: {line}")
             if result.ok and not quiet:
                 base.info(f"{name}: {result.versions} lock version(s), every revision reproduces")
-            if remote:
-                failures += _verify_remote(repo, name, insecure_registry or (), quiet, timeout)
+            for line in () if quiet else notes:
+                base.info(f"{name}: {line}")
     if failures:
         raise CheckFailed(
             f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
         )
 
 
-def _verify_remote(repo, channel: str, insecure, quiet: bool = False, timeout: float | None = None) -> int:
+def _verify_remote(repo, channel: str, insecure, timeout: float | None = None) -> tuple:
     from docker_kolla.cli import factory
     from docker_kolla.ops.history import run_verify_remote
 
     with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
-        problems, notes = run_verify_remote(repo, channel, client)
-    for line in problems:
-        base.out(f"{channel}: {line}")
-    for line in () if quiet else notes:
-        base.info(f"{channel}: {line}")
-    return len(problems)
+        return run_verify_remote(repo, channel, client)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from importlib import resources
+import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,7 +13,6 @@ from docker_kolla.cli.helpfmt import Typer
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import CHANNELS_PATH
 
-PRESETS = ("ocata",)
 CACHE_DIR_HELP = "Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla)."
 EXAMPLE = """\
 # docker-kolla channels. See `docker kolla init --preset ocata` for the whole Ocata fleet.
@@ -33,15 +31,53 @@ tag = "ocata"
 """
 
 
-def preset_text(name: str) -> str:
-    if name not in PRESETS:
-        raise UsageError(f"unknown preset {name!r}", f"choose one of: {', '.join(PRESETS)}")
-    return resources.files("docker_kolla").joinpath("presets", f"{name}.toml").read_text()
+def preset_text(name: str, distro: str | None = None, arch: str = "x86_64") -> str:
+    """channels.toml for preset ``name`` (for ``distro``/``arch`` where the preset is a release)."""
+    from docker_kolla import releases
+    from docker_kolla.core import presets
+
+    if name not in releases.preset_names():
+        raise UsageError(f"unknown preset {name!r}", f"choose one of: {', '.join(releases.preset_names())}")
+    text = releases.preset_text(name)
+    if presets.is_release_preset(text):
+        return presets.channels_text(presets.parse_preset(text), distro, arch)
+    if (distro and distro != "centos") or arch != "x86_64":
+        raise UsageError(
+            f"the {name} preset is the centos-binary x86_64 fleet only", "drop --distro and --arch for this preset"
+        )
+    return text
+
+
+def _list_presets() -> None:
+    from docker_kolla import releases
+    from docker_kolla.core import presets
+
+    rows = []
+    for name in releases.preset_names():
+        text = releases.preset_text(name)
+        if presets.is_release_preset(text):
+            p = presets.parse_preset(text)
+            distros = ", ".join(
+                f"{d} {v}" + (" (default)" if d == p.default_distro else "") for d, v in p.distros.items()
+            )
+            rows.append(
+                (name, f"kolla {p.kolla}", f"kolla-ansible {p.kolla_ansible}", "quay.io/openstack.kolla", distros)
+            )
+        else:
+            rows.append((name, "kolla 4.0.x", "kolla-ansible 4.0.x", "docker.io/kolla", "centos (binary)"))
+    render.table(["preset", "images of", "deployed with", "registry", "distros"], rows)
 
 
 @base.app.command("init")
 def init(
-    preset: Optional[str] = typer.Option(None, "--preset", help="Channel preset: ocata (the real Kolla Ocata fleet)."),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="Channel preset: a Kolla release (2024.1 ... 2026.1) or ocata; see --list-presets."
+    ),
+    distro: Optional[str] = typer.Option(
+        None, "--distro", help="Base distro of a release preset (rocky, ubuntu, ...)."
+    ),
+    arch: str = typer.Option("x86_64", "--arch", help="x86_64, or aarch64 for the -aarch64 builds."),
+    list_presets: bool = typer.Option(False, "--list-presets", help="Show the presets and exit."),
     registry: Optional[str] = typer.Option(None, "--registry", help="Write this registry into [defaults]."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing channels.toml."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the file, do not commit it."),
@@ -51,9 +87,14 @@ def init(
     from docker_kolla.adapters.gitstore import LockRepo
     from docker_kolla.core.channels import parse_channels
 
-    text = preset_text(preset) if preset else EXAMPLE
+    if list_presets:
+        _list_presets()
+        return
+    if not preset and (distro or arch != "x86_64"):
+        raise UsageError("--distro and --arch need --preset", "add --preset RELEASE (see --list-presets)")
+    text = preset_text(preset, distro, arch) if preset else EXAMPLE
     if registry:
-        text = text.replace('registry = "docker.io"', f'registry = "{registry}"', 1)
+        text = re.sub(r'^registry = ".*"$', f'registry = "{registry}"', text, count=1, flags=re.MULTILINE)
     parse_channels(text)
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
@@ -118,23 +159,7 @@ def inspect(
     r = report.resolved
     stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
     if fmt == "json":
-        base.out(
-            json.dumps(
-                {
-                    "reference": str(image),
-                    "digest": str(r.digest),
-                    "media-type": r.media_type,
-                    "platform": stored["platform"],
-                    "platforms": stored.get("platforms", {}),
-                    "manifesto": r.manifesto,
-                    "platform-manifestos": stored.get("platform-manifestos", {}),
-                    "labels": r.labels,
-                    "warnings": report.label_conflicts + report.notes,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        base.out(render.inspect_json(image, report))
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)

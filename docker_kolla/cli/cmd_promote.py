@@ -10,7 +10,6 @@ to copy (its destination tags were left untouched; re-run to finish).
 
 from __future__ import annotations
 
-import json
 from typing import List, Optional
 
 import typer
@@ -126,7 +125,7 @@ def promote(
     with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
         result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
     if fmt == "json":
-        base.out(json.dumps(op.result_json(result), indent=2, sort_keys=True))
+        base.out(render.promote_json(result, render.revision(lock_rev, result.commit), op.STATUSES))
     elif dry_run:
         _print_plan(result)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import List, Optional
 
@@ -85,27 +84,7 @@ def pull(
     finally:
         engine.close()
     if fmt == "json":
-        base.out(
-            json.dumps(
-                {
-                    "channel": result.channel,
-                    "commit": result.commit,
-                    "images": [
-                        {
-                            "name": o.entry.name,
-                            "pinned": o.entry.pinned,
-                            "tag": o.entry.tag,
-                            "action": o.action,
-                            "error": o.error or None,
-                            "tags": list(o.tags),
-                        }
-                        for o in result.outcomes
-                    ],
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        base.out(render.pull_json(result, render.revision(lock, commit)))
     else:
         _table(result, lock)
     result.raise_for_failures()

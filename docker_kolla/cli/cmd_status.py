@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import List, Optional
 
 import typer
@@ -47,13 +46,7 @@ def status(
         for _, engine in engines:
             engine.close()
     if fmt == "json":
-        base.out(
-            json.dumps(
-                {"channel": report.channel, "commit": report.commit, "containers": [r.to_json() for r in report.rows]},
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        base.out(render.status_json(report, render.revision(lock, commit)))
     else:
         _table(report, lock)
     if exit_code and report.drift:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from docker_kolla.cli.base import out
@@ -43,35 +44,220 @@ def _short(digest) -> str:
     return text.split(":", 1)[-1][:12] if text else ""
 
 
-def diff_json(diffs: list, old_rev: str, new_rev: str) -> str:
-    def pin(entry):
-        return {"tag": entry.tag, "digest": str(entry.digest), "repository": str(entry.repository)} if entry else None
+def word(value) -> str:
+    """A state or action as a JSON word: enum values unwrapped, kebab-case (``already present`` ->
+    ``already-present``)."""
+    return str(getattr(value, "value", value)).replace(" ", "-").replace("_", "-")
 
-    def pkg(p) -> dict:
-        return {"key": p.key, "old": p.old, "new": p.new, "downgrade": p.downgrade}
 
-    doc = {"from": old_rev, "to": new_rev, "channels": []}
-    for d in diffs:
-        doc["channels"].append(
-            {
-                "channel": d.channel,
-                "unchanged": d.unchanged,
-                "images": [
-                    {
-                        "name": c.name,
-                        "change": c.kind,
-                        "old": pin(c.old),
-                        "new": pin(c.new),
-                        "packages": [pkg(p) for p in c.packages],
-                    }
-                    for c in d.images
-                ],
-                "referrers": _referrers_json(d),
-                "groups": [{**pkg(g.change), "count": g.count, "images": list(g.images)} for g in d.groups],
-                "moves": [{"from": a, "to": b, "images": list(names)} for (a, b), names in d.moves],
-            }
-        )
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+def revision(typed: str, commit: str | None) -> dict:
+    """A lock revision as the user typed it and the full sha it resolved to (None: the work tree)."""
+    return {"rev": typed, "commit": commit or None}
+
+
+def rfc3339(epoch: int | float) -> str:
+    """Seconds since the epoch as RFC 3339 UTC (``2026-12-01T09:00:00Z``)."""
+    when = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _package(p) -> dict:
+    return {"key": p.key, "old": p.old, "new": p.new, "downgrade": bool(getattr(p, "downgrade", False))}
+
+
+def _diff_counts(d: LockDiff) -> dict:
+    kinds = [c.kind for c in d.images]
+    counts = {k: kinds.count(k) for k in ("changed", "added", "removed", "rebuilt", "moved")}
+    counts["unchanged"] = d.unchanged
+    return counts
+
+
+def diff_json(diffs: list, old: dict, new: dict) -> str:
+    """``diff --format json``; ``old``/``new`` from :func:`revision`."""
+    channels = [
+        {
+            "channel": d.channel,
+            "counts": _diff_counts(d),
+            "images": [
+                {
+                    "name": c.name,
+                    "change": word(c.kind),
+                    "old": _pin(c.old),
+                    "new": _pin(c.new),
+                    "packages": [_package(p) for p in c.packages],
+                }
+                for c in d.images
+            ],
+            "package-changes": [{**_package(g.change), "count": g.count, "images": list(g.images)} for g in d.groups],
+            "referrers": _referrers_json(d),
+            "moves": [{"from": a, "to": b, "images": list(names)} for (a, b), names in d.moves],
+        }
+        for d in diffs
+    ]
+    return to_json({"from": old, "to": new, "channels": channels})
+
+
+def log_json(image: str, channel: str, lock: dict, entries: list) -> str:
+    """``log --format json``: the image's revisions, newest first."""
+
+    def change(e) -> str:
+        return e.change if e.change in ("added", "removed") else "packages" if e.packages else "digest-only"
+
+    return to_json(
+        {
+            "image": image,
+            "channel": channel,
+            "lock": lock,
+            "revisions": [
+                {
+                    "commit": e.commit,
+                    "time": rfc3339(e.time),
+                    "author": e.author,
+                    "revision": e.revision,
+                    "tag": e.tag or None,
+                    "digest": e.digest or None,
+                    "change": change(e),
+                    "packages": [_package(p) for p in e.packages],
+                }
+                for e in entries
+            ],
+        }
+    )
+
+
+def verify_json(results: list) -> str:
+    """``verify --format json``: ``results`` is ``(VerifyResult, remote problems, remote notes)`` per channel."""
+    channels = [
+        {
+            "channel": r.channel,
+            "ok": r.ok and not remote_problems,
+            "versions": r.versions,
+            "mismatches": [
+                {"image": m.image, "commit": m.commit, "found": m.found, "expected": m.expected, "line": m.line()}
+                for m in r.mismatches
+            ],
+            "problems": list(r.problems),
+            "remote": None if remote_problems is None else {"problems": remote_problems, "notes": notes},
+        }
+        for r, remote_problems, notes in results
+    ]
+    problems = sum(
+        len(c["mismatches"]) + len(c["problems"]) + len((c["remote"] or {}).get("problems", ())) for c in channels
+    )
+    return to_json({"channels": channels, "counts": {"channels": len(channels), "problems": problems}})
+
+
+def inspect_json(image, report) -> str:
+    r = report.resolved
+    return to_json(
+        {
+            "reference": str(image),
+            "digest": str(r.digest),
+            "media-type": r.media_type,
+            "platform": r.platform,
+            "platforms": r.platforms,
+            "manifesto": r.manifesto,
+            "platform-manifestos": r.platform_manifestos,
+            "labels": r.labels,
+            "warnings": report.label_conflicts + report.notes,
+        }
+    )
+
+
+def pull_json(result, lock: dict) -> str:
+    outcomes = result.outcomes
+    counts = {a: sum(1 for o in outcomes if word(o.action) == a) for a in ("pulled", "present", "failed")}
+    return to_json(
+        {
+            "channel": result.channel,
+            "lock": lock,
+            "counts": counts,
+            "images": [
+                {
+                    "name": o.entry.name,
+                    "pinned": o.entry.pinned,
+                    "tag": o.entry.tag,
+                    "action": word(o.action),
+                    "error": o.error or None,
+                    "tags": list(o.tags),
+                }
+                for o in outcomes
+            ],
+        }
+    )
+
+
+def status_json(report, lock: dict) -> str:
+    rows = report.rows
+    states = ("in-sync", "behind", "unknown-digest", "not-in-lock")
+    counts = {s: sum(1 for r in rows if word(r.state) == s) for s in states}
+    counts.update(containers=len(rows), drifted=len(report.drift))
+    return to_json(
+        {
+            "channel": report.channel,
+            "lock": lock,
+            "counts": counts,
+            "containers": [
+                {
+                    "engine": r.engine,
+                    "container": r.container,
+                    "image": r.image,
+                    "digests": list(r.digests),
+                    "state": word(r.state),
+                    "behind": r.behind,
+                    "running-tag": r.running_tag or None,
+                    "locked": {"name": r.entry.name, "tag": r.entry.tag, "digest": str(r.entry.digest)}
+                    if r.entry
+                    else None,
+                    "labels": dict(sorted(r.labels.items())),
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+def _stats(stats) -> dict:
+    return {word(k): v for k, v in stats.as_dict().items()}
+
+
+def promote_json(result, lock: dict, statuses: tuple) -> str:
+    """``promote --format json``: the plan, each image's outcome (not with --dry-run), the byte counts."""
+    plan = result.plan
+    by_name = {o.item.target.name: o for o in result.outcomes}
+    images = []
+    for i in plan.items:
+        row = {
+            "name": i.target.name,
+            "action": word(i.action),
+            "source": str(i.target.source),
+            "destination": str(i.target.destination),
+            "digest": str(i.target.digest),
+            "locked": str(i.target.locked),
+            "subset": i.target.subset,
+            "tags": list(i.target.tags),
+            "put-tags": list(i.put_tags),
+            "reason": i.reason or None,
+            "status": None,
+            "error": None,
+            "stats": None,
+        }
+        outcome = by_name.get(i.target.name)
+        if outcome is not None:
+            row.update(status=word(outcome.status), error=outcome.error or None, stats=_stats(outcome.stats))
+        images.append(row)
+    return to_json(
+        {
+            "channel": plan.channel,
+            "destination": plan.destination,
+            "lock": lock,
+            "dry-run": not result.outcomes,
+            "counts": {word(k): v for k, v in plan.counts().items()},
+            "statuses": {word(s): len(result.by_status(s)) for s in statuses} if result.outcomes else None,
+            "totals": _stats(result.totals),
+            "images": images,
+        }
+    )
 
 
 def _referrer_word(r) -> str:
@@ -101,20 +287,21 @@ def _referrers_json(d: LockDiff) -> list:
 
 
 def _pin(entry) -> dict | None:
+    """An image as pinned in a lock."""
     if entry is None:
         return None
-    return {"tag": entry.tag, "revision": entry.revision, "digest": str(entry.digest)}
-
-
-def _packages(changes) -> list:
-    return [{"key": p.key, "old": p.old, "new": p.new} for p in changes]
+    return {"repository": entry.repository, "tag": entry.tag, "revision": entry.revision, "digest": str(entry.digest)}
 
 
 def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
     """``lock --format json`` (documented in README, "lock in CI"): one object, kebab-case keys."""
+    from docker_kolla.core.revisions import Outcome
+
     packages = {c.name: c.packages for c in result.diff.images}
+    outcomes = [word(d.outcome) for d in result.decisions]
     doc = {
         "channel": result.channel,
+        "counts": {**{word(o): outcomes.count(word(o)) for o in Outcome}, "removed": len(result.removed)},
         "summary": result.summary.splitlines()[0],
         "changed": result.changed,
         "dry-run": dry_run,
@@ -123,18 +310,17 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
         "pushed": {"remote": remote, "branch": result.pushed} if result.pushed else None,
         "images": [
             {
-                "image": d.entry.name,
-                "outcome": d.outcome.value,
+                "name": d.entry.name,
+                "outcome": word(d.outcome),
                 "old": _pin(d.previous),
                 "new": _pin(d.entry),
-                "packages": _packages(packages.get(d.entry.name, ())),
+                "packages": [_package(p) for p in packages.get(d.entry.name, ())],
             }
             for d in sorted(result.decisions, key=lambda d: d.entry.name)
         ],
         "removed": list(result.removed),
         "package-changes": [
-            {"key": g.change.key, "old": g.change.old, "new": g.change.new, "images": list(g.images)}
-            for g in result.diff.groups
+            {**_package(g.change), "count": g.count, "images": list(g.images)} for g in result.diff.groups
         ],
         "warnings": list(result.warnings),
     }

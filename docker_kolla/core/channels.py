@@ -29,6 +29,7 @@ _KEYS = {
     "static": bool,
     "bump-on": str,
     "optional-images": list,
+    "kolla-ansible": str,
     "trust": dict,
 }
 _DEFAULTS = {
@@ -44,6 +45,7 @@ _DEFAULTS = {
     "static": False,
     "bump-on": "manifesto",
     "optional-images": [],
+    "kolla-ansible": "",
 }
 _FIX = "fix lockfiles/channels.toml (see `docker kolla init --help` for an example)"
 
@@ -66,6 +68,7 @@ class Channel:
     revision_format: str = "{tag}-{revision}"
     static: bool = False
     bump_on: str = "manifesto"
+    kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
     trust: TrustPolicy = TrustPolicy()
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
@@ -171,6 +174,7 @@ def parse_channels(text: str) -> ChannelsConfig:
             revision_format=merged["revision-format"],
             static=merged["static"],
             bump_on=merged["bump-on"],
+            kolla_ansible=merged["kolla-ansible"],
             trust=parse_trust(table["trust"], f"[channels.{name}]", default_trust)
             if "trust" in table
             else default_trust,

@@ -1,10 +1,9 @@
 """Render a lock as input for deployers. Pure: text in memory, no I/O.
 
-kolla-ansible cannot deploy ``image@sha256:`` with the Docker engine (it splits
-at the last ``:``; kolla.md 2.3), so its vars file carries tag-revisions: the
-coarsest level that fits (``openstack_release`` for the most common
-tag-revision) plus ``<service>_tag`` for the images that differ, with the Ocata
-image-to-variable table (``kolla_vars``). Every other format pins
+kolla-ansible cannot deploy ``image@sha256:`` with the Docker engine (its
+container module splits a reference at the last ``:``), so its vars file carries
+tag-revisions: the coarsest tag variables of that kolla-ansible release that fit
+the lock (``core.kolla_eras``), or ``<prefix>_image_full`` lines with ``--full``. Every other format pins
 ``repository@digest``: Kubernetes, helm and compose pull by digest.
 """
 
@@ -12,10 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from docker_kolla.core.kolla_vars import ocata_var_prefix
+from docker_kolla.core.kolla_eras import EraTable, Pin, plan
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.reference import Location
 from docker_kolla.errors import UsageError
@@ -24,22 +22,45 @@ FORMATS = ("kolla-ansible", "kolla-k8s", "helm", "compose", "list", "json")
 _REGISTRY_HINT = "pass --registry HOST[/NAMESPACE] to say where the images live for this deploy"
 
 
-def render(lock: Lockfile, fmt: str, *, registry: str | None = None, source: str = "") -> str:
+@dataclass(frozen=True)
+class KollaAnsible:
+    """How to write kolla-ansible variables: for which release, for which distro[+aarch64]."""
+
+    table: EraTable
+    not_built_key: str = ""  # the channel's distro (+aarch64): which deployed images it cannot have
+    full: bool = False  # <prefix>_image_full lines instead of tag variables
+
+
+def render(
+    lock: Lockfile,
+    fmt: str,
+    *,
+    registry: str | None = None,
+    source: str = "",
+    kolla_ansible: KollaAnsible | None = None,
+    rev: str = "",
+    commit: str = "",
+) -> str:
     """The lock in format ``fmt``; ``registry`` (``HOST[/NAMESPACE]``) rewrites where images live.
 
     ``source`` (e.g. ``lock ocata@1a2b3c4``) goes into a header comment where the format allows.
+    ``kolla_ansible`` is required for that format.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     entries = [relocate(lock.images[name], registry) for name in sorted(lock.images)]
+    if fmt == "kolla-ansible":
+        if kolla_ansible is None:
+            raise UsageError("no kolla-ansible release given for the export", "pass --kolla-ansible RELEASE")
+        return _kolla_ansible(lock, entries, source, kolla_ansible)
     renderer = {
-        "kolla-ansible": _kolla_ansible,
         "kolla-k8s": _kolla_k8s,
         "helm": _helm,
         "compose": _compose,
         "list": _list,
-        "json": _json,
-    }[fmt]
+    }.get(fmt)
+    if renderer is None:  # json: the one format with the lock revision as data (docs/json.md)
+        return _json(lock, entries, source, {"rev": rev or None, "commit": commit or None})
     return renderer(lock, entries, source)
 
 
@@ -53,28 +74,51 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
 # --- kolla-ansible -------------------------------------------------------------------
 
 
-def _kolla_ansible(lock: Lockfile, entries: list, source: str) -> str:
-    deployed = [(e, ocata_var_prefix(e.name)) for e in entries]
-    skipped = [e.name for e, var in deployed if var is None]
-    deployed = [(e, var) for e, var in deployed if var is not None]
-    if not deployed:
+def _kolla_ansible(lock: Lockfile, entries: list, source: str, options: KollaAnsible) -> str:
+    table = options.table
+    by_image = {e.name: e for e in entries}
+    pins = {name: Pin(e.tag, e.revision or 0) for name, e in by_image.items()}
+    deployed = table.images
+    skipped = sorted(n for n in by_image if n not in deployed)
+    if not any(n in deployed for n in by_image):
         raise UsageError(
-            f"no image in lock {lock.channel!r} is deployed by kolla-ansible (Ocata variable table)",
-            "use --format list or json for this channel",
+            f"no image in lock {lock.channel!r} is deployed by kolla-ansible {table.release}",
+            "use --format list or json for this channel, or pass --kolla-ansible RELEASE",
         )
-    registry, namespace, distro, kind = _common_location([e for e, _ in deployed])
-    release = _most_common_tag([e for e, _ in deployed])
+    result = plan(table, {n: p for n, p in pins.items() if n in deployed}, options.not_built_key)
+    lines = _comments(source, f"kolla-ansible {table.release} variables for channel {lock.channel}")
+    if skipped:
+        lines.append(f"# not deployed by kolla-ansible {table.release}, no variable: {', '.join(skipped)}")
+    if options.full:
+        values = {f"{c.prefix}_image_full": by_image[c.image].tagged for c in result.covered}
+        return "\n".join(lines + yaml_lines(dict(sorted(values.items())))) + "\n"
+    registry, namespace, distro, kind = _common_location([by_image[c.image] for c in result.covered])
     values = {"docker_registry": registry, "docker_namespace": namespace}
     if distro:
         values.update(kolla_base_distro=distro, kolla_install_type=kind)
-    values["openstack_release"] = release
-    for entry, var in sorted(deployed, key=lambda p: p[1]):
-        if entry.tag != release:
-            values[f"{var}_tag"] = entry.tag
-    lines = _comments(source, f"kolla-ansible (Ocata) variables for channel {lock.channel}")
-    if skipped:
-        lines.append(f"# not deployed by kolla-ansible, no variable: {', '.join(skipped)}")
+    if not result.common_set:
+        lines.append(_one_line(_partial_note(table, result.missing)))
+    values.update({var: tag for var, tag in result.values.items()})
+    values.update(
+        {
+            f"{prefix}_image_full": by_image[_image_of(table, prefix)].repository + f":{tag}"
+            for prefix, tag in sorted(result.full.items())
+        }
+    )
     return "\n".join(lines + yaml_lines(values)) + "\n"
+
+
+def _partial_note(table, missing: list) -> str:
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return (
+        f"# {table.common} is not set: the lock does not cover {len(missing)} image(s) kolla-ansible "
+        f"{table.release} deploys ({shown}), which would get a tag-revision that does not exist; only the "
+        "tag variables whose every container is locked are set"
+    )
+
+
+def _image_of(table, prefix: str) -> str:
+    return next(c.image for c in table.containers if c.prefix == prefix)
 
 
 def _common_location(entries: list) -> tuple[str, str, str, str]:
@@ -93,13 +137,6 @@ def _common_location(entries: list) -> tuple[str, str, str, str]:
             _REGISTRY_HINT,
         )
     return found.pop()
-
-
-def _most_common_tag(entries: list) -> str:
-    """The tag-revision most images share; ties go to the highest revision, then the tag text."""
-    counts = Counter(e.tag for e in entries)
-    revisions = {e.tag: e.revision or 0 for e in entries}
-    return max(counts, key=lambda tag: (counts[tag], revisions[tag], tag))
 
 
 # --- digest-pinned formats -------------------------------------------------------
@@ -135,10 +172,12 @@ def _list(lock: Lockfile, entries: list, source: str) -> str:
     return "".join(f"{e.pinned}\n" for e in entries)
 
 
-def _json(lock: Lockfile, entries: list, source: str) -> str:
+def _json(lock: Lockfile, entries: list, source: str, revision: dict) -> str:
     doc = {
+        "schema": 1,
         "channel": lock.channel,
         "source": source,
+        "lock": revision,
         "images": [
             {
                 "name": e.name,
@@ -146,7 +185,7 @@ def _json(lock: Lockfile, entries: list, source: str) -> str:
                 "tag": e.tag,
                 "revision": e.revision,
                 "digest": str(e.digest),
-                "media_type": e.media_type,
+                "media-type": e.media_type,
                 "pinned": e.pinned,
                 "tagged": e.tagged,
             }

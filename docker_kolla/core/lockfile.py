@@ -7,11 +7,13 @@ equal bytes, so a re-lock with nothing changed rewrites nothing.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field, replace
 
 import tomli
-import tomli_w
 
+from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Platform
@@ -92,9 +94,9 @@ class LockEntry:
     platform_manifestos: dict[Platform, dict[str, str]] = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
-    @property
+    @functools.cached_property
     def manifesto_digest(self) -> Digest:
-        """Covers every described platform (see :func:`described_digest`)."""
+        """Covers every described platform (see :func:`described_digest`); computed once per entry."""
         return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
     @property
@@ -154,7 +156,7 @@ class LockEntry:
                 platforms={
                     Platform.parse(str(k)): Digest.parse(str(v)) for k, v in (table.get("platforms") or {}).items()
                 },
-                manifesto={str(k): str(v) for k, v in (table.get("manifesto") or {}).items()},
+                manifesto=_facts(table.get("manifesto") or {}),
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
                 referrers=referrers_from_toml(table.get("referrers", []), where),
@@ -183,7 +185,14 @@ def _platform_manifestos(value, where: str) -> dict:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
-    return {Platform.parse(str(plat)): {str(k): str(v) for k, v in m.items()} for plat, m in value.items()}
+    return {Platform.parse(str(plat)): _facts(m) for plat, m in value.items()}
+
+
+def _facts(table: dict[str, object]) -> dict[str, str]:
+    """A manifesto table as str -> str, interned: a fleet's images share most package
+    names and versions, so a 2,000-image lock holds each string once."""
+    intern = sys.intern
+    return {intern(str(k)): intern(str(v)) for k, v in table.items()}
 
 
 def _str(table: dict, key: str, where: str) -> str:
@@ -213,13 +222,41 @@ class Lockfile:
         return self.images.get(name)
 
 
-def dumps(lock: Lockfile) -> str:
-    """Deterministic TOML text of a lock."""
-    head = {"schema": SCHEMA, "channel": lock.channel}
-    if lock.static:
+def head_text(channel: str, static: bool = False) -> str:
+    """The lockfile's text before its first image: the header line and the ``[lock]`` table."""
+    head = {"schema": SCHEMA, "channel": channel}
+    if static:
         head["static"] = True
-    doc = {"lock": head, "images": {name: lock.images[name].to_toml() for name in sorted(lock.images)}}
-    return header(lock.channel) + tomli_w.dumps(doc)
+    return header(channel) + tomlwrite.dumps({"lock": head})
+
+
+def entry_text(entry: LockEntry, name: str | None = None) -> str:
+    """One image's tables exactly as :func:`dumps` writes them (``[images.NAME]`` and its sub-tables)."""
+    return tomlwrite.dumps({"images": {entry.name if name is None else name: entry.to_toml()}})
+
+
+def dumps(lock: Lockfile, known: dict[str, tuple[LockEntry, str]] | None = None) -> str:
+    """Deterministic TOML text of a lock.
+
+    The text is the head, then each image's :func:`entry_text` after a blank line, in
+    name order (the same bytes ``tomli_w`` gives for the whole document).
+    ``known``: name -> (entry, text) already rendered (e.g. by a parse); an image
+    whose entry is equal reuses its text, and new renderings are added to it.
+    """
+    if not lock.images:
+        return head_text(lock.channel, lock.static) + "\n[images]\n"
+    parts = [head_text(lock.channel, lock.static)]
+    for name in sorted(lock.images):
+        entry = lock.images[name]
+        hit = known.get(name) if known is not None else None
+        if hit is not None and (hit[0] is entry or hit[0] == entry):
+            text = hit[1]
+        else:
+            text = entry_text(entry, name)
+            if known is not None:
+                known[name] = (entry, text)
+        parts.append(text)
+    return "\n".join(parts)
 
 
 def loads(text: str, path: str = "lockfile") -> Lockfile:

@@ -187,27 +187,3 @@ def subset_index(raw: bytes, platforms: Sequence[Platform]) -> tuple[bytes, tupl
 def _is_attestation(entry: dict, platform: Platform) -> bool:
     annotations = entry.get("annotations") or {}
     return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or platform.is_unknown
-
-
-def plan_json(plan: Plan) -> dict:
-    """The plan as a JSON-ready dict (``--dry-run --format json``)."""
-    return {
-        "channel": plan.channel,
-        "destination": plan.destination,
-        "counts": plan.counts(),
-        "images": [
-            {
-                "name": i.target.name,
-                "action": i.action,
-                "source": str(i.target.source),
-                "destination": str(i.target.destination),
-                "digest": str(i.target.digest),
-                "locked": str(i.target.locked),
-                "subset": i.target.subset,
-                "tags": list(i.target.tags),
-                "put_tags": list(i.put_tags),
-                "reason": i.reason,
-            }
-            for i in plan.items
-        ],
-    }

@@ -101,29 +101,49 @@ def last_seen(history: list[Lockfile]) -> dict:
     return seen
 
 
-def recompute(history: list[tuple[str, Lockfile]]) -> list[Mismatch]:
-    """Check every revision of every lock version against the policy.
+class RevisionCheck:
+    """:func:`recompute` one version at a time, with a state that can be saved and resumed.
 
-    Args:
-        history: (commit, lock) pairs, oldest first, first-parent, one per change of the file.
+    ``last``: name -> (digest, manifesto digest, expected revision) as strings and
+    int, the image's state after the versions fed so far.
     """
-    mismatches: list[Mismatch] = []
-    last: dict = {}  # name -> (digest, manifesto digest, expected revision)
-    for commit, lock in history:
-        for name in sorted(lock.images):
-            entry = lock.images[name]
-            if lock.static:
-                if entry.revision is not None:
-                    mismatches.append(Mismatch(commit, name, entry.revision, None))
+
+    def __init__(self, last: dict | None = None) -> None:
+        self.last: dict = dict(last or {})
+        self.mismatches: list[Mismatch] = []
+
+    def feed(self, commit: str, static: bool, images: dict) -> None:
+        """Check one version. ``images``: name -> (revision, digest, manifesto digest)."""
+        last = self.last
+        for name in sorted(images):
+            revision, digest, md = images[name]
+            if static:
+                if revision is not None:
+                    self.mismatches.append(Mismatch(commit, name, revision, None))
                 continue
-            key = (entry.digest, entry.manifesto_digest)
+            key = (str(digest), str(md))
             if name not in last:
                 expected = 1
             elif last[name][:2] != key:
                 expected = last[name][2] + 1
             else:
                 expected = last[name][2]
-            if entry.revision != expected:
-                mismatches.append(Mismatch(commit, name, entry.revision, expected))
+            if revision != expected:
+                self.mismatches.append(Mismatch(commit, name, revision, expected))
             last[name] = (key[0], key[1], expected)
-    return mismatches
+
+
+def recompute(history: list[tuple[str, Lockfile]]) -> list[Mismatch]:
+    """Check every revision of every lock version against the policy.
+
+    Args:
+        history: (commit, lock) pairs, oldest first, first-parent, one per change of the file.
+    """
+    check = RevisionCheck()
+    for commit, lock in history:
+        check.feed(
+            commit,
+            lock.static,
+            {n: (e.revision, e.digest, e.manifesto_digest) for n, e in lock.images.items()},
+        )
+    return check.mismatches

@@ -5,7 +5,7 @@ from __future__ import annotations
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import ChannelsConfig, parse_channels
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
+from docker_kolla.errors import ConfigError, NotFoundError, UnknownChannel, UsageError
 
 LOCK_DIR = "lockfiles"
 CHANNELS_PATH = f"{LOCK_DIR}/channels.toml"
@@ -111,3 +111,12 @@ def load_lock_at(repo, channel: str, rev: str) -> tuple[str, Lockfile]:
             f"{path} does not exist at {rev}", f"run `docker kolla lock {channel}` or pick another revision"
         )
     return sha, parse_lock(data, f"{path}@{sha[:7]}")
+
+
+def tag_digest(client, ref):
+    """The digest a tag points at, None if absent; a registry that omits Docker-Content-Digest is answered by a GET."""
+    try:
+        digest = client.head_manifest(ref).digest
+        return digest if digest is not None else client.get_manifest(ref).digest
+    except NotFoundError:
+        return None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from docker_kolla.core.diff import LockDiff, diff_locks, package_changes
-from docker_kolla.core.revisions import Mismatch, recompute
+from docker_kolla.core.diff import LockDiff, PackageChange, diff_locks, package_changes
+from docker_kolla.core.locktext import ImageState
+from docker_kolla.core.revisions import Mismatch
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
+from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import WORKTREE, channels_in, lock_path, parse_lock, read_lock_bytes
 
 
@@ -34,6 +36,8 @@ class DiffResult:
     old_rev: str
     new_rev: str
     diffs: list = field(default_factory=list)  # LockDiff per channel
+    old_commit: str = ""  # full sha old_rev resolved to
+    new_commit: str = ""  # full sha new_rev resolved to; "" for the work tree
 
     @property
     def empty(self) -> bool:
@@ -50,7 +54,7 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
             f"channel {channel!r} has no lockfile at {old_rev} or {new_rev}",
             "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
         )
-    result = DiffResult(old_rev, new_rev)
+    result = DiffResult(old_rev, new_rev, old_commit=old_sha, new_commit="" if new_sha == WORKTREE else new_sha)
     for name in names:
         result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))
     return result
@@ -68,38 +72,97 @@ class LogEntry:
     packages: tuple = ()
 
 
+def _log_entry_json(e: LogEntry) -> list:
+    packages = [[p.key, p.old, p.new] for p in e.packages]
+    return [e.commit, e.time, e.author, e.revision, e.tag, e.digest, e.change, packages]
+
+
+def _log_entry(v: list) -> LogEntry:
+    commit, time, author, revision, tag, digest, change, packages = v
+    if revision is not None and not isinstance(revision, int):
+        raise ValueError("revision")
+    pkgs = tuple(PackageChange(str(k), o, n) for k, o, n in packages)
+    return LogEntry(str(commit), int(time), str(author), revision, str(tag), str(digest), str(change), pkgs)
+
+
+@dataclass
+class _LogState:
+    """Where ``log IMAGE`` got to: its entries (oldest first) and the image's last state."""
+
+    entries: list = field(default_factory=list)
+    previous: ImageState | None = None
+    previous_at: tuple | None = None  # (commit, blob) of the version ``previous`` is in
+
+    def to_json(self) -> dict:
+        return {
+            "entries": [_log_entry_json(e) for e in self.entries],
+            "previous": self.previous.to_json() if self.previous else None,
+            "previous_at": list(self.previous_at) if self.previous_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, doc) -> _LogState:
+        prev = doc["previous"]
+        at = doc["previous_at"]
+        return cls(
+            [_log_entry(v) for v in doc["entries"]],
+            ImageState.from_json(prev) if prev is not None else None,
+            (str(at[0]), str(at[1])) if at is not None else None,
+        )
+
+
 def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]:
-    """The revision history of one image, newest first."""
+    """The revision history of one image, newest first.
+
+    Reads only the versions after the last ``log`` of this image (see ``lockhistory``)
+    and parses the image's own text only where it changed.
+    """
     path = lock_path(channel)
-    entries: list[LogEntry] = []
-    previous = None
-    for version in repo.history(path, rev):
-        lock = parse_lock(version.data, f"{path}@{version.commit[:7]}") if version.data is not None else None
-        current = lock.get(image) if lock else None
-        if current == previous:
+    key = f"{path}\n{image}\n"
+    cache = lockhistory.cache_of(repo)
+    resumed: list = []
+
+    def resume(commit: str):
+        state = lockhistory.load(cache, "log", key + commit, _LogState.from_json)
+        if state is not None:
+            resumed.append(commit)
+        return state
+
+    refs, state = lockhistory.walk_back(repo, path, rev, resume)
+    state = state if isinstance(state, _LogState) else _LogState()
+    reader = lockhistory.new_reader()
+    entries, previous = state.entries, state.previous
+    previous_entry = None  # read lazily from previous_at when a change needs its facts
+    for ref in refs:
+        data = repo.blob(ref.blob) if ref.blob is not None else None
+        where = lockhistory.where(path, ref.commit)
+        current = reader.summary(data, where).images.get(image) if data is not None else None
+        if (current and current.key) == (previous and previous.key):
             continue
+        current_entry = None
         if current is None:
-            entries.append(LogEntry(version.commit, version.time, version.author, None, "", "", "removed"))
+            entries.append(LogEntry(ref.commit, ref.time, ref.author, None, "", "", "removed"))
         elif (
             previous is None
             or current.digest != previous.digest
             or current.manifesto_digest != previous.manifesto_digest
         ):
-            pkgs = package_changes(previous.facts if previous else {}, current.facts)
+            current_entry = reader.entry(data, image, where)
+            if previous is not None and previous_entry is None:
+                at_commit, at_blob = state.previous_at
+                previous_entry = reader.entry(repo.blob(at_blob), image, lockhistory.where(path, at_commit))
+            pkgs = package_changes(previous_entry.facts if previous is not None else {}, current_entry.facts)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
             entries.append(
-                LogEntry(
-                    version.commit,
-                    version.time,
-                    version.author,
-                    current.revision,
-                    current.tag,
-                    str(current.digest),
-                    change,
-                    pkgs,
-                )
+                LogEntry(ref.commit, ref.time, ref.author, current.revision, current.tag, current.digest, change, pkgs)
             )
-        previous = current
+        previous, previous_entry = current, current_entry
+        state.previous_at = (ref.commit, ref.blob) if current is not None else None
+    state.previous = previous
+    if cache is not None and refs:
+        cache.put("log", key + refs[-1].commit, state.to_json())
+        for commit in resumed:
+            cache.drop("log", key + commit)
     if not entries:
         raise UsageError(
             f"image {image!r} was never locked in channel {channel!r}",
@@ -121,24 +184,18 @@ class VerifyResult:
 
 
 def run_verify(repo, channel: str, config=None) -> VerifyResult:
-    """Recompute every revision of CHANNEL's lock from its first-parent history."""
+    """Recompute every revision of CHANNEL's lock from its first-parent history.
+
+    Reads only the versions after the last ``verify`` (see ``lockhistory``).
+    """
     path = lock_path(channel)
-    result = VerifyResult(channel)
-    history = []
-    for version in repo.history(path, "HEAD"):
-        if version.data is None:
-            continue
-        try:
-            history.append((version.commit, parse_lock(version.data, f"{path}@{version.commit[:7]}")))
-        except ConfigError as exc:
-            result.problems.append(f"{exc.message} (commit {version.commit[:7]})")
-    result.versions = len(history)
-    if not history and not result.problems:
+    state, reader = lockhistory.verify_history(repo, path)
+    result = VerifyResult(channel, state.versions, list(state.mismatches), list(state.problems))
+    if state.head is None and not result.problems:
         raise UsageError(f"{path} has no history", f"run `docker kolla lock {channel}` first")
-    result.mismatches = recompute(history)
     chan = config.channels.get(channel) if config else None
-    if chan and history:
-        for name, entry in sorted(history[-1][1].images.items()):
+    if chan and state.head is not None:
+        for name, entry in sorted(state.head.images.items()):
             expected = chan.revision_tag(entry.revision)
             if entry.tag != expected:
                 result.problems.append(
@@ -147,7 +204,7 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
     work = repo.worktree_bytes(path)
     if work is not None:
         try:
-            parse_lock(work, path)
+            reader.summary(work, path)
         except ConfigError as exc:
             result.problems.append(exc.message)
     return result

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from docker_kolla.core import lockfile
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.revisions import Decision, Outcome, decide, last_seen
+from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
-from docker_kolla.ops.common import load_channels, lock_path, parse_lock
+from docker_kolla.ops import lockhistory
+from docker_kolla.ops.common import load_channels, lock_path
 from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
 from docker_kolla.ops.parallel import parallel_map
 from docker_kolla.ops.resolve import Resolver
@@ -74,23 +74,34 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None, wanted: list) -> tuple[bytes | None, Lockfile | None, dict]:
+def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tuple[bytes | None, Lockfile | None, dict]:
     """The lockfile at the base commit (bytes and parsed), and the last entry of every wanted
     image ever locked.
 
     The history is read only when a wanted image is missing from the current lock (a
     re-added image continues its numbering instead of reusing revision numbers that
-    were already published), so a routine re-lock costs one read, whatever the history.
+    were already published), so a routine re-lock costs one read, whatever the history;
+    even then each distinct image text is parsed once, and only the missing images' entries.
     """
     if base is None:
         return None, None, {}
     path = lock_path(channel)
     data = repo.read(base, path)
-    current = parse_lock(data, path) if data is not None else None
+    current = reader.lock(data, path) if data is not None else None
     if current is not None and all(name in current.images for name in wanted):
         return data, current, dict(current.images)
-    history = [parse_lock(v.data, f"{path}@{v.commit[:7]}") for v in repo.history(path, base) if v.data is not None]
-    return data, current, last_seen(history)
+    refs, _ = lockhistory.walk_back(repo, path, base, lambda _commit: None)
+    history = lockhistory.new_reader()
+    names = set(wanted)
+    found: dict = {}  # name -> (bytes, where) of the newest version holding it
+    for ref in refs:
+        if ref.blob is None:
+            continue
+        version = repo.blob(ref.blob)
+        where = lockhistory.where(path, ref.commit)
+        for name in names.intersection(history.summary(version, where).images):
+            found[name] = (version, where)
+    return data, current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
 
 
 def _base_commit(repo, branch: str | None) -> str | None:
@@ -172,7 +183,8 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
     base = _base_commit(repo, opts.branch)
-    old_bytes, current, seen = _previous(repo, opts.channel, base, wanted)
+    reader = lockhistory.new_reader(keep_entries=True)
+    old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
     discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
@@ -254,8 +266,11 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     result.refused = [refusals[n] for n in sorted(refusals)]
-    text = lockfile.dumps(new).encode()
-    lockfile.loads(text.decode(), path)  # never write what we cannot read back
+    # unchanged images reuse their text from the base lockfile, and reading back parses
+    # only the images written anew; never write what does not read back as the lock
+    text = reader.dumps(new)
+    if reader.lock(text, path) != new:
+        raise CheckFailed(f"{path}: the new lockfile does not read back as written", "report this as a bug")
     nothing = current is None and not new.images  # every image refused or skipped: no empty lockfile
     result.text = text if text != old_bytes and not nothing else None
     result.base = base

@@ -19,10 +19,10 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import INDEX_TYPES, Platform
 from docker_kolla.core.promote_plan import CopyStats
-from docker_kolla.core.reference import ImageRef, Location
+from docker_kolla.core.reference import Location
 from docker_kolla.core.states import Step
-from docker_kolla.errors import KollaError, NotFoundError
-from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel
+from docker_kolla.errors import KollaError
+from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest
 from docker_kolla.ops.parallel import parallel_map
 
 if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
@@ -59,6 +59,7 @@ class PromoteResult:
     plan: pp.Plan
     outcomes: list = field(default_factory=list)  # ImageOutcome, plan order; empty for --dry-run
     totals: CopyStats = field(default_factory=CopyStats)
+    commit: str = ""  # full sha of the lock commit promoted
 
     def by_status(self, status: Step) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -119,22 +120,13 @@ def build_targets(
     return targets, tops
 
 
-def _head(dst: RegistryClient, ref: ImageRef) -> Digest | None:
-    """The tag's digest; a registry that omits Docker-Content-Digest is answered by a GET."""
-    try:
-        digest = dst.head_manifest(ref).digest
-        return digest if digest is not None else dst.get_manifest(ref).digest
-    except NotFoundError:
-        return None
-
-
 def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[str, pp.Observed]:
     """HEAD each target's two tags at the destination (404 = absent)."""
 
     def one(t: pp.Target) -> pp.Observed:
         repo = t.destination
-        rev = _head(dst, repo.with_tag(t.rev_tag)) if not t.note else None
-        chan = _head(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
+        rev = tag_digest(dst, repo.with_tag(t.rev_tag)) if not t.note else None
+        chan = tag_digest(dst, repo.with_tag(t.channel_tag)) if t.channel_tag and rev == t.digest else None
         return pp.Observed(rev, chan)
 
     return dict(zip([t.name for t in targets], parallel_map(one, targets, jobs)))
@@ -196,23 +188,11 @@ def run_promote(
 ) -> PromoteResult:
     """Plan and (unless ``dry_run``) copy with ``copier``. Never raises for one image's failure."""
     name = pick_channel(repo, opts.channel, opts.rev)
-    _, lock = load_lock_at(repo, name, opts.rev)
+    commit, lock = load_lock_at(repo, name, opts.rev)
     chan = _channel(repo, lock.channel)
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if opts.dry_run:
-        return PromoteResult(plan)
-    return execute(plan, tops, copier, opts.jobs, progress)
-
-
-def result_json(result: PromoteResult) -> dict:
-    """Everything a machine needs: the plan, each image's outcome and the byte counts."""
-    doc = pp.plan_json(result.plan)
-    by_name = {o.item.target.name: o for o in result.outcomes}
-    for image in doc["images"]:
-        outcome = by_name.get(image["name"])
-        if outcome is not None:
-            image.update(status=outcome.status, error=outcome.error, stats=outcome.stats.as_dict())
-    doc["dry_run"] = not result.outcomes and bool(result.plan.items)
-    doc["statuses"] = {s: len(result.by_status(s)) for s in STATUSES}
-    doc["totals"] = result.totals.as_dict()
-    return doc
+        return PromoteResult(plan, commit=commit)
+    result = execute(plan, tops, copier, opts.jobs, progress)
+    result.commit = commit
+    return result

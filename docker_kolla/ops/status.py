@@ -52,22 +52,6 @@ class ContainerStatus:
     running_tag: str = ""
     labels: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        entry = self.entry
-        return {
-            "engine": self.engine,
-            "container": self.container,
-            "image": self.image,
-            "digests": list(self.digests),
-            "state": self.state,
-            "behind": self.behind,
-            "lock_image": entry.name if entry else None,
-            "locked_tag": entry.tag if entry else None,
-            "locked_digest": str(entry.digest) if entry else None,
-            "running_tag": self.running_tag or None,
-            "labels": dict(sorted(self.labels.items())),
-        }
-
 
 @dataclass
 class StatusReport:
@@ -85,7 +69,7 @@ class LockHistory:
 
     def __init__(self, current: Lockfile, versions: list) -> None:
         self.current = current
-        self.versions = list(versions)  # Lockfile, oldest first, ending with current
+        self.versions = list(versions)  # Lockfile or LockSummary, oldest first, ending with current
         self._by_repo = {normalise_repo(str(e.repository)): e for e in current.images.values()}
 
     def entry_for(self, repos: set, digests: set) -> LockEntry | None:
@@ -161,19 +145,26 @@ def run_status(engines: list, history: LockHistory, *, commit: str = "") -> Stat
 
 
 def load_history(repo, channel: str, rev: str) -> tuple:
-    """(commit, LockHistory) of CHANNEL's lockfile up to REV, from the git store."""
-    from docker_kolla.ops.common import load_lock_at, lock_path, parse_lock
+    """(commit, LockHistory) of CHANNEL's lockfile up to REV, from the git store.
+
+    Older versions are kept as summaries (name, digest, tag, revision per image),
+    each distinct image text parsed once; the newest version is the lock at REV.
+    """
+    from docker_kolla.ops import lockhistory
+    from docker_kolla.ops.common import load_lock_at, lock_path
 
     commit, current = load_lock_at(repo, channel, rev)
     path = lock_path(channel)
-    versions = []
-    for version in repo.history(path, commit):
-        if version.data is None:
+    refs, _ = lockhistory.walk_back(repo, path, commit, lambda _commit: None)
+    reader = lockhistory.new_reader()
+    versions: list = []
+    for ref in refs:
+        if ref.blob is None:
             continue
         try:
-            versions.append(parse_lock(version.data, f"{path}@{version.commit[:7]}"))
+            versions.append(reader.summary(repo.blob(ref.blob), lockhistory.where(path, ref.commit)))
         except ConfigError:
             continue  # an old version that no longer parses cannot match anything; skip it
-    if not versions or versions[-1] != current:
+    if not versions:
         versions.append(current)
     return commit, LockHistory(current, versions)

@@ -410,7 +410,7 @@ def test_cli_dry_run_exit_codes_and_json(fleet, registry, tmp_path, ns):
     dry = subprocess.run(base + ["--dry-run", "--format", "json"], capture_output=True, text=True, timeout=120)
     assert dry.returncode == 1, dry.stderr
     doc = json.loads(dry.stdout)
-    assert doc["images"][0]["action"] == "copy" and doc["images"][0]["put_tags"] == ["ocata-1", "ocata"]
+    assert doc["images"][0]["action"] == "copy" and doc["images"][0]["put-tags"] == ["ocata-1", "ocata"]
     assert skopeo_missing(f"{to}/{fleet.name('keystone')}:ocata-1")
     real = subprocess.run(base, capture_output=True, text=True, timeout=120)
     assert real.returncode == 0, real.stderr

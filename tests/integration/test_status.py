@@ -53,7 +53,8 @@ def test_status_behind_and_in_sync_through_a_context(running):
     rows = rows_by_name(result.stdout, names)
     nova, keystone = rows[names["nova"]], rows[names["keystone"]]
     assert nova["state"] == "behind" and nova["behind"] == 1
-    assert nova["lock_image"] == "nova-api" and nova["running_tag"] == "ocata-1" and nova["locked_tag"] == "ocata-2"
+    assert nova["locked"]["name"] == "nova-api" and nova["running-tag"] == "ocata-1"
+    assert nova["locked"]["tag"] == "ocata-2"
     assert str(pins["nova-api"][0].digest) in nova["digests"]
     assert keystone["state"] == "in-sync" and keystone["behind"] == 0
     # Labels: the image's (kolla_version) merged with the run-time ones.

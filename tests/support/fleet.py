@@ -75,7 +75,9 @@ class KollaFleet:
         layer_size: int = 0,
         python_meta: str = "dist-info",
         compression: str = "gzip",
+        name_template: str = "{distro}-{type}-{image}",  # "{image}" for quay.io's openstack.kolla naming
     ) -> None:
+        self.name_template = name_template
         self.host, self.namespace, self.distro, self.type, self.tag = host, namespace, distro, type_, tag
         self.runnable, self.oci, self.layer_size, self.compression = runnable, oci, layer_size, compression
         self.python_meta = python_meta
@@ -89,7 +91,7 @@ class KollaFleet:
 
     # -- names ---------------------------------------------------------------
     def name(self, image: str) -> str:
-        return f"{self.distro}-{self.type}-{image}"
+        return self.name_template.format(distro=self.distro, type=self.type, image=image)
 
     def repo(self, image: str) -> str:
         return f"{self.namespace}/{self.name(image)}"

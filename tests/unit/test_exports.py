@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import yaml
 
+from docker_kolla import releases
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.exports import FORMATS, render, yaml_lines
-from docker_kolla.core.kolla_vars import OCATA_IMAGE_VARS
+from docker_kolla.core.exports import FORMATS, KollaAnsible, render, yaml_lines
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
@@ -47,56 +48,77 @@ FLEET = lock(
 )
 
 
-def test_kolla_ansible_uses_release_for_the_common_tag_and_service_tags_for_the_rest():
-    doc = yaml.safe_load(render(FLEET, "kolla-ansible"))
+OCATA = KollaAnsible(releases.era_table("ocata"), not_built_key="centos")
+
+
+def ka(lk: Lockfile, **kw) -> dict:
+    return yaml.safe_load(render(lk, "kolla-ansible", kolla_ansible=OCATA, **kw))
+
+
+def full_ocata(revision_of: dict) -> Lockfile:
+    """Every image kolla-ansible 4.0.x deploys that Ocata built as centos-binary."""
+    table = OCATA.table
+    names = table.images - table.not_built["centos"]
+    return lock(*(entry(n, revision_of.get(n, 3)) for n in sorted(names)))
+
+
+def test_kolla_ansible_partial_lock_sets_no_global_tag_and_says_why():
+    text = render(FLEET, "kolla-ansible", kolla_ansible=OCATA)
+    doc = yaml.safe_load(text)
+    assert "openstack_release" not in doc  # the 112 uncovered images have no ocata-N tag
+    assert "# openstack_release is not set: the lock does not cover 112 image(s)" in text
     assert doc["docker_registry"] == "localhost:5000"
     assert doc["docker_namespace"] == "kolla"
     assert doc["kolla_base_distro"] == "centos" and doc["kolla_install_type"] == "binary"
-    assert doc["openstack_release"] == "ocata-3"
-    # The four Ocata exceptions use their kolla-ansible names, not the image names.
-    assert doc["placement_api_tag"] == "ocata-4"
-    assert doc["openvswitch_db_tag"] == "ocata-2"
-    assert doc["nova_api_tag"] == "ocata-5"
-    assert "nova_placement_api_tag" not in doc and "ironic_dnsmasq_tag" not in doc and "kuryr_tag" not in doc
-    # Intermediates and undeployed leaves have no variable and no digests leak in.
-    assert not any(k.startswith(("nova_base", "aodh_expirer")) for k in doc)
-    assert set(doc) == {
-        "docker_registry",
-        "docker_namespace",
-        "kolla_base_distro",
-        "kolla_install_type",
-        "openstack_release",
-        "placement_api_tag",
-        "openvswitch_db_tag",
-        "nova_api_tag",
+    # Every covered deployed image is pinned by its own variable, with Ocata's exception names.
+    assert {k: v for k, v in doc.items() if k.endswith("_tag")} == {
+        "nova_api_tag": "ocata-5",
+        "keystone_tag": "ocata-3",
+        "glance_api_tag": "ocata-3",
+        "placement_api_tag": "ocata-4",
+        "ironic_dnsmasq_tag": "ocata-3",
+        "kuryr_tag": "ocata-3",
+        "openvswitch_db_tag": "ocata-2",
     }
-    assert "sha256" not in render(FLEET, "kolla-ansible")
+    assert "not deployed by kolla-ansible ocata, no variable: aodh-expirer, nova-base" in text
+    assert "sha256" not in text
 
 
-def test_kolla_ansible_exception_variables_when_they_differ():
-    doc = yaml.safe_load(
-        render(
-            lock(entry("keystone", 2), entry("glance-api", 2), entry("dnsmasq", 7), entry("kuryr-libnetwork", 8)),
-            "kolla-ansible",
-        )
-    )
-    assert doc["ironic_dnsmasq_tag"] == "ocata-7"
-    assert doc["kuryr_tag"] == "ocata-8"
+def test_kolla_ansible_full_lock_uses_release_for_the_common_tag_and_service_tags_for_the_rest():
+    doc = ka(full_ocata({"nova-api": 5, "nova-placement-api": 4, "openvswitch-db-server": 2}))
+    assert doc["openstack_release"] == "ocata-3"
+    assert {k: v for k, v in doc.items() if k.endswith("_tag")} == {
+        "nova_api_tag": "ocata-5",
+        "placement_api_tag": "ocata-4",
+        "openvswitch_db_tag": "ocata-2",
+    }
 
 
 def test_kolla_ansible_all_same_tag_needs_only_openstack_release():
-    doc = yaml.safe_load(render(lock(entry("nova-api", 2), entry("keystone", 2)), "kolla-ansible"))
-    assert doc["openstack_release"] == "ocata-2"
+    doc = ka(full_ocata({}))
+    assert doc["openstack_release"] == "ocata-3"
     assert not [k for k in doc if k.endswith("_tag")]
+
+
+def test_kolla_ansible_full_writes_one_image_full_per_container():
+    doc = yaml.safe_load(render(FLEET, "kolla-ansible", kolla_ansible=replace(OCATA, full=True)))
+    assert doc["placement_api_image_full"] == f"{REG}/centos-binary-nova-placement-api:ocata-4"
+    assert doc["nova_api_image_full"] == f"{REG}/centos-binary-nova-api:ocata-5"
+    assert len(doc) == 7 and all(k.endswith("_image_full") for k in doc)
 
 
 def test_kolla_ansible_refuses_mixed_registries_unless_relocated():
     mixed = lock(entry("nova-api", 2), entry("keystone", 2, repo="other.example/kolla"))
     with pytest.raises(UsageError):
-        render(mixed, "kolla-ansible")
-    doc = yaml.safe_load(render(mixed, "kolla-ansible", registry="registry.example:4000/mirror"))
+        ka(mixed)
+    doc = ka(mixed, registry="registry.example:4000/mirror")
     assert doc["docker_registry"] == "registry.example:4000"
     assert doc["docker_namespace"] == "mirror"
+
+
+def test_kolla_ansible_needs_a_release():
+    with pytest.raises(UsageError):
+        render(FLEET, "kolla-ansible")
 
 
 @pytest.mark.parametrize("fmt", ["kolla-k8s", "helm", "compose"])
@@ -152,13 +174,16 @@ def test_yaml_emitter_quotes_what_yaml_would_misread():
     assert yaml.safe_load("\n".join(yaml_lines(tricky))) == tricky
 
 
-def test_ocata_table_has_139_variables_and_the_four_exceptions():
-    assert len(OCATA_IMAGE_VARS) == 139
-    assert OCATA_IMAGE_VARS["nova-placement-api"] == "placement_api"
-    assert OCATA_IMAGE_VARS["dnsmasq"] == "ironic_dnsmasq"
-    assert OCATA_IMAGE_VARS["kuryr-libnetwork"] == "kuryr"
-    assert OCATA_IMAGE_VARS["openvswitch-db-server"] == "openvswitch_db"
-    assert "nova-base" not in OCATA_IMAGE_VARS
+def test_ocata_table_has_139_containers_and_the_four_exceptions():
+    table = releases.era_table("ocata")
+    prefixes = {c.image: c.prefix for c in table.containers}
+    assert len(prefixes) == 139
+    assert prefixes["nova-placement-api"] == "placement_api"
+    assert prefixes["dnsmasq"] == "ironic_dnsmasq"
+    assert prefixes["kuryr-libnetwork"] == "kuryr"
+    assert prefixes["openvswitch-db-server"] == "openvswitch_db"
+    assert "nova-base" not in prefixes
+    assert len(table.not_built["centos"]) == 21
 
 
 def _strings(node):

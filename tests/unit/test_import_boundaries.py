@@ -50,9 +50,15 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "http": REQUESTS,
     "registry": REQUESTS,
     "responses": REQUESTS,
+    "revcache": set(),
     "uploads": REQUESTS,
 }
-TOP_LEVEL = {"docker_kolla": set(), "docker_kolla.errors": set()}
+# releases: the shipped preset/kolla-ansible data files (importlib.resources) parsed by core.
+TOP_LEVEL = {
+    "docker_kolla": set(),
+    "docker_kolla.errors": set(),
+    "docker_kolla.releases": {"tomli", "tomli_w", "cryptography"},
+}
 # Standard-library modules for I/O or threads: never in the pure layers.
 IO_STDLIB = {"os", "subprocess", "socket", "shutil", "tempfile", "threading", "urllib", "http", "ssl"}
 # Which library may be imported directly from where (whatever the closure says).

@@ -71,9 +71,7 @@ def test_plan_counts_and_work():
     assert not plan.has_work and plan.counts()["present"] == 3
     plan = pp.make_plan("ocata", "dst.example/mirror", targets, {"a": pp.Observed(A, A)})
     assert plan.has_work and plan.counts() == {"copy": 2, "tag": 0, "present": 1, "refused": 0}
-    doc = pp.plan_json(plan)
-    assert [i["action"] for i in doc["images"]] == ["present", "copy", "copy"]
-    json.dumps(doc)
+    assert [i.action for i in plan.items] == ["present", "copy", "copy"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,316 @@
+"""Reading many versions of a lockfile, parsing each image's text once.
+
+The writer (:func:`docker_kolla.core.lockfile.dumps`) is deterministic: a
+lockfile is its head, then each image's tables (:func:`entry_text`) after a
+blank line, in name order. An image that did not change between two versions
+has byte-identical text in both, so a reader of a history splits each version
+into its per-image pieces by their ``[images.NAME]`` headers and parses only
+the pieces it has not seen before.
+
+Why the result equals a full parse: a version takes the fast path only when
+its head is exactly the writer's head for its channel, every piece parses on
+its own to one valid image whose writer text is exactly the piece, and the
+names are unique and sorted. Then the whole text *is* ``dumps`` of those
+entries, which parses back to them. Anything else (a hand edit in another
+format, a broken table, an unknown key) falls back to the full parser, which
+gives exactly today's result or error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tomli
+
+from docker_kolla.core import lockfile
+from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
+
+_SEP = b"\n\n[images."
+_OPEN = b"[images."
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """What history needs of one image in one version (the rest is parsed on demand).
+
+    Attributes:
+        key: sha256 of the image's writer text: equal keys mean equal entries.
+    """
+
+    name: str
+    key: str
+    revision: int | None
+    digest: str
+    manifesto_digest: str
+    tag: str
+
+    def to_json(self) -> list[object]:
+        return [self.name, self.key, self.revision, self.digest, self.manifesto_digest, self.tag]
+
+    @classmethod
+    def from_json(cls, value: list[object]) -> ImageState:
+        name, key, revision, digest, md, tag = value
+        if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+            raise ValueError("revision")
+        if not all(isinstance(v, str) for v in (name, key, digest, md, tag)):
+            raise ValueError("image state")
+        return cls(str(name), str(key), revision, str(digest), str(md), str(tag))
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    """One lockfile version: channel, static flag and name -> :class:`ImageState`."""
+
+    channel: str
+    static: bool
+    images: dict[str, ImageState]
+
+
+def state_of(entry: LockEntry, text: bytes, name: str | None = None) -> ImageState:
+    return ImageState(
+        entry.name if name is None else name,
+        hashlib.sha256(text).hexdigest(),
+        entry.revision,
+        str(entry.digest),
+        str(entry.manifesto_digest),
+        entry.tag,
+    )
+
+
+def split(data: bytes, previous: list[bytes] | None = None) -> tuple[bytes, list[bytes]] | None:
+    """(head, per-image pieces) with ``data == head + b"\\n" + b"\\n".join(pieces)``.
+
+    None when the text has no ``[images.NAME]`` table after a blank line. The
+    split only finds boundaries; whether each piece is a valid image is checked
+    by the reader. ``previous``: the pieces of an earlier version: an unchanged
+    piece is recognised by comparing bytes (and the earlier object is returned,
+    its hash already computed), so only changed pieces are scanned for headers.
+    The boundaries are the same with or without it.
+    """
+    first = data.find(_SEP)
+    if first < 0:
+        return None
+    head = data[: first + 1]
+    pieces: list[bytes] = []
+    size = len(data)
+    index = {_first_line(p): i for i, p in enumerate(previous)} if previous else {}
+    at = 0  # the previous piece expected next
+    pos = first + 2
+    while pos < size:
+        if previous and at < len(previous):
+            guess = previous[at]
+            end = pos + len(guess)
+            if data.startswith(guess, pos) and _ends_piece(data, end, size, guess):
+                pieces.append(guess)
+                at += 1
+                pos = end + 1
+                continue
+        end = _piece_end(data, pos)
+        if end < 0:
+            return None
+        piece = data[pos:end]
+        pieces.append(piece)
+        if index:
+            at = index.get(_first_line(piece), at - 1) + 1
+        pos = end + 1
+    return head, pieces
+
+
+def _first_line(piece: bytes) -> bytes:
+    eol = piece.find(b"\n")
+    return piece if eol < 0 else piece[:eol]
+
+
+def _ends_piece(data: bytes, end: int, size: int, piece: bytes) -> bool:
+    """Whether a piece that matched at ``end - len(piece)`` ends at ``end`` (as :func:`_piece_end` would say)."""
+    if end == size:
+        return True
+    if not data.startswith(b"\n[images.", end):
+        return False
+    return not data.startswith(_first_line(piece)[:-1] + b".", end + 1)
+
+
+def _piece_end(data: bytes, start: int) -> int:
+    """End of the piece whose ``[images.KEY]`` header starts at ``start``; -1 if none starts there."""
+    eol = data.find(b"\n", start)
+    line = data[start:eol] if eol >= 0 else data[start:]
+    if not line.startswith(_OPEN) or not line.endswith(b"]"):
+        return -1
+    sub = line[:-1] + b"."
+    pos = data.find(_SEP, start)
+    while pos >= 0 and data.startswith(sub, pos + 2):
+        pos = data.find(_SEP, pos + 2)
+    return len(data) if pos < 0 else pos + 1
+
+
+FullParse = Callable[[bytes, str], Lockfile]
+
+
+class LockReader:
+    """Parses lockfile versions, each distinct image text once.
+
+    Args:
+        full_parse: the reference parser (bytes, where) -> Lockfile; every
+            version that is not exactly in the writer's format goes to it, so
+            results and errors are always the full parser's.
+        keep_entries: also keep each piece's LockEntry (for :meth:`lock`).
+        known: key -> ImageState from an earlier run (a cache): a piece whose
+            sha256 is known is not parsed again.
+    """
+
+    def __init__(
+        self, full_parse: FullParse, *, keep_entries: bool = False, known: dict[str, ImageState] | None = None
+    ) -> None:
+        self._full = full_parse
+        self._keep = keep_entries
+        self._known = known or {}
+        self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
+        self._heads: dict[bytes, tuple[str, bool]] = {}
+        self._last: list[bytes] | None = None  # the pieces of the version read last
+        self.parsed = 0  # pieces parsed (for tests and benchmarks)
+        self.full_parses = 0  # versions that needed the full parser
+
+    # -- public -------------------------------------------------------------
+
+    def summary(self, data: bytes, where: str) -> LockSummary:
+        """The :class:`LockSummary` of one version; raises what the full parser raises."""
+        fast = self._fast(data, where, entries=False)
+        if fast is not None:
+            channel, static, items = fast
+            return LockSummary(channel, static, {state.name: state for _, state, _ in items})
+        lock = self._full_parse(data, where)
+        return LockSummary(
+            lock.channel,
+            lock.static,
+            {name: state_of(e, entry_text(e, name).encode(), name) for name, e in lock.images.items()},
+        )
+
+    def lock(self, data: bytes, where: str) -> Lockfile:
+        """The parsed lock of one version, equal to the full parser's."""
+        fast = self._fast(data, where, entries=True)
+        if fast is None:
+            return self._full_parse(data, where)
+        channel, static, items = fast
+        images = {state.name: entry for _, state, entry in items if entry is not None}
+        return Lockfile(channel=channel, images=images, static=static)
+
+    def entry(self, data: bytes, name: str, where: str) -> LockEntry | None:
+        """One image's entry in one version; only that image's text is parsed (once)."""
+        fast = self._fast(data, where, entries=False)
+        if fast is None:
+            return self._full_parse(data, where).images.get(name)
+        for piece, state, entry in fast[2]:
+            if state.name == name:
+                if entry is None:
+                    entry = self._parse_piece(piece, where)
+                    assert entry is not None  # the same bytes passed the check before
+                    if self._keep:
+                        self._pieces[piece] = (state, entry)
+                return entry
+        return None
+
+    def dumps(self, lock: Lockfile) -> bytes:
+        """``lockfile.dumps(lock).encode()``, reusing the bytes of every image whose entry
+        equals one this reader parsed in the version it read last (only changed images are
+        rendered)."""
+        if not lock.images:
+            return lockfile.dumps(lock).encode("utf-8")
+        known: dict[str, tuple[LockEntry, bytes]] = {}
+        for piece in self._last or ():
+            hit = self._pieces.get(piece)
+            if hit is not None and hit[1] is not None:
+                known[hit[0].name] = (hit[1], piece)
+        parts = [head_text(lock.channel, lock.static).encode("utf-8")]
+        for name in sorted(lock.images):
+            entry = lock.images[name]
+            old = known.get(name)
+            if old is not None and (old[0] is entry or old[0] == entry):
+                parts.append(old[1])
+            else:
+                parts.append(entry_text(entry, name).encode("utf-8"))
+        return b"\n".join(parts)
+
+    # -- internals ----------------------------------------------------------
+
+    def _full_parse(self, data: bytes, where: str) -> Lockfile:
+        self.full_parses += 1
+        return self._full(data, where)
+
+    def _fast(
+        self, data: bytes, where: str, *, entries: bool
+    ) -> tuple[str, bool, list[tuple[bytes, ImageState, LockEntry | None]]] | None:
+        parts = split(data, self._last)
+        if parts is None:
+            return None
+        head, pieces = parts
+        self._last = pieces
+        channel_static = self._head(head)
+        if channel_static is None:
+            return None
+        items: list[tuple[bytes, ImageState, LockEntry | None]] = []
+        last = None
+        for piece in pieces:
+            item = self._piece(piece, where, entries)
+            if item is None:
+                return None
+            name = item[0].name
+            if last is not None and not name > last:
+                return None  # not the writer's order, or a repeated image
+            last = name
+            items.append((piece, item[0], item[1]))
+        return channel_static[0], channel_static[1], items
+
+    def _head(self, head: bytes) -> tuple[str, bool] | None:
+        hit = self._heads.get(head)
+        if hit is not None:
+            return hit
+        try:
+            doc = tomli.loads(head.decode("utf-8"))
+        except (UnicodeDecodeError, tomli.TOMLDecodeError):
+            return None
+        table = doc.get("lock")
+        if set(doc) != {"lock"} or not isinstance(table, dict) or table.get("schema") != SCHEMA:
+            return None
+        channel, static = table.get("channel"), table.get("static", False) is True
+        if not isinstance(channel, str) or head != head_text(channel, static).encode("utf-8"):
+            return None
+        self._heads[head] = (channel, static)
+        return channel, static
+
+    def _piece(self, piece: bytes, where: str, entries: bool) -> tuple[ImageState, LockEntry | None] | None:
+        hit = self._pieces.get(piece)
+        if hit is not None and (hit[1] is not None or not entries):
+            return hit
+        key = hashlib.sha256(piece).hexdigest()
+        known = self._known.get(key)
+        if known is not None and not entries:
+            item: tuple[ImageState, LockEntry | None] = (known, None)
+            self._pieces[piece] = item
+            return item
+        entry = self._parse_piece(piece, where)
+        if entry is None:
+            return None
+        state = state_of(entry, piece)
+        item = (state, entry if (self._keep or entries) else None)
+        self._pieces[piece] = item
+        return item
+
+    def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
+        """The entry a piece holds if it is exactly the writer's text for it, else None."""
+        self.parsed += 1
+        try:
+            doc = tomli.loads(piece.decode("utf-8"))
+            images = doc.get("images")
+            if set(doc) != {"images"} or not isinstance(images, dict) or len(images) != 1:
+                return None
+            ((name, table),) = images.items()
+            if not isinstance(table, dict):
+                return None
+            entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]")
+            if entry_text(entry, name).encode("utf-8") != piece:
+                return None
+            return entry
+        except Exception:  # noqa: BLE001 - any doubt goes to the full parser, which decides
+            return None

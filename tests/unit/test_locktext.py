@@ -1,0 +1,180 @@
+"""The incremental lockfile reader and the fast writer give exactly what the full parser and tomli_w give."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+import tomli_w
+
+from docker_kolla.core import lockfile, tomlwrite
+from docker_kolla.core.lockfile import Lockfile
+from docker_kolla.core.locktext import LockReader, split, state_of
+from docker_kolla.errors import ConfigError
+from tests.support.lockgen import NAMES, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
+
+
+def rand_doc(rng: random.Random, depth: int = 0) -> dict:
+    doc: dict = {}
+    for _ in range(rng.randint(0, 5)):
+        kind = rng.random()
+        key = rand_text(rng) if rng.random() < 0.5 else rng.choice(["a", "b-c", "x_1", "rpm:x", ""])
+        if kind < 0.2 and depth < 3:
+            doc[key] = rand_doc(rng, depth + 1)
+        elif kind < 0.3:
+            doc[key] = rng.choice([True, False, 0, 7, -3, 10**12])
+        else:
+            doc[key] = rand_text(rng, 20)
+    return doc
+
+
+def test_fast_writer_is_byte_for_byte_tomli_w():
+    rng = random.Random(1)
+    for _ in range(3000):
+        doc = rand_doc(rng)
+        assert tomlwrite.dumps(doc) == tomli_w.dumps(doc)
+    for doc in ({"a": [1, 2]}, {"t": {"x": 1.5}}, {"": {"": {}}}):  # arrays and floats go to tomli_w
+        assert tomlwrite.dumps(doc) == tomli_w.dumps(doc)
+
+
+def test_dumps_is_the_whole_document_through_tomli_w():
+    rng = random.Random(2)
+    for _ in range(300):
+        lock = rand_lock(rng, static=rng.random() < 0.3)
+        head = {"schema": lockfile.SCHEMA, "channel": lock.channel}
+        if lock.static:
+            head["static"] = True
+        doc = {"lock": head, "images": {n: lock.images[n].to_toml() for n in sorted(lock.images)}}
+        text = lockfile.dumps(lock)
+        assert text == lockfile.header(lock.channel) + tomli_w.dumps(doc)
+        known: dict = {}
+        assert lockfile.dumps(lock, known) == text == lockfile.dumps(lock, known)  # reusing texts
+        assert lockfile.loads(text) == lock
+
+
+def outcome(fn, *args):
+    try:
+        return "ok", fn(*args)
+    except ConfigError as exc:
+        return "error", exc.message, exc.hint
+
+
+def reference_summary(data: bytes, where: str):
+    lock = full_parse(data, where)
+    return {n: state_of(e, lockfile.entry_text(e, n).encode(), n) for n, e in lock.images.items()}, lock
+
+
+def test_reader_equals_the_full_parser_on_histories_with_hand_edits():
+    rng = random.Random(3)
+    edited = fast = versions = 0
+    for _ in range(40):
+        reader = LockReader(full_parse)
+        entries_reader = LockReader(full_parse, keep_entries=True)
+        static = rng.random() < 0.25
+        lock = rand_lock(rng, static)
+        for i in range(25):
+            if rng.random() < 0.5 and lock.images:  # change, remove or re-add a few images
+                for name in rng.sample(sorted(lock.images), rng.randint(1, len(lock.images))):
+                    roll = rng.random()
+                    if roll < 0.6:
+                        lock = lock.with_entry(replace(rand_entry(rng, name, static), repository=f"r/{name}"))
+                    elif roll < 0.8:
+                        lock = lock.without(name)
+            if rng.random() < 0.2:
+                name = rng.choice(NAMES)
+                lock = lock.with_entry(rand_entry(rng, name, static))
+            text = lockfile.dumps(lock)
+            if rng.random() < 0.3:
+                text = hand_edit(rng, text)
+                edited += 1
+            data = encode(text)
+            where = f"lockfiles/ocata.toml@{i:07d}"
+            expected = outcome(reference_summary, data, where)
+            before = reader.full_parses
+            got = outcome(reader.summary, data, where)
+            fast += reader.full_parses == before
+            if expected[0] == "ok":
+                states, parsed = expected[1]
+                assert got[0] == "ok", got
+                assert got[1].images == states
+                assert (got[1].channel, got[1].static) == (parsed.channel, parsed.static)
+                assert entries_reader.lock(data, where) == parsed
+                for name in NAMES:
+                    assert reader.entry(data, name, where) == parsed.images.get(name)
+            else:
+                assert got == expected
+                assert outcome(entries_reader.lock, data, where) == expected
+            versions += 1
+    assert edited > 100
+    assert 0 < fast < versions  # both paths were taken
+
+
+def test_unchanged_images_are_parsed_once():
+    rng = random.Random(4)
+    lock = Lockfile("ocata", {n: rand_entry(rng, n) for n in NAMES})
+    reader = LockReader(full_parse)
+    reader.summary(encode(lockfile.dumps(lock)), "v1")
+    assert reader.parsed == len(NAMES)
+    lock = lock.with_entry(rand_entry(rng, "keystone"))
+    reader.summary(encode(lockfile.dumps(lock)), "v2")
+    assert reader.parsed == len(NAMES) + 1 and reader.full_parses == 0
+    # known states from an earlier run (a cache) are not parsed again
+    states = reader.summary(encode(lockfile.dumps(lock)), "v2").images
+    warm = LockReader(full_parse, known={s.key: s for s in states.values()})
+    assert warm.summary(encode(lockfile.dumps(lock)), "v2").images == states
+    assert warm.parsed == 0
+
+
+def test_dumps_reusing_parsed_pieces_equals_dumps():
+    rng = random.Random(8)
+    reader = LockReader(full_parse, keep_entries=True)
+    lock = rand_lock(rng)
+    for _ in range(200):
+        data = encode(lockfile.dumps(lock))
+        if rng.random() < 0.2:
+            data = encode(hand_edit(rng, data.decode("utf-8", "surrogateescape"), parseable=True))
+        try:
+            base = reader.lock(data, "w")
+        except ConfigError:
+            continue
+        new = base
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            new = new.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else new.without(name)
+        assert reader.dumps(new) == lockfile.dumps(new).encode()
+        assert reader.lock(reader.dumps(new), "w") == new
+        lock = new
+
+
+def test_split_gives_the_pieces_back():
+    rng = random.Random(5)
+    for _ in range(100):
+        lock = rand_lock(rng)
+        data = encode(lockfile.dumps(lock))
+        parts = split(data)
+        if not lock.images:
+            assert parts is None
+            continue
+        head, pieces = parts
+        assert head + b"\n" + b"\n".join(pieces) == data
+        assert [p.decode() for p in pieces] == [lockfile.entry_text(lock.images[n], n) for n in sorted(lock.images)]
+
+
+def test_split_with_an_earlier_version_finds_the_same_boundaries():
+    rng = random.Random(6)
+    previous = None
+    lock = rand_lock(rng)
+    for _ in range(400):
+        for name in rng.sample(NAMES, rng.randint(0, 3)):
+            lock = lock.with_entry(rand_entry(rng, name)) if rng.random() < 0.7 else lock.without(name)
+        text = lockfile.dumps(lock)
+        data = encode(hand_edit(rng, text) if rng.random() < 0.3 else text)
+        plain = split(data)
+        assert split(data, previous) == plain
+        if plain is not None and rng.random() < 0.8:
+            previous = plain[1]
+
+
+@pytest.mark.parametrize("data", [b"", b"[lock]\n", b"\n\n[images.\n", b"\n\n[images.x", b"\xff\n\n[images.a]\n"])
+def test_odd_texts_get_the_full_parsers_answer(data):
+    assert outcome(LockReader(full_parse).summary, data, "w") == outcome(reference_summary, data, "w")
