@@ -149,15 +149,16 @@ def verify_json(results: list) -> str:
 
 def inspect_json(image, report) -> str:
     r = report.resolved
+    stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
     return to_json(
         {
             "reference": str(image),
             "digest": str(r.digest),
             "media-type": r.media_type,
-            "platform": r.platform,
-            "platforms": r.platforms,
+            "platform": stored["platform"],
+            "platforms": stored.get("platforms", {}),
             "manifesto": r.manifesto,
-            "platform-manifestos": r.platform_manifestos,
+            "platform-manifestos": stored.get("platform-manifestos", {}),
             "labels": r.labels,
             "warnings": report.label_conflicts + report.notes,
         }
@@ -290,7 +291,12 @@ def _pin(entry) -> dict | None:
     """An image as pinned in a lock."""
     if entry is None:
         return None
-    return {"repository": entry.repository, "tag": entry.tag, "revision": entry.revision, "digest": str(entry.digest)}
+    return {
+        "repository": str(entry.repository),
+        "tag": entry.tag,
+        "revision": entry.revision,
+        "digest": str(entry.digest),
+    }
 
 
 def lock_json(result, *, dry_run: bool, remote: str | None) -> str:

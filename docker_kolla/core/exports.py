@@ -101,7 +101,7 @@ def _kolla_ansible(lock: Lockfile, entries: list, source: str, options: KollaAns
     values.update({var: tag for var, tag in result.values.items()})
     values.update(
         {
-            f"{prefix}_image_full": by_image[_image_of(table, prefix)].repository + f":{tag}"
+            f"{prefix}_image_full": f"{by_image[_image_of(table, prefix)].repository}:{tag}"
             for prefix, tag in sorted(result.full.items())
         }
     )
