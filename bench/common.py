@@ -46,6 +46,43 @@ def timed(cmd, *, env=None, cwd=None, shell=False, check=True) -> float:
     return elapsed
 
 
+def timed_rss(cmd, *, env=None, cwd=None) -> tuple[float, int]:
+    """(wall seconds, peak RSS in MB) of one command, from the kernel's rusage of that child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{err[-2000:]}")
+    return elapsed, round(usage.ru_maxrss / 1024)
+
+
+def head_floor(urls: list, jobs: int = 32) -> float:
+    """The network floor of a warm re-lock: HEAD every manifest over ``jobs`` kept-alive connections.
+
+    One requests session; a first pass opens the connections (not timed), the
+    timed pass is the same HEADs again, as a client with nothing else to do would.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=jobs)
+    session.mount("http://", adapter)
+    accept = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+    def head(url: str) -> None:
+        session.head(url, headers={"Accept": accept}).raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(head, urls))
+        start = time.perf_counter()
+        list(pool.map(head, urls))
+        return time.perf_counter() - start
+
+
 def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, tag: str = "ocata") -> Path:
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)

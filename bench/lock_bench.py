@@ -4,7 +4,9 @@ Measured in one run, against the same registry and proxy:
 - cold `docker kolla lock` (empty layer cache) vs a sequential `skopeo inspect` loop and
   `xargs -P8 skopeo inspect` over the same tags;
 - warm re-lock (nothing changed): wall time, manifest GETs (target 0) and blob GETs;
-- bytes downloaded by the cold lock vs the fleet's unique layer + config bytes.
+- bytes downloaded by the cold lock vs the fleet's unique layer + config bytes;
+- peak RSS of both locks, and the warm re-lock next to its network floor: the same
+  HEADs over 32 kept-alive connections from a bare client (common.head_floor).
 Prints one JSON object. Usage: python bench/lock_bench.py [--images 200] [--latency-ms 25]
 """
 
@@ -16,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import lock_repo, plugin_env, timed
+from common import head_floor, lock_repo, plugin_env, timed, timed_rss
 
 from tests.support import KollaFleet, Proxy, Registry
 
@@ -32,7 +34,7 @@ def unique_bytes(fleet: KollaFleet, images: list) -> int:
     return sum(seen.values())
 
 
-def run(n: int, latency_ms: float) -> dict:
+def run(n: int, latency_ms: float, sequential: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="kolla-bench-") as tmp:
         work = Path(tmp)
         registry = Registry(work / "registry").start()
@@ -47,20 +49,25 @@ def run(n: int, latency_ms: float) -> dict:
             listing.write_text("\n".join(refs) + "\n")
 
             proxy.reset_counts()
-            skopeo_seq = timed(
-                f'while read r; do skopeo inspect --tls-verify=false "$r" >/dev/null; done < {listing}', shell=True
+            skopeo_seq = (
+                timed(
+                    f'while read r; do skopeo inspect --tls-verify=false "$r" >/dev/null; done < {listing}', shell=True
+                )
+                if sequential
+                else None
             )
             skopeo_par = timed(f"xargs -P8 -n1 skopeo inspect --tls-verify=false < {listing} >/dev/null", shell=True)
 
             proxy.reset_counts()
             before = proxy.bytes_sent
-            cold = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            cold, cold_rss = timed_rss(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
             cold_bytes = proxy.bytes_sent - before
             cold_counts = {f"{m} {k}": c for (m, k), c in proxy.counts().items()}
 
             proxy.reset_counts()
-            warm = timed(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
+            warm, warm_rss = timed_rss(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
             warm_counts = proxy.counts()
+            floor = head_floor([f"{proxy.url}/v2/kolla/{fleet.name(i)}/manifests/ocata" for i in images])
             fresh_env = dict(env, DOCKER_KOLLA_CACHE=str(work / "cache-2"))
             subprocess.run(["git", "-C", str(repo), "rm", "-q", "lockfiles/ocata.toml"], check=True, env=env)
             subprocess.run(["git", "-C", str(repo), "commit", "-qm", "drop lock"], check=True, env=env)
@@ -74,15 +81,20 @@ def run(n: int, latency_ms: float) -> dict:
                 "images": n,
                 "latency_ms_each_way": latency_ms,
                 "cold_lock_s": round(cold, 2),
-                "skopeo_sequential_s": round(skopeo_seq, 2),
+                "skopeo_sequential_s": round(skopeo_seq, 2) if skopeo_seq else None,
+                "lockfile_bytes": (repo / "lockfiles" / "ocata.toml").stat().st_size,
                 "skopeo_xargs_p8_s": round(skopeo_par, 2),
-                "ratio_skopeo_sequential_over_lock": round(skopeo_seq / cold, 1),
+                "ratio_skopeo_sequential_over_lock": round(skopeo_seq / cold, 1) if skopeo_seq else None,
                 "ratio_skopeo_p8_over_lock": round(skopeo_par / cold, 2),
                 "cold_requests": cold_counts,
                 "cold_bytes_downloaded": cold_bytes,
                 "fleet_unique_blob_and_manifest_bytes": uniq,
                 "ratio_bytes_downloaded_over_unique": round(cold_bytes / uniq, 3),
                 "warm_relock_s": round(warm, 2),
+                "cold_lock_peak_rss_mb": cold_rss,
+                "warm_relock_peak_rss_mb": warm_rss,
+                "keepalive_head_floor_s": round(floor, 2),
+                "ratio_warm_relock_over_floor": round(warm / floor, 1),
                 "warm_manifest_gets": warm_counts.get(("GET", "manifest"), 0),
                 "warm_manifest_heads": warm_counts.get(("HEAD", "manifest"), 0),
                 "warm_blob_gets": warm_counts.get(("GET", "blob"), 0),
@@ -96,8 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=25)
+    parser.add_argument("--no-sequential", action="store_true", help="skip the sequential skopeo loop (big fleets)")
     args = parser.parse_args()
-    print(json.dumps(run(args.images, args.latency_ms), sort_keys=True))
+    print(json.dumps(run(args.images, args.latency_ms, not args.no_sequential), sort_keys=True))
 
 
 if __name__ == "__main__":

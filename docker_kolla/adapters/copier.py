@@ -4,10 +4,10 @@ Order matters for interrupted runs: tags are PUT last, only after every blob and
 child manifest is present, so a tag never points at an incomplete image and a
 re-run copies only what is still missing (protocols.md 3.3, 3.5).
 
-Per blob: HEAD at the destination (present: skip); else a cross-repository
-mount when the blob is known to live in the same registry (the source
-repository when source and destination share a host, or a destination
-repository this run already filled); else a monolithic upload streamed from the
+Per blob: when this run already put the blob in another repository of the
+destination, one cross-repository mount (no HEAD first); else HEAD at the
+destination (present: skip); else a mount from the source repository when
+source and destination share a host; else a monolithic upload streamed from the
 source GET in 1 MiB chunks, never holding a layer in memory. The source stream
 is verified as it is read (RegistryClient.open_blob) and the registry verifies
 the ``digest`` of the upload, so a corrupt source blob never lands.
@@ -135,7 +135,13 @@ class Copier:
         stats = CopyStats()
         key = (dst.api_host, desc.digest)
         with self._digest_lock(*key):
-            if self.dst.blob_exists(dst, desc.digest):
+            with self._lock:
+                known = self._known.get(key)
+            if known and known != dst.path and self._mount_from(dst, desc.digest, known):
+                # this run put the blob in another repository here: one mount request, no HEAD
+                # first (a mount of a blob the repository already has is a 201 as well)
+                stats.blobs_mounted, stats.bytes_mounted = 1, desc.size
+            elif self.dst.blob_exists(dst, desc.digest):
                 stats.blobs_present, stats.bytes_present = 1, desc.size
             elif self._mount(src, dst, desc.digest):
                 stats.blobs_mounted, stats.bytes_mounted = 1, desc.size
@@ -147,21 +153,17 @@ class Copier:
         return stats
 
     def _mount(self, src: ImageRef, dst: ImageRef, digest: Digest) -> bool:
-        """Mount from a repository of the destination registry that holds the blob."""
-        candidates = []
+        """Mount from the source repository when source and destination are one registry."""
         if src.api_host == dst.api_host and src.path != dst.path:
-            candidates.append(src.path)
-        with self._lock:
-            known = self._known.get((dst.api_host, digest))
-        if known and known != dst.path and known not in candidates:
-            candidates.append(known)
-        for path in candidates:
-            try:
-                if self.dst.mount_blob(dst, digest, path):
-                    return True
-            except RegistryError as exc:  # a refused mount is not fatal: upload instead
-                log.debug("mount of %s from %s failed: %s", digest, path, exc.message)
+            return self._mount_from(dst, digest, src.path)
         return False
+
+    def _mount_from(self, dst: ImageRef, digest: Digest, path: str) -> bool:
+        try:
+            return self.dst.mount_blob(dst, digest, path)
+        except RegistryError as exc:  # a refused mount is not fatal: upload instead
+            log.debug("mount of %s from %s failed: %s", digest, path, exc.message)
+            return False
 
     def _upload(self, src: ImageRef, dst: ImageRef, desc: Descriptor) -> None:
         """Stream the source GET into the destination PUT; http.retrying repeats a dropped copy."""

@@ -6,7 +6,6 @@ import io
 import os
 import re
 
-from dulwich import porcelain
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.repo import Repo
@@ -24,6 +23,8 @@ def push(repo: Repo, remote: str, ref: bytes) -> None:
     dulwich's output goes to a buffer (library code prints nothing); a diverged
     remote, a transport failure and a per-ref refusal each become one GitError.
     """
+    from dulwich import porcelain  # 0.2 s to import: only a push pays it
+
     branch = ref.decode("utf-8", "replace").removeprefix("refs/heads/")
     _refuse_non_bare(_remote_url(repo, remote), remote)
     out = io.BytesIO()

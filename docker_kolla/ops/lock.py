@@ -7,6 +7,7 @@ lock repository exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -18,7 +19,7 @@ from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageErro
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import load_channels, lock_path
 from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
-from docker_kolla.ops.parallel import parallel_map
+from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class LockOptions:
     branch: str | None = None
     push: str | None = None
     bump_on: str | None = None
-    jobs: int = 16
+    jobs: int = 32
     accept_moved: bool = False
     strict_labels: bool = False
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
@@ -183,6 +184,21 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
     base = _base_commit(repo, opts.branch)
+    names = sorted(wanted)
+    with contextlib.ExitStack() as stack:
+        heads = None
+        if base is not None and repo.read(base, path) is not None:
+            # a re-lock: its HEADs need nothing from the lockfile, so they start now and
+            # the lockfile is parsed while they are on the wire
+            heads = stack.enter_context(Prefetch(lambda n: resolver.head(refs[n]), names, opts.jobs))
+        return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads)
+
+
+def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, base, heads) -> LockResult:
+    """The rest of :func:`plan_lock`: ``refs`` name -> reference of every wanted image;
+    ``heads`` the HEADs already on the wire (a re-lock) or None."""
+    path = lock_path(opts.channel)
+    wanted, names = list(refs), sorted(refs)
     reader = lockhistory.new_reader(keep_entries=True)
     old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
@@ -214,7 +230,7 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             # Never locked: the manifest is needed anyway, so GET it by tag (one round trip,
             # verified against Docker-Content-Digest). Locked before: HEAD first, which is
             # free on Docker Hub and usually all a re-lock needs.
-            head = resolver.head(ref) if previous is not None else None
+            head = (heads.take(name) if heads else resolver.head(ref)) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
                 return (
                     attach(decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on), ref),
@@ -243,7 +259,6 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             progress(name, decision.outcome.value if decision else Outcome.REFUSED.value)
         return decision, report.notes, report.label_conflicts
 
-    names = sorted(wanted)
     results = parallel_map(work, names, opts.jobs)
     decisions = [r[0] for r in results if r[0] is not None]
     warnings = [
