@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := docker-registry skopeo git docker.io busybox-static rpm docker-compose
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv lint demo test test-unit bench clean
+.PHONY: help deps venv lint demo demo-stop test test-unit bench clean
 
 help:
 	@echo "make demo   - offline demo: local registry, small Kolla fleet, lock -> rebuild -> lock -> diff -> log -> pull"
+	@echo "              (the demo registry keeps running for the printed try: commands; make demo-stop ends it)"
 	@echo "make test   - install what is missing and run the whole suite against real services"
 	@echo "make bench  - benchmarks against skopeo / docker pull (figures as ratios)"
 	@echo "make lint   - ruff check, ruff format --check, mypy (strict on core/ and scan/)"
@@ -41,6 +42,9 @@ lint: venv
 demo: deps venv
 	$(PY) -m demo
 
+demo-stop:
+	@if [ -x $(PY) ]; then $(PY) -m demo stop; else echo "no $(VENV): nothing to stop"; fi
+
 test: deps venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -51,4 +55,5 @@ bench: deps venv
 	cd bench && ../$(PY) __main__.py $(BENCH)
 
 clean:
+	-@[ -x $(PY) ] && $(PY) -m demo stop >/dev/null
 	rm -rf $(VENV) .pytest_cache *.egg-info .demo bench/results

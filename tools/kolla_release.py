@@ -58,7 +58,12 @@ ARCHES = ("x86_64", "aarch64")
 
 
 def sdist_path(project: str, version: str) -> Path:
-    return SDISTS / f"{project}-{version}.tar.gz"
+    """The fixture sdist, under the file name PyPI gave it (``kolla-ansible-`` or ``kolla_ansible-``)."""
+    for spelling in (project, project.replace("-", "_"), project.replace("_", "-")):
+        path = SDISTS / f"{spelling}-{version}.tar.gz"
+        if path.exists():
+            return path
+    raise SystemExit(f"no {project} {version} sdist in {SDISTS}: run `python tools/kolla_release.py fetch RELEASE`")
 
 
 def members(path: Path, wanted) -> dict[str, bytes]:
@@ -260,8 +265,7 @@ class Release:
     def __init__(self, release: str):
         self.release = release
         self.kolla_version, self.ansible_version, self.has_preset = RELEASES[release]
-        self.ansible_project = "kolla-ansible" if int(self.ansible_version.split(".")[0]) < 6 else "kolla_ansible"
-        files = members(sdist_path(self.ansible_project, self.ansible_version), _ansible_wanted)
+        files = members(sdist_path("kolla-ansible", self.ansible_version), _ansible_wanted)
         self.variables = ansible_vars(files)
         self.containers = containers(self.variables)
         self.deployed = {image for image, _tag in self.containers.values()}
@@ -398,12 +402,7 @@ def fetch(release: str) -> None:
             (found,) = [
                 p for p in Path(tmp).iterdir() if p.name.lower().replace("_", "-").startswith(f"{project}-{version}")
             ]
-            name = (
-                "kolla-ansible"
-                if project == "kolla-ansible" and int(version.split(".")[0]) < 6
-                else project.replace("-", "_")
-            )
-            trim(found, sdist_path(name, version), keep)
+            trim(found, SDISTS / found.name, keep)
             found.unlink()
 
 

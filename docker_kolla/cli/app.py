@@ -11,7 +11,18 @@ from docker_kolla.errors import Interrupted, KollaError
 
 # The registry of commands: each module registers its verbs on base.app when imported.
 # A name here that does not import is an error, never skipped.
-COMMANDS = ("cmd_lock", "cmd_history", "cmd_misc", "cmd_pull", "cmd_export", "cmd_status", "cmd_promote")
+COMMANDS = (
+    "cmd_lock",
+    "cmd_history",
+    "cmd_misc",
+    "cmd_pull",
+    "cmd_export",
+    "cmd_status",
+    "cmd_promote",
+    "cmd_rollback",
+    "cmd_merge",
+    "cmd_supply",
+)
 
 
 def _load_commands(names: tuple = COMMANDS) -> None:

@@ -162,3 +162,9 @@ def configure_logging(debug: bool) -> None:
     # never let -D print them; our own adapters log redacted URLs instead.
     # Its warnings (a header it could not parse, a full pool) name URLs as well: silence it.
     logging.getLogger("urllib3").setLevel(logging.CRITICAL)
+    notices = logging.getLogger("docker_kolla.notice")  # ops' warnings for the user, as base.warn prints them
+    if not notices.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        notices.addHandler(handler)
+        notices.propagate = False

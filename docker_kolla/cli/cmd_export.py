@@ -63,4 +63,5 @@ def export(
     from docker_kolla.adapters.fsio import write_output
 
     write_output(output, result.text)
-    base.info(f"wrote {output}: {result.images} images of {result.channel} at {result.commit[:12]} as {fmt}")
+    checked = f"; {result.checked} tag-revisions found at the registry with the locked digest" if result.checked else ""
+    base.info(f"wrote {output}: {result.images} images of {result.channel} at {result.commit[:12]} as {fmt}{checked}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import List, Optional
 
 import typer
@@ -10,8 +9,8 @@ import typer
 from docker_kolla.cli import base, render
 from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
-from docker_kolla.ops.common import load_channels, pick_channel
-from docker_kolla.ops.history import run_diff, run_log, run_verify
+from docker_kolla.ops.common import load_channels, pick_channel, resolve_rev
+from docker_kolla.ops.history import run_channel_log, run_diff, run_log, run_verify
 
 
 @base.app.command("diff")
@@ -47,16 +46,18 @@ def diff(
         old = render.revision(result.old_rev, result.old_commit)
         base.out(render.diff_json(result.diffs, old, render.revision(result.new_rev, result.new_commit)))
     elif fmt == "markdown":
-        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev))
+        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev, held=result.held))
     else:
-        render.diff_text(result.diffs, result.old_rev, result.new_rev)
+        render.diff_text(result.diffs, result.old_rev, result.new_rev, held=result.held)
     if exit_code and not result.empty:
         raise CheckFailed()
 
 
 @base.app.command("log")
 def log(
-    image: str = typer.Argument(..., help="Image name as in the lock, e.g. nova-api."),
+    image: Optional[str] = typer.Argument(
+        None, help="Image name as in the lock, e.g. nova-api; without it, one line per lock commit of the channel."
+    ),
     channel: Optional[str] = typer.Option(None, "--channel", help="Channel (default: the only locked one)."),
     rev: str = typer.Option(
         "HEAD", "--lock", "--rev", metavar="REV", help="Start from the lock at this revision (--rev is an alias)."
@@ -64,25 +65,29 @@ def log(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the tag-revisions, newest first."),
 ) -> None:
-    """The revision history of one image: revision, commit, date, digest, what changed."""
+    """The revision history of one image (revision, commit, date, digest, what changed), or of a channel."""
     render.check_format(fmt, ("text", "json"))
     with open_repo(base.state().repo) as repo:
-        name = pick_channel(repo, channel, rev, example=f"docker kolla log {image} --channel {{channel}}")
-        entries = run_log(repo, image, name, rev)
-        commit = repo.resolve(rev)
+        example = f"docker kolla log {image or ''} --channel {{channel}}".replace("  ", " ")
+        name = pick_channel(repo, channel, rev, example=example)
+        commit = resolve_rev(repo, rev)
+        if image is None:
+            commits = run_channel_log(repo, name, rev)
+        else:
+            entries = run_log(repo, image, name, rev)
+    if image is None:
+        if fmt == "json":
+            base.out(render.channel_log_json(name, render.revision(rev, commit), commits))
+        else:
+            render.channel_log_text(commits)
+        return
     if fmt == "json":
         base.out(render.log_json(image, name, render.revision(rev, commit), entries))
         return
     if quiet:
         base.out("\n".join(e.tag for e in entries if e.tag))
         return
-    rows = []
-    for e in entries:
-        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        shown = () if e.change == "added" else e.packages[:3]
-        what = e.change + "".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in shown)
-        rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
-    render.table(["tag", "commit", "date (UTC)", "digest", "change"], rows)
+    base.out(render.log_text(entries))
 
 
 @base.app.command("verify")

@@ -19,6 +19,9 @@ from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
 def lock(
     channel: str = typer.Argument(..., help="Channel from lockfiles/channels.toml, e.g. ocata."),
     image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Lock only this image (repeatable)."),
+    exclude: Optional[List[str]] = typer.Option(
+        None, "--exclude", metavar="GLOB", help="Leave images matching GLOB as they are (repeatable)."
+    ),
     registry: Optional[str] = typer.Option(None, "--registry", help="Resolve from this registry instead."),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Resolve from this namespace instead."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Write the lockfile, do not commit."),
@@ -34,7 +37,10 @@ def lock(
         False, "--strict-labels", help="Fail when a version label disagrees with the content."
     ),
     cache_dir: Optional[Path] = typer.Option(
-        None, "--cache-dir", help="Layer scan cache (default $DOCKER_KOLLA_CACHE or ~/.cache/docker-kolla)."
+        None,
+        "--cache-dir",
+        metavar="DIR",
+        help="Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla).",
     ),
     refresh_referrers: bool = typer.Option(
         False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
@@ -63,6 +69,7 @@ def lock(
         opts = LockOptions(
             channel=channel,
             images=tuple(image or ()),
+            exclude=tuple(exclude or ()),
             registry=registry,
             namespace=namespace,
             commit=not no_commit,

@@ -19,50 +19,6 @@ from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.errors import CheckFailed, KollaError
 from docker_kolla.ops import promote as op
 
-_ACTION_TEXT = {"copy": "copy", "tag": "move tag", "present": "already present", "refused": "refused"}
-_STATUS_TEXT = {op.PRESENT: "already present"}
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
-
-
-def _print_plan(result: op.PromoteResult) -> None:
-    rows = [
-        (i.target.name, _ACTION_TEXT[i.action], " ".join(i.put_tags) or "-", i.target.digest.short)
-        for i in result.plan.items
-    ]
-    render.table(["image", "plan", "tags to put", "digest"], rows)
-    counts = result.plan.counts()
-    base.out(
-        f"plan for {result.plan.channel} -> {result.plan.destination}: {counts[op.pp.COPY]} to copy, "
-        f"{counts[op.pp.TAG]} to re-tag, {counts[op.PRESENT]} already present, {counts[op.REFUSED]} refused"
-    )
-
-
-def _print_result(result: op.PromoteResult) -> None:
-    rows = [
-        (
-            o.item.target.name,
-            _STATUS_TEXT.get(o.status, str(o.status)),
-            " ".join(o.item.put_tags) or "-",
-            o.item.target.digest.short,
-            _size(o.stats.bytes_moved),
-            _size(o.stats.bytes_mounted),
-        )
-        for o in result.outcomes
-    ]
-    render.table(["image", "result", "tags put", "digest", "moved", "mounted"], rows)
-    t = result.totals
-    counts = ", ".join(f"{len(result.by_status(s))} {_STATUS_TEXT.get(s, s)}" for s in op.STATUSES)
-    base.out(
-        f"{counts}; {_size(t.bytes_moved)} moved, {_size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
-    )
-
 
 def _report_notes(result: op.PromoteResult) -> None:
     for target in result.subsets:
@@ -73,10 +29,19 @@ def _report_notes(result: op.PromoteResult) -> None:
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
         base.warn(f"{o.item.target.name}: failed: {o.error}")
+    for o in result.by_status(op.UNVERIFIED):
+        base.warn(f"{o.item.target.name}: not promoted: {o.error}")
 
 
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
     failed, refused = result.by_status(op.FAILED), result.plan.by_action(op.REFUSED)
+    unverified = result.by_status(op.UNVERIFIED)
+    if unverified and not failed:
+        raise CheckFailed(
+            f"{len(unverified)} image(s) not promoted, signature not verified at the source: "
+            + "; ".join(f"{o.item.target.name} ({o.error})" for o in unverified),
+            "sign them with a key listed in the channel's [trust] keys; nothing was copied for them",
+        )
     if failed:
         raise KollaError(
             f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",
@@ -89,6 +54,21 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
         )
     if dry_run and result.plan.has_work:
         raise CheckFailed()
+
+
+def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int) -> list:
+    """--attach-manifesto: for every image now at the destination with its locked digest."""
+    from docker_kolla.cli.cmd_supply import attach_lock
+
+    done = [
+        o.item.target.name
+        for o in result.outcomes
+        if o.status in (op.COPIED, op.TAGGED, op.PRESENT) and not o.item.target.subset
+    ]
+    if not done:
+        return []
+    channel = result.plan.channel
+    return attach_lock(client, repo, channel, opts.rev, opts.to, tuple(done), jobs)
 
 
 @base.app.command("promote")
@@ -107,11 +87,30 @@ def promote(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
     timeout: Optional[float] = base.timeout_option(),
+    verify: bool = typer.Option(
+        False, "--verify", help="Re-fetch and verify each signature at the source first; copy nothing that fails."
+    ),
+    referrers: str = typer.Option(
+        "all", "--referrers", help="Carry signatures, attestations and referrers: all, signatures or none."
+    ),
+    attach_manifesto: bool = typer.Option(
+        False, "--attach-manifesto", help="Also push each promoted digest's manifesto as an OCI artifact (see attach)."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="List every image, also those already present at the destination."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but warnings and errors."),
 ) -> None:
-    """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>."""
+    """Copy the images of a lock to another registry by digest; tag :<tag-revision> (immutable) and :<channel>.
+
+    Prints what changed (or, with --dry-run, what would) and a summary; --verbose lists every image.
+    """
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
+    # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
+    # are twice as many, and the pool keeps a connection for every worker of both kinds
+    blob_jobs = 2 * jobs
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs + blob_jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,
@@ -120,15 +119,34 @@ def promote(
         platforms=tuple(platform or ()),
         dry_run=dry_run,
         jobs=jobs,
+        verify=verify,
+        referrers=referrers,
     )
     repo = factory.open_repo(state.repo)
-    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
-        result = op.run_promote(repo, opts, client, client, copier, progress=progress.update)
+    with (
+        repo,
+        factory.copier(client, client, jobs=blob_jobs) as copier,
+        ImageProgress(f"promote {channel}") as progress,
+    ):
+        result = op.run_promote(
+            repo,
+            opts,
+            client,
+            client,
+            copier,
+            progress=progress.update,
+            on_plan=lambda p: progress.set_total(len(p.items)),
+        )
+        attached = _attach(client, repo, result, opts, jobs) if attach_manifesto and not dry_run else []
+    if attached:
+        base.info(f"attached the manifesto to {len(attached)} promoted image(s)")
+    carried = sum(o.carried for o in result.outcomes)
+    if carried:
+        base.info(f"carried {carried} signature, attestation and referrer manifest(s) to the destination")
     if fmt == "json":
         base.out(render.promote_json(result, render.revision(lock_rev, result.commit), op.STATUSES))
-    elif dry_run:
-        _print_plan(result)
-    else:
-        _print_result(result)
+    elif not quiet:
+        text = render.promote_plan_text if dry_run else render.promote_result_text
+        base.out(text(result, op.STATUSES, verbose=verbose))
     _report_notes(result)
     _exit(result, dry_run)

@@ -7,22 +7,31 @@ from typing import List, Optional
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.text import Text
 
-from docker_kolla.cli import base, render
+from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_lock_at, pick_channel
-from docker_kolla.ops.pull import DEFAULT_JOBS, PRESENT, PullProgress, run_pull, summary_rows
+from docker_kolla.ops.pull import DEFAULT_JOBS, PullProgress, run_pull
+
+
+class _ImageBytes(DownloadColumn):
+    """Bytes for an image's bar; nothing on the overall ``N/total`` bar."""
+
+    def render(self, task):
+        return Text("") if task.fields.get("overall") else super().render(task)
 
 
 class _RichPullProgress(PullProgress):
-    """One transient bar per image on stderr; rich disables itself when stderr is not a TTY."""
+    """An overall ``37/200`` bar and one transient bar per image on stderr; rich disables
+    itself when stderr is not a TTY."""
 
-    def __init__(self) -> None:
+    def __init__(self, title: str, total: int) -> None:
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            _ImageBytes(),
             TextColumn("{task.fields[state]}"),
             console=base.console_err,
             transient=True,
@@ -30,9 +39,14 @@ class _RichPullProgress(PullProgress):
         )
         self._tasks: dict = {}
         self._lock = threading.Lock()
+        self._title, self._total, self._overall = title, total, None
 
     def __enter__(self) -> _RichPullProgress:
         self._progress.__enter__()
+        self._overall = self._progress.add_task(
+            f"{self._title}: 0/{self._total}", total=self._total, state="", overall=True
+        )
+        self._done = 0
         return self
 
     def __exit__(self, *exc) -> None:
@@ -49,6 +63,11 @@ class _RichPullProgress(PullProgress):
         task = self._tasks[entry.name]
         self._progress.update(task, state=outcome.action)
         self._progress.remove_task(task)
+        with self._lock:
+            self._done += 1
+            self._progress.update(
+                self._overall, completed=self._done, description=f"{self._title}: {self._done}/{self._total}"
+            )
 
 
 @base.app.command("pull")
@@ -65,8 +84,18 @@ def pull(
         "the image it replaces keeps repository:<channel>-previous.",
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Re-fetch and verify each signature against the channel's [trust] keys first; fail closed.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every image, also those already present."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
-    """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests."""
+    """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests.
+
+    Prints the images pulled or failed and a summary; --verbose lists every image.
+    """
     render.check_format(fmt, ("text", "json"))
     if mark is not None and (not mark or mark == "previous" or not all(c.isalnum() or c in "._-" for c in mark)):
         raise UsageError(f"invalid --mark {mark!r}", "use a word such as deployed (not 'previous')")
@@ -75,24 +104,40 @@ def pull(
     try:
         name = pick_channel(repo, channel, lock)
         commit, locked = load_lock_at(repo, name, lock)
+        refused = _verify_first(state, repo, name, locked, image or (), jobs) if verify else {}
     finally:
         repo.close()
     engine = engine_for(state, pool_size=jobs + 2)
     try:
-        with _RichPullProgress() as progress:
-            result = run_pull(engine, locked, commit=commit, names=image or (), jobs=jobs, mark=mark, progress=progress)
+        total = len(set(image)) if image else len(locked.images)
+        with _RichPullProgress(f"pull {name}", total) as progress:
+            result = run_pull(
+                engine,
+                locked,
+                commit=commit,
+                names=image or (),
+                jobs=jobs,
+                mark=mark,
+                progress=progress,
+                refused=refused,
+            )
     finally:
         engine.close()
     if fmt == "json":
         base.out(render.pull_json(result, render.revision(lock, commit)))
-    else:
-        _table(result, lock)
+    elif not quiet:
+        base.out(render.pull_text(result, lock, verbose=verbose))
     result.raise_for_failures()
 
 
-def _table(result, rev: str) -> None:
-    base.out(render.plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), summary_rows(result)))
-    base.out(
-        f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
-        f"{result.count(PRESENT)} already present, {len(result.failed)} failed"
-    )
+def _verify_first(state, repo, channel: str, locked, names, jobs: int) -> dict:
+    """``--verify``: name -> Refusal for every selected image whose signature does not verify now."""
+    from docker_kolla.ops.common import load_channels
+    from docker_kolla.ops.discover import Discoverer, load_keys, reverify
+    from docker_kolla.ops.pull import select
+
+    policy = load_channels(repo).get(channel).trust
+    keys = load_keys(repo, policy)
+    client = factory.registry_client(state, jobs=max(jobs, 4))
+    with client:
+        return reverify(Discoverer(client, keys), select(locked, names), policy, jobs=max(jobs, 4))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import List, Optional
 
 import typer
@@ -10,7 +11,7 @@ from docker_kolla.cli import base, render
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import pick_channel
-from docker_kolla.ops.status import BEHIND, IN_SYNC, load_history, run_status
+from docker_kolla.ops.status import load_history, run_status
 
 
 @base.app.command("status")
@@ -25,10 +26,23 @@ def status(
         help="Docker context to scan (repeatable; default: the current engine).",
     ),
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when a locked image is behind or unknown."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    fmt: str = typer.Option(
+        "text",
+        "--format",
+        "-f",
+        help="text, json, or a template as docker's: '{{.Container}} {{.Tag}}', 'table {{.Name}}\\t{{.Status}}'; "
+        "fields: Engine, Container, Image, Name, Tag, Digest, State, Status, Behind, RunningTag, Labels.",
+    ),
+    labels: bool = typer.Option(False, "--labels", help="Add a LABELS column (JSON always has them)."),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Do not cut image references to fit the terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only container names."),
 ) -> None:
-    """Report, per running container: image, lock entry, in sync / behind by N revisions / not in the lock, labels."""
-    render.check_format(fmt, ("text", "json"))
+    """Report, per running container: image, lock entry, in sync / behind by N revisions / not in the lock.
+
+    The table fits the terminal (COLUMNS, else 100 columns when not on one); labels only with --labels.
+    """
+    if "{{" not in fmt:
+        render.check_format(fmt, ("text", "json"))
     state = base.state()
     repo = open_repo(state.repo)
     try:
@@ -47,40 +61,15 @@ def status(
             engine.close()
     if fmt == "json":
         base.out(render.status_json(report, render.revision(lock, commit)))
+    elif "{{" in fmt:
+        base.out(render.template_lines(fmt, [render.status_fields(r) for r in report.rows]))
+    elif quiet:
+        base.out("\n".join(r.container for r in report.rows))
     else:
-        _table(report, lock)
+        width = shutil.get_terminal_size((100, 24)).columns
+        base.out(render.status_text(report, lock, labels=labels, width=width, trunc=not no_trunc))
     if exit_code and report.drift:
         raise CheckFailed(
             f"{len(report.drift)} container(s) not at the lock's pins",
             f"run `docker kolla pull {report.channel} --lock {lock}` and redeploy",
         )
-
-
-def _state_text(row) -> str:
-    if row.state == BEHIND:
-        plural = "" if row.behind == 1 else "s"
-        return f"behind by {row.behind} revision{plural} ({row.running_tag} -> {row.entry.tag})"
-    if row.state == IN_SYNC:
-        return f"in sync ({row.entry.tag})"
-    return row.state.replace("-", " ")
-
-
-def _table(report, rev: str) -> None:
-    if not report.rows:
-        base.out(f"no running containers ({report.channel} at {rev})")
-        return
-    rows = [
-        (
-            row.engine,
-            row.container,
-            row.entry.name if row.entry else "-",
-            _state_text(row),
-            row.image,
-            ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-",
-        )
-        for row in report.rows
-    ]
-    base.out(render.plain_table(("ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE", "LABELS"), rows))
-    base.out(
-        f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, {len(report.drift)} drifted"
-    )

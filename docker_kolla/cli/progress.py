@@ -36,6 +36,12 @@ class ImageProgress:
     def __exit__(self, *exc) -> None:
         self._progress.__exit__(*exc)
 
+    def set_total(self, total: int) -> None:
+        """The number of images, once known (promote learns it from its plan): ``37/200``, not ``37/?``."""
+        with self._lock:
+            self.total = total
+            self._progress.update(self._task, total=total)
+
     def update(self, name: str, state: str) -> None:
         with self._lock:
             if state != "resolving":

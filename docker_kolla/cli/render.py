@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 from docker_kolla.cli.base import out
 from docker_kolla.core.diff import LockDiff
@@ -147,6 +148,32 @@ def verify_json(results: list) -> str:
     return to_json({"channels": channels, "counts": {"channels": len(channels), "problems": problems}})
 
 
+def log_text(entries: list) -> str:
+    """``log``: one row per revision, newest first, the first package changes inline."""
+    rows = []
+    for e in entries:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        shown = () if e.change == "added" else e.packages[:3]
+        what = e.change + "".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in shown)
+        rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
+    return plain_table(["TAG", "COMMIT", "DATE (UTC)", "DIGEST", "CHANGE"], rows)
+
+
+def inspect_text(image, r) -> str:
+    """``inspect``: digests, then the manifesto per described platform, then the labels."""
+    parts = [f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}"]
+    stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
+    parts += [f"  {plat}: {dig}" for plat, dig in stored.get("platforms", {}).items()]
+    if r.platform_manifestos:  # several platforms described: head each table with its platform
+        parts.append(f"\n{r.platform}:")
+    parts.append(plain_table(["KEY", "VERSION"], sorted(r.manifesto.items())))
+    for plat, facts in stored.get("platform-manifestos", {}).items():
+        parts += [f"\n{plat}:", plain_table(["KEY", "VERSION"], sorted(facts.items()))]
+    if r.labels:
+        parts.append(plain_table(["LABEL", "VALUE"], sorted(r.labels.items())))
+    return "\n".join(parts)
+
+
 def inspect_json(image, report) -> str:
     r = report.resolved
     stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
@@ -218,6 +245,188 @@ def status_json(report, lock: dict) -> str:
     )
 
 
+def size(n: float) -> str:
+    """Bytes for humans: ``512 B``, ``1.5 MiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{int(n)} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+_ACTION_TEXT = {"copy": "copy", "tag": "move tag", "present": "already present", "refused": "refused"}
+_STATUS_TEXT = {"present": "already present"}  # a promote outcome (core.states.Step.PRESENT) in text
+
+
+def promote_plan_text(result, statuses: tuple = (), *, verbose: bool = False) -> str:
+    """``promote --dry-run``: the images with work (all with ``verbose``), then the plan's counts."""
+    plan = result.plan
+    items = [i for i in plan.items if verbose or word(i.action) != "present"]
+    rows = [
+        (
+            i.target.name,
+            _ACTION_TEXT.get(word(i.action), word(i.action)),
+            " ".join(i.put_tags) or "-",
+            i.target.digest.short,
+        )
+        for i in items
+    ]
+    counts = {word(k): v for k, v in plan.counts().items()}
+    summary = (
+        f"plan for {plan.channel} -> {plan.destination}: {counts['copy']} to copy, "
+        f"{counts['tag']} to re-tag, {counts['present']} already present, {counts['refused']} refused"
+    )
+    return "\n".join(([plain_table(["IMAGE", "PLAN", "TAGS TO PUT", "DIGEST"], rows)] if rows else []) + [summary])
+
+
+def promote_result_text(result, statuses: tuple, *, verbose: bool = False) -> str:
+    """``promote``: the images that changed (all with ``verbose``), then counts and bytes."""
+    outcomes = [o for o in result.outcomes if verbose or word(o.status) != "present"]
+    rows = [
+        (
+            o.item.target.name,
+            _STATUS_TEXT.get(o.status, str(o.status)),
+            " ".join(o.item.put_tags) or "-",
+            o.item.target.digest.short,
+            size(o.stats.bytes_moved),
+            size(o.stats.bytes_mounted),
+        )
+        for o in outcomes
+    ]
+    t = result.totals
+    counts = ", ".join(f"{len(result.by_status(s))} {_STATUS_TEXT.get(s, s)}" for s in statuses)
+    summary = f"{counts}; {size(t.bytes_moved)} moved, {size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
+    table = plain_table(["IMAGE", "RESULT", "TAGS PUT", "DIGEST", "MOVED", "MOUNTED"], rows)
+    return "\n".join(([table] if rows else []) + [summary])
+
+
+def pull_text(result, rev: str, *, verbose: bool = False) -> str:
+    """``pull``: the images pulled or failed (all with ``verbose``), then the counts."""
+    rows = [
+        (o.entry.name, o.entry.tag, o.entry.digest.short, word(o.action), o.error)
+        for o in result.outcomes
+        if verbose or word(o.action) != "present"
+    ]
+    summary = (
+        f"{result.channel} at {rev} ({result.commit[:12]}): {result.count('pulled')} pulled, "
+        f"{result.count('present')} already present, {len(result.failed)} failed"
+    )
+    return "\n".join(([plain_table(("IMAGE", "TAG", "DIGEST", "RESULT", "DETAIL"), rows)] if rows else []) + [summary])
+
+
+def _status_word(row) -> str:
+    state = word(row.state)
+    if state == "behind":
+        return f"behind {row.behind} ({row.running_tag or '?'} -> {row.entry.tag})"
+    if state == "in-sync":
+        return f"in sync ({row.entry.tag})"
+    return state.replace("-", " ")
+
+
+def _ellipsize(text: str, width: int, *, keep_end: bool) -> str:
+    """``text`` cut to ``width`` with ``…`` where it was cut: at the front when the end matters
+    (a reference's name:tag), else at the back (names)."""
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
+
+
+def _image_cell(ref: str, trunc: bool) -> str:
+    """A reference for the table: a digest shortened to 12 hex digits, so that cutting from the left keeps the name."""
+    name, at, digest = ref.partition("@")
+    return f"{name}@{digest[:19]}" if trunc and at and len(digest) > 19 else ref
+
+
+def fit(headers, rows, width: int, shrink) -> list:
+    """``rows`` with the columns in ``shrink`` (``(index, floor, keep_end)``, in order) cut until the
+    table is at most ``width`` wide, none below its floor."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    for index, floor, keep_end in shrink:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        excess = sum(widths) + 2 * (len(headers) - 1) - width
+        if excess <= 0:
+            break
+        room = max(floor, len(headers[index]), widths[index] - excess)
+        rows = [(*r[:index], _ellipsize(r[index], room, keep_end=keep_end), *r[index + 1 :]) for r in rows]
+    return rows
+
+
+def status_text(report, rev: str, *, labels: bool = False, width: int = 100, trunc: bool = True) -> str:
+    """``status``: one row per container, at most ``width`` columns (the image reference is cut
+    from the left) unless ``trunc`` is off; labels only when asked for."""
+    if not report.rows:
+        return f"no running containers ({report.channel} at {rev})"
+    headers = ["ENGINE", "CONTAINER", "LOCK ENTRY", "STATUS", "IMAGE"] + (["LABELS"] if labels else [])
+    rows = [
+        (
+            row.engine,
+            row.container,
+            row.entry.name if row.entry else "-",
+            _status_word(row),
+            _image_cell(row.image, trunc),
+        )
+        + ((",".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-",) if labels else ())
+        for row in report.rows
+    ]
+    if trunc and not labels:
+        rows = fit(headers, rows, width, shrink=((4, 24, True), (1, 16, False), (0, 8, False), (2, 12, False)))
+    summary = (
+        f"{report.channel} at {rev} ({report.commit[:12]}): {len(report.rows)} containers, {len(report.drift)} drifted"
+    )
+    return plain_table(headers, rows) + "\n" + summary
+
+
+def status_fields(row) -> dict:
+    """What ``status --format '{{.Field}}'`` can name, per container."""
+    entry = row.entry
+    return {
+        "Engine": row.engine,
+        "Container": row.container,
+        "Image": row.image,
+        "Name": entry.name if entry else "",
+        "Tag": entry.tag if entry else "",
+        "Digest": str(entry.digest) if entry else "",
+        "State": word(row.state),
+        "Status": _status_word(row),
+        "Behind": row.behind,
+        "RunningTag": row.running_tag,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(row.labels.items())),
+    }
+
+
+_ACTION = re.compile(r"{{\s*(.*?)\s*}}")
+
+
+def template_lines(template: str, records: list) -> str:
+    """A small Go-template subset, as docker's ``--format``: ``{{.Field}}``, ``{{json .Field}}``,
+    ``{{json .}}``, ``\\t``/``\\n``, and a leading ``table`` for aligned columns with a header."""
+    table_mode = template.startswith("table")
+    body = template[len("table") :].lstrip() if table_mode else template
+    body = body.replace("\\t", "\t").replace("\\n", "\n")
+    fields = sorted(records[0]) if records else []
+
+    def value(action: str, record: dict) -> str:
+        as_json = action.startswith("json ")
+        name = action[5:].strip() if as_json else action
+        if name == "." and as_json:
+            return json.dumps(record, sort_keys=True)
+        if not name.startswith(".") or name[1:] not in record:
+            known = ", ".join("." + f for f in (fields or ["Container"]))
+            raise UsageError(
+                f"unsupported template action {{{{{action}}}}}",
+                f"use {{{{.Field}}}} or {{{{json .Field}}}} with a field of: {known}",
+            )
+        v = record[name[1:]]
+        return json.dumps(v) if as_json else str(v)
+
+    lines = [_ACTION.sub(lambda m, r=r: value(m.group(1), r), body) for r in records]
+    if not table_mode:
+        return "\n".join(lines)
+    header = _ACTION.sub(lambda m: m.group(1).split(".")[-1].upper() or "VALUE", body)
+    rows = [line.split("\t") for line in [header, *lines]]
+    return plain_table(rows[0], rows[1:])
+
+
 def _stats(stats) -> dict:
     return {word(k): v for k, v in stats.as_dict().items()}
 
@@ -242,10 +451,12 @@ def promote_json(result, lock: dict, statuses: tuple) -> str:
             "status": None,
             "error": None,
             "stats": None,
+            "referrers": None,
         }
         outcome = by_name.get(i.target.name)
         if outcome is not None:
             row.update(status=word(outcome.status), error=outcome.error or None, stats=_stats(outcome.stats))
+            row["referrers"] = outcome.carried  # signatures, attestations, referrers carried
         images.append(row)
     return to_json(
         {
@@ -329,6 +540,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
             {**_package(g.change), "count": g.count, "images": list(g.images)} for g in result.diff.groups
         ],
         "warnings": list(result.warnings),
+        "held": list(result.held),
     }
     return to_json(doc)
 
@@ -415,7 +627,9 @@ def _downgrades_first(groups) -> list:
     return [g for g in groups if g.change.downgrade] + [g for g in groups if not g.change.downgrade]
 
 
-def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT) -> str:
+def diff_markdown(
+    diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_BODY_LIMIT, held: dict | None = None
+) -> str:
     """A pull-request body: the counts, source moves (registry, namespace or repository), package
     changes grouped across images (downgrades first), then the per-image table (folded past 20 rows). Fits ``limit`` characters: rows that do not fit
     are left out whole and a note says how many."""
@@ -431,6 +645,16 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
         if not d.images:
             continue
         page.add(_counts(d) + ".", "")
+        page.table(
+            ["| image | held at | reason | tag upstream |", "| --- | --- | --- | --- |"],
+            [
+                f"| {h.name} | {h.tag or '—'} `{_short(h.digest)}` | {h.reason or '—'} | "
+                f"{'moved to `' + _short(h.tag_now) + '`' if h.tag_now else '—'} |"
+                for h in (held or {}).get(d.channel, [])
+            ],
+            before=["#### Held", ""],
+            after=[""],
+        )
         page.table(
             ["| from | to | images |", "| --- | --- | --- |"],
             [f"| `{a}` | `{b}` | {_who(names, d.names, short=True)} |" for (a, b), names in d.moves],
@@ -467,7 +691,7 @@ def diff_markdown(diffs: list, old_rev: str, new_rev: str, limit: int = GITHUB_B
     return "\n".join(page.lines)
 
 
-def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
+def diff_text(diffs: list, old_rev: str, new_rev: str, held: dict | None = None) -> None:
     """The counts, source moves, grouped package changes (downgrades first), then the image table."""
     for d in diffs:
         out(f"{d.channel}: {old_rev} -> {new_rev}: {_counts(d)}")
@@ -479,6 +703,13 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             continue
         for (a, b), names in d.moves:
             out(f"  moved {a} -> {b}: {_who(names, d.names)}")
+        for h in (held or {}).get(d.channel, []):
+            moved = f"; tag moved upstream to {_short(h.tag_now)}" if h.tag_now else ""
+            out(
+                f"  held {h.name} at {h.tag or '-'} ({_short(h.digest)})"
+                + (f": {h.reason}" if h.reason else "")
+                + moved
+            )
         for g in _downgrades_first(d.groups):
             mark = f" ({DOWNGRADE})" if g.change.downgrade else ""
             out(f"  {g.change.key} {_v(g.change.old)} -> {_v(g.change.new)}{mark} in {_who(g.images, d.names)}")
@@ -487,6 +718,54 @@ def diff_text(diffs: list, old_rev: str, new_rev: str) -> None:
             digests = f"{_short(c.old.digest) if c.old else '-'} -> {_short(c.new.digest) if c.new else '-'}"
             rows.append((c.name, _kind(c), _tag(c, "->", "-"), digests))
         table(["IMAGE", "CHANGE", "TAG", "DIGEST"], rows)
+
+
+def _brief(d: LockDiff) -> str:
+    kinds = [c.kind for c in d.images]
+    parts = [f"{kinds.count(k)} {word}" for k, word in _KINDS if kinds.count(k)]
+    return ", ".join(parts) or "no image changed"
+
+
+_KINDS = (
+    ("added", "added"),
+    ("changed", "updated"),
+    ("rebuilt", "rebuilt"),
+    ("moved", "moved"),
+    ("removed", "removed"),
+)
+
+
+def channel_log_text(commits: list) -> None:
+    """``log --channel C``: one line per lock commit, newest first."""
+    import datetime
+
+    rows = []
+    for e in commits:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        rows.append((e.address, e.commit[:7], when, e.images, _brief(e.diff), e.subject))
+    table(["lock", "commit", "date (UTC)", "images", "changes", "subject"], rows)
+
+
+def channel_log_json(channel: str, lock: dict, commits: list) -> str:
+    """``log --channel C --format json``: the channel's lock commits, newest first (docs/json.md)."""
+    return to_json(
+        {
+            "channel": channel,
+            "lock": lock,
+            "locks": [
+                {
+                    "address": e.address,
+                    "commit": e.commit,
+                    "time": rfc3339(e.time),
+                    "author": e.author,
+                    "subject": e.subject,
+                    "images": e.images,
+                    "counts": {word: sum(1 for c in e.diff.images if c.kind == k) for k, word in _KINDS},
+                }
+                for e in commits
+            ],
+        }
+    )
 
 
 def plain_table(headers, rows) -> str:

@@ -96,6 +96,13 @@ class EraTable:
             out.append(self.tags[out[-1]])
         return out
 
+    def depth(self, var: str) -> int:
+        """How many variables lie above ``var`` on its chain: 0 for the top (openstack_tag)."""
+        seen = [var]
+        while seen[-1] in self.tags and self.tags[seen[-1]] not in seen:
+            seen.append(self.tags[seen[-1]])
+        return len(seen) - 1
+
     @property
     def images(self) -> set[str]:
         return {c.image for c in self.containers}
@@ -128,7 +135,7 @@ class Pin:
 
 @dataclass
 class Plan:
-    values: dict[str, str]  # tag variable -> tag-revision, coarsest first
+    values: dict[str, str]  # tag variable -> tag-revision, coarsest first (then by name)
     full: dict[str, str]  # <prefix> -> tag-revision, for containers no tag variable can pin alone
     common_set: bool
     missing: list[str]  # deployed images the lock does not cover (why the common tag is not set)
@@ -182,5 +189,5 @@ def plan(table: EraTable, pins: dict[str, Pin], not_built_key: str = "") -> Plan
         if got != pins[c.image].tag:
             full[c.prefix] = pins[c.image].tag
     missing = sorted({c.image for c in deployable if c.image not in pins})
-    ordered = {k: values[k] for k in sorted(values, key=lambda k: (k != table.common, k))}
+    ordered = {k: values[k] for k in sorted(values, key=lambda k: (table.depth(k), k))}
     return Plan(ordered, full, table.common in values, missing, covered)

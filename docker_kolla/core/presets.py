@@ -13,6 +13,7 @@ deployed ones it does not as ``optional-images``, the rest as comments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import tomli
 
@@ -55,11 +56,11 @@ def is_release_preset(text: str) -> bool:
     return text.lstrip().startswith("#") and "\n[distros]\n" in text
 
 
-def _list(key: str, names) -> str:
+def _list(key: str, names: Iterable[str]) -> str:
     return f"{key} = [\n" + "".join(f'    "{n}",\n' for n in sorted(names)) + "]\n"
 
 
-def _comment(title: str, names) -> str:
+def _comment(title: str, names: Iterable[str]) -> str:
     names = sorted(names)
     return f"# {title} ({len(names)}):\n" + "".join(f"#   {n}\n" for n in names) if names else ""
 

@@ -33,6 +33,7 @@ class Step(State):
     COPIED = "copied"
     TAGGED = "tagged"
     FAILED = "failed"
+    UNVERIFIED = "unverified"  # pull/promote --verify: the signature did not verify; nothing done
 
 
 class Sync(State):

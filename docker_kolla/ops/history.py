@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
+from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import LockDiff, PackageChange, diff_locks, package_changes
 from docker_kolla.core.locktext import ImageState
 from docker_kolla.core.revisions import Mismatch
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 from docker_kolla.ops import lockhistory
-from docker_kolla.ops.common import WORKTREE, channels_in, lock_path, parse_lock, read_lock_bytes
+from docker_kolla.ops.common import (
+    CHANNELS_PATH,
+    WORKTREE,
+    channel_rev,
+    channels_in,
+    lock_path,
+    parse_lock,
+    read_lock_bytes,
+    resolve_rev,
+)
 
 
 def split_range(revs: list) -> tuple[str, str]:
@@ -38,16 +49,66 @@ class DiffResult:
     diffs: list = field(default_factory=list)  # LockDiff per channel
     old_commit: str = ""  # full sha old_rev resolved to
     new_commit: str = ""  # full sha new_rev resolved to; "" for the work tree
+    held: dict = field(default_factory=dict)  # channel -> [HeldImage] at the new side
 
     @property
     def empty(self) -> bool:
         return all(d.empty for d in self.diffs)
 
 
+@dataclass(frozen=True)
+class HeldImage:
+    name: str
+    tag: str  # the tag-revision the new lock pins for it ("" if not locked there)
+    digest: str
+    reason: str
+    tag_now: str | None  # the tag's upstream digest when the lock that kept the hold saw it move
+
+
+_HELD_LINE = re.compile(r"^- (?P<name>\S+): held at .*; tag moved upstream to (?P<digest>sha256:[0-9a-f]{64})$")
+
+
+def held_images(repo, sha: str, channel: str, lock) -> list:
+    """Images held in channels.toml at SHA (or the work tree), with what the last lock saw."""
+    data = repo.worktree_bytes(CHANNELS_PATH) if sha == WORKTREE else repo.read(sha, CHANNELS_PATH)
+    try:
+        chan = parse_channels((data or b"").decode("utf-8", "replace")).channels.get(channel)
+    except ConfigError:
+        return []
+    if chan is None or not chan.holds:
+        return []
+    moved: dict = {}
+    if sha != WORKTREE:
+        newest = next(iter(repo.walk(lock_path(channel), sha)), None)
+        if newest is not None:
+            for line in newest.message.splitlines():
+                m = _HELD_LINE.match(line.strip())
+                if m:
+                    moved[m["name"]] = m["digest"]
+    out = []
+    for hold in chan.holds:
+        entry = lock.get(hold.name) if lock is not None else None
+        out.append(
+            HeldImage(
+                hold.name,
+                entry.tag if entry else "",
+                str(entry.digest) if entry else (hold.digest or ""),
+                hold.reason,
+                moved.get(hold.name),
+            )
+        )
+    return out
+
+
 def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
     old_rev, new_rev = split_range(revs)
-    old_sha = repo.resolve(old_rev)
-    new_sha = new_rev if new_rev == WORKTREE else repo.resolve(new_rev)
+    old_sha = resolve_rev(repo, old_rev)
+    new_sha = new_rev if new_rev == WORKTREE else resolve_rev(repo, new_rev)
+    for rev in (old_rev, new_rev):  # `diff ocata~1` means channel ocata
+        hit = channel_rev(repo, rev) if rev != WORKTREE else None
+        if hit and channel and hit[0] != channel:
+            raise UsageError(f"{rev} is a revision of channel {hit[0]!r}, not {channel!r}", f"use {channel}~N")
+        channel = channel or (hit[0] if hit else None)
     names = [channel] if channel else sorted(set(channels_in(repo, old_sha)) | set(channels_in(repo, new_sha)))
     if channel and read_lock_bytes(repo, old_sha, channel) is None and read_lock_bytes(repo, new_sha, channel) is None:
         raise UnknownChannel(
@@ -56,7 +117,9 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
         )
     result = DiffResult(old_rev, new_rev, old_commit=old_sha, new_commit="" if new_sha == WORKTREE else new_sha)
     for name in names:
-        result.diffs.append(diff_locks(read_lock(repo, old_sha, name), read_lock(repo, new_sha, name)))
+        new_lock = read_lock(repo, new_sha, name)
+        result.diffs.append(diff_locks(read_lock(repo, old_sha, name), new_lock))
+        result.held[name] = held_images(repo, new_sha, name, new_lock)
     return result
 
 
@@ -128,7 +191,7 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             resumed.append(commit)
         return state
 
-    refs, state = lockhistory.walk_back(repo, path, rev, resume)
+    refs, state = lockhistory.walk_back(repo, path, resolve_rev(repo, rev), resume)
     state = state if isinstance(state, _LogState) else _LogState()
     reader = lockhistory.new_reader()
     entries, previous = state.entries, state.previous
@@ -172,6 +235,48 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
 
 
 @dataclass
+class ChannelLogEntry:
+    """One lock commit of a channel: what ``log --channel C`` prints per line."""
+
+    address: str  # "ocata~0" for the newest
+    commit: str
+    time: int
+    author: str
+    subject: str
+    diff: LockDiff
+    images: int  # images in this lock
+
+
+def run_channel_log(repo, channel: str, rev: str = "HEAD") -> list[ChannelLogEntry]:
+    """Every commit that changed CHANNEL's lockfile along first-parent history, newest first."""
+    path = lock_path(channel)
+    versions = [v for v in repo.history(path, resolve_rev(repo, rev)) if v.data is not None]
+    if not versions:
+        raise UnknownChannel(
+            f"channel {channel!r} has no lockfile history at {rev}",
+            "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
+        )
+    out: list[ChannelLogEntry] = []
+    previous = None
+    for version in versions:
+        lock = parse_lock(version.data, f"{path}@{version.commit[:7]}")
+        out.append(
+            ChannelLogEntry(
+                "",
+                version.commit,
+                version.time,
+                version.author,
+                version.message.splitlines()[0] if version.message else "",
+                diff_locks(previous, lock),
+                len(lock.images),
+            )
+        )
+        previous = lock
+    out.reverse()
+    return [replace(e, address=f"{channel}~{i}") for i, e in enumerate(out)]
+
+
+@dataclass
 class VerifyResult:
     channel: str
     versions: int = 0
@@ -193,6 +298,9 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
     result = VerifyResult(channel, state.versions, list(state.mismatches), list(state.problems))
     if state.head is None and not result.problems:
         raise UsageError(f"{path} has no history", f"run `docker kolla lock {channel}` first")
+    if result.mismatches:
+        merges = {ref.commit for ref in repo.walk(path, "HEAD") if len(ref.parents) > 1}
+        result.problems.extend(_merge_hints(channel, result.mismatches, merges))
     chan = config.channels.get(channel) if config else None
     if chan and state.head is not None:
         for name, entry in sorted(state.head.images.items()):
@@ -208,6 +316,25 @@ def run_verify(repo, channel: str, config=None) -> VerifyResult:
         except ConfigError as exc:
             result.problems.append(exc.message)
     return result
+
+
+def _merge_hints(channel: str, mismatches: list, merges: set) -> list:
+    """A wrong revision at a merge commit: say what merged it wrongly and how to fix it."""
+    by_commit: dict = {}
+    for m in mismatches:
+        if m.commit in merges:
+            by_commit.setdefault(m.commit, []).append(m.image)
+    lines = []
+    for commit, names in by_commit.items():
+        images = " ".join(f"--image {n}" for n in sorted(set(names)))
+        lines.append(
+            f"merge {commit[:7]} kept a branch's revisions for {', '.join(sorted(set(names)))}: a textual merge "
+            "(a forge's merge button ignores merge drivers) or a branch with more than one lock commit; fix: "
+            f"make the branch one commit on the target (`git checkout -B BRANCH main && docker kolla lock "
+            f"{channel} {images}`) or `docker kolla rollback {channel}`, and merge locally after "
+            "`docker kolla merge-driver install`"
+        )
+    return lines
 
 
 def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:

@@ -8,16 +8,21 @@ lock repository exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import logging
 from dataclasses import dataclass, field, replace
 
+from docker_kolla.core.attached import PREFIX, layer_of
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
-from docker_kolla.core.lockfile import Lockfile
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockfile import Lockfile, conflicted_images
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.referrers import MANIFESTO
 from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
-from docker_kolla.ops.common import load_channels, lock_path
+from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
 from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
@@ -40,6 +45,7 @@ class LockOptions:
     strict_labels: bool = False
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
     dry_run: bool = False  # compute and report everything, write and push nothing
+    exclude: tuple = ()  # glob patterns of images to leave as they are
 
 
 @dataclass
@@ -57,6 +63,7 @@ class LockResult:
     base: str | None = None  # the commit the lock was computed from
     refused: list = field(default_factory=list)  # discover.Refusal: images the trust policy refused
     push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
+    held: list = field(default_factory=list)  # dicts: image, digest, tag, reason, tag-now (None: tag not moved)
 
     @property
     def summary(self) -> str:
@@ -105,6 +112,18 @@ def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tup
     return data, current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
 
 
+def _by_revision(repo, path: str, base: str | None) -> dict:
+    """(image, revision) -> the entry that revision pinned, from the lockfile's history."""
+    found: dict = {}
+    if base is None:
+        return found
+    for version in repo.history(path, base):
+        if version.data is not None:
+            for name, entry in parse_lock(version.data, f"{path}@{version.commit[:7]}").images.items():
+                found.setdefault((name, entry.revision), entry)
+    return found
+
+
 def _base_commit(repo, branch: str | None) -> str | None:
     if repo.is_empty():
         return None
@@ -140,6 +159,9 @@ def summary_text(result: LockResult) -> str:
         lines.append(f"- {d.entry.name}: {old}{d.entry.tag} ({d.entry.digest.short})")
     for name in result.removed:
         lines.append(f"- {name}: removed")
+    for h in result.held:
+        moved = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
+        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + moved)
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
@@ -162,15 +184,18 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     config = load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
+    work = repo.worktree_bytes(path)
+    if work is not None and conflicted_images(work.decode("utf-8", "replace")) is not None:
+        parse_lock(work, path)  # raises: names the conflicted images and the fix
     if not opts.branch and not opts.dry_run and repo.is_dirty(path):
         if _committed(repo, path):
             raise DirtyTree(
                 f"{path} has uncommitted edits",
-                f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+                f"commit or discard them first (`git diff HEAD -- {path}`; `git checkout HEAD -- {path}`)",
             )
         raise DirtyTree(
             f"{path} was written but never committed (lock --no-commit?)",
-            f"commit it (`git add {path} && git commit`) or remove it (`rm {path}`)",
+            f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
         )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
@@ -180,7 +205,16 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             f"image {unknown[0]!r} is not in channel {opts.channel!r}",
             "add it to the channel's images in lockfiles/channels.toml",
         )
+    for pattern in opts.exclude:
+        if not any(fnmatch.fnmatchcase(i, pattern) for i in wanted):
+            raise UsageError(
+                f"--exclude {pattern!r} matches no image of channel {opts.channel!r}",
+                "give a glob over the channel's image names, e.g. --exclude 'nova-*'",
+            )
+    wanted = [i for i in wanted if not any(fnmatch.fnmatchcase(i, p) for p in opts.exclude)]
     if not wanted:
+        if opts.exclude:
+            raise UsageError(f"--exclude leaves no image of channel {opts.channel!r} to lock", "exclude fewer images")
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
     base = _base_commit(repo, opts.branch)
@@ -205,6 +239,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
     policy = channel.trust
     discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
     refusals: dict = {}
+    attached_notes: dict = {}  # name -> what an attached docker-kolla manifesto says (lock still scans)
 
     def attach(decision: Decision, ref) -> Decision | None:
         """Referrers of the digest the decision locks: discovered when it is new (or on
@@ -215,17 +250,66 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
             return decision
         found = discoverer.discover(ref, entry.digest, entry.platforms)
         decision = replace(decision, entry=replace(entry, referrers=found))
+        for r in found:
+            if r.kind == MANIFESTO and r.subject == str(entry.digest):
+                attached_notes[entry.name] = _attached_note(resolver.client, ref, r, entry)
         refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
         if refusal is None:
             return decision
         refusals[entry.name] = refusal
         return Decision(previous, Outcome.REFUSED, previous) if previous is not None else None
 
+    holds = {h.name: h for h in channel.holds if h.name in wanted}
+    by_revision = _by_revision(repo, path, base) if any(h.revision for h in holds.values()) else {}
+    held: dict = {}
+
+    def keep_held(name: str, ref, previous, hold) -> tuple[Decision | None, list, list]:
+        """A held image stays at its hold's digest whatever the tag does (taken forward if needed)."""
+        at = by_revision.get((name, hold.revision)) if hold.revision is not None else None
+        if hold.revision is not None and at is None:
+            raise UsageError(
+                f"hold on {name}: revision {hold.revision} was never locked in channel {opts.channel!r}",
+                f"fix [channels.{opts.channel}.holds] (`docker kolla log {name} --channel {opts.channel}`)",
+            )
+        target = at.digest if at is not None else Digest.parse(hold.digest)
+        try:
+            now = resolver.head(ref)
+        except NotFoundError:
+            now = None
+        if previous is not None and previous.digest == target:
+            decision = decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on)
+        elif at is not None:
+            # the held revision's image as if resolved now: its tag and referrers are the policy's to give
+            fresh = replace(at, repository=ref.bare, tag="", revision=None, referrers=())
+            decision = decide(channel, fresh, previous, bump_on="digest", accept_moved=True)
+        else:
+            if not resolver.exists(ref, target):
+                raise UsageError(
+                    f"hold on {name}: {target} does not exist at {ref.repository}",
+                    f"fix the digest in [channels.{opts.channel}.holds] or remove the hold",
+                )
+            report = resolver.resolve(name, ref, target)
+            decision = decide(channel, report.resolved, previous, bump_on="digest", accept_moved=True)
+        moved = now is not None and now != target
+        held[name] = {
+            "name": name,
+            "tag": decision.entry.tag,
+            "digest": str(target),
+            "reason": hold.reason,
+            "tag-now": str(now) if moved else None,
+        }
+        note = f"held at {decision.entry.tag} ({target.short})" + (f": {hold.reason}" if hold.reason else "")
+        if moved:
+            note += f"; {channel.tag} moved upstream to {now.short}"
+        return attach(decision, ref), [note], []
+
     def work(name: str) -> tuple[Decision | None, list, list]:
         ref = refs[name]
         previous = seen.get(name)
         if progress:
             progress(name, "resolving")
+        if name in holds:
+            return keep_held(name, ref, previous, holds[name])
         try:
             # Never locked: the manifest is needed anyway, so GET it by tag (one round trip,
             # verified against Docker-Content-Digest). Locked before: HEAD first, which is
@@ -274,13 +358,16 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
         )
     warnings.extend(conflicts)
 
-    kept = dict(current.images) if current is not None and opts.images else {}  # --image: others stay
+    partial = opts.images or opts.exclude
+    kept = dict(current.images) if current is not None and partial else {}  # --image/--exclude: others stay
     new = Lockfile(channel=opts.channel, images=kept, static=channel.static)
     for d in decisions:
         new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     result.refused = [refusals[n] for n in sorted(refusals)]
+    result.warnings.extend(f"{n}: {attached_notes[n]}" for n in sorted(attached_notes))
+    result.held = [held[n] for n in sorted(held)]
     # unchanged images reuse their text from the base lockfile, and reading back parses
     # only the images written anew; never write what does not read back as the lock
     text = reader.dumps(new)
@@ -322,3 +409,18 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
         repo.push(opts.push, branch)
         result.pushed = branch
     return result
+
+
+def _attached_note(client, ref, referrer, entry) -> str:
+    """An attached manifesto artifact is read (one manifest GET) and compared, never trusted:
+    the layers were scanned anyway."""
+    manifest = client.get_manifest(ImageRef(ref.registry, ref.path), Digest.parse(referrer.digest))
+    parsed = layer_of(manifest.raw)
+    if parsed is None:
+        return f"attached manifesto {Digest.parse(referrer.digest).short} is unreadable"
+    layer, notes = parsed
+    same = layer == str(entry.manifesto_digest)
+    return (
+        f"attached manifesto {Digest.parse(referrer.digest).short} (tag {notes.get(PREFIX + 'tag', '?')}) "
+        f"{'matches' if same else 'differs from'} the scanned content"
+    )

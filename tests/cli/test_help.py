@@ -64,7 +64,8 @@ def test_help_renders_like_docker(docker_cli, tmp_path, path, command):
         assert _flat(described).rstrip(".") in _flat(text), described
         if getattr(param, "param_type_name", "") == "option":
             long = next(o for o in param.opts if o.startswith("--"))
-            line = next(line for line in text.splitlines() if re.search(rf"(^|\s){re.escape(long)}(\s|,|$)", line))
+            flag_line = re.compile(rf"^ +(-\w, )?{re.escape(long)}(\s|,|$)")
+            line = next(line for line in text.splitlines() if flag_line.match(line))
             if param.is_flag:  # a boolean flag takes no value, as in docker
                 assert re.search(rf"{re.escape(long)}\s{{2,}}\S", line), line
     assert "--repo dir" in text  # accepted everywhere, not only before the verb

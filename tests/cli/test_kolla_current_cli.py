@@ -82,6 +82,11 @@ def test_lock_promote_export_a_quay_like_fleet(docker_cli, registry, tmp_path):
     # nova-conductor also runs as nova_super_conductor: kolla-ansible pulls the same pinned image.
     assert f"{dest}/nova-conductor:{TAG}-1" in ka.image_fulls("20.6.0", doc)["nova_super_conductor_image_full"]
 
+    pins = tmp_path / "globals.d" / "docker-kolla-pins.yml"
+    pins.parent.mkdir()
+    wrote = docker_cli.kolla("--repo", str(repo), "export", "2025.1", "--registry", dest, "-o", str(pins))
+    assert wrote.returncode == 0 and yaml.safe_load(pins.read_text()) == doc
+    assert "5 tag-revisions found at the registry with the locked digest" in wrote.stderr
     full = docker_cli.kolla("--repo", str(repo), "export", "2025.1", "--registry", dest, "--full")
     assert full.returncode == 0, full.stderr
     assert yaml.safe_load(full.stdout)["nova_api_image_full"] == f"{dest}/nova-api:{TAG}-1"

@@ -73,9 +73,9 @@ def test_status_at_the_older_lock_is_in_sync(running):
 
 def test_status_exit_code_and_text(running):
     repo, pins, env, ctx, names = running
-    text = docker(env, "--context", ctx, "kolla", "--repo", str(repo), "status", "--exit-code")
+    text = docker(env, "--context", ctx, "kolla", "--repo", str(repo), "status", "--exit-code", "--no-trunc")
     assert text.returncode == 1, (text.stdout, text.stderr)
-    assert "behind by 1 revision" in text.stdout and names["nova"] in text.stdout
+    assert "behind 1 (ocata-1 -> ocata-2)" in text.stdout and names["nova"] in text.stdout
     assert "Traceback" not in text.stderr
 
 

@@ -61,6 +61,12 @@ def _defaults(version: str) -> dict:
     return merged
 
 
+@functools.cache
+def _compiled(text: str) -> tuple[jinja2.Template, frozenset[str]]:
+    """A template and the variables it reads, compiled once per distinct text."""
+    return _ENV.from_string(text), frozenset(jinja2.meta.find_undeclared_variables(_ENV.parse(text)))
+
+
 class Resolver:
     def __init__(self, variables: dict, extra: dict):
         self.vars = {**variables, **extra}
@@ -82,9 +88,9 @@ class Resolver:
             return [self.render(v, stack) for v in value]
         if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
             return value
-        names = jinja2.meta.find_undeclared_variables(_ENV.parse(value))
+        template, names = _compiled(value)
         context = {n: self.value(n, stack) for n in names if n in self.vars}
-        return _ENV.from_string(value).render(context)
+        return template.render(context)
 
 
 def image_fulls(version: str, extra: dict) -> dict[str, str]:

@@ -45,7 +45,9 @@ def rand_entry(rng: random.Random, name: str, static: bool = False) -> LockEntry
     platforms = {AMD: dg(rng), ARM: dg(rng)} if others or rng.random() < 0.3 else {}
     return LockEntry(
         name=name,
-        repository=ImageRef.parse_repository(f"r.example/kolla/{re.sub('[^a-z0-9]+', '-', name).strip('-') or 'x'}"),
+        repository=ImageRef.parse_repository(
+            f"r.example/kolla/{re.sub('[^a-z0-9]+', '-', name.lower()).strip('-') or 'x'}"
+        ),
         tag="4.0.0" if static else f"ocata-{revision}",
         revision=revision,
         digest=dg(rng),

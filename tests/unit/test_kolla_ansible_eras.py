@@ -29,9 +29,10 @@ OLD_NAMES = {"ocata", "pike"}  # <distro>-<type>-<image> on Docker Hub's kolla/
 REVISIONS = {"nova-conductor": 10, "httpd": 4, "neutron-server": 5, "keystone": 6, "keystone-fernet": 6}
 
 
-def revision(image: str) -> int:
-    if image in REVISIONS:
-        return REVISIONS[image]
+def revision(image: str, revisions: dict | None = None) -> int:
+    revisions = REVISIONS if revisions is None else revisions
+    if image in revisions:
+        return revisions[image]
     return 9 if image.startswith("nova-") else 7
 
 
@@ -50,14 +51,14 @@ def options(release: str) -> KollaAnsible:
     return KollaAnsible(releases.era_table(release), not_built_key=key)
 
 
-def make_lock(release: str, images) -> Lockfile:
+def make_lock(release: str, images, revisions: dict | None = None) -> Lockfile:
     tag = "ocata" if release in OLD_NAMES else f"{release}-rocky-9"
     entries = {
         name: LockEntry(
             name=name,
             repository=ImageRef.parse_repository(repository(release, name)),
-            tag=f"{tag}-{revision(name)}",
-            revision=revision(name),
+            tag=f"{tag}-{revision(name, revisions)}",
+            revision=revision(name, revisions),
             digest=Digest.of(name.encode()),
             media_type="application/vnd.oci.image.manifest.v1+json",
             platform=Platform.parse("linux/amd64"),
@@ -167,3 +168,30 @@ def test_unknown_or_unshipped_kolla_ansible_is_bad_input(text):
     with pytest.raises(UsageError) as err:
         release_of(text, releases.era_names())
     assert err.value.exit_code == 2
+
+
+def test_the_readme_example_is_what_the_export_writes():
+    lk = make_lock("2025.1", deployable("2025.1"), {"nova-conductor": 10})
+    text = render(
+        lk, "kolla-ansible", registry="registry.example:4000/openstack.kolla", kolla_ansible=options("2025.1")
+    )
+    assert text.splitlines()[2:] == [
+        'docker_registry: "registry.example:4000"',
+        'docker_namespace: "openstack.kolla"',
+        'openstack_tag: "2025.1-rocky-9-7"',
+        'nova_tag: "2025.1-rocky-9-9"',
+        'nova_conductor_tag: "2025.1-rocky-9-10"',
+        'nova_super_conductor_tag: "2025.1-rocky-9-10"',
+    ]
+
+
+def test_images_kolla_does_not_build_for_the_channel_do_not_block_the_common_tag():
+    table = releases.era_table("2026.1")
+    arm = KollaAnsible(table, not_built_key="debian+aarch64")
+    assert "bifrost-deploy" in table.not_built["debian+aarch64"]
+    lk = make_lock("2026.1", table.images - table.not_built["debian+aarch64"])
+    assert "openstack_tag" in yaml.safe_load(render(lk, "kolla-ansible", kolla_ansible=arm))
+    # On x86_64 debian builds bifrost-deploy, so the same lock is a partial one there.
+    x86 = KollaAnsible(table, not_built_key="debian")
+    text = render(lk, "kolla-ansible", kolla_ansible=x86)
+    assert "openstack_tag" not in yaml.safe_load(text) and "(bifrost-deploy)" in text
