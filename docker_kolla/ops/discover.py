@@ -63,9 +63,8 @@ def reverify(discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: i
     strict = replace(policy, require="signature")
 
     def one(entry) -> Refusal | None:
-        ref = ImageRef.parse(entry.repository)
         try:
-            found = discoverer.discover(ImageRef(ref.registry, ref.path), entry.digest, entry.platforms)
+            found = discoverer.discover(entry.repository, entry.digest, entry.platforms)
         except KollaError as exc:
             return Refusal(entry.name, f"signatures could not be read: {exc.message}")
         return check_policy(entry.name, entry.digest, found, strict)
