@@ -11,7 +11,7 @@ from docker_kolla.ops import promote, pull, status
 
 def test_one_present_for_plan_promote_and_pull():
     assert pp.PRESENT is promote.PRESENT is pull.PRESENT is Step.PRESENT
-    assert {s.value for s in promote.STATUSES} == {"copied", "tagged", "present", "refused", "failed"}
+    assert {s.value for s in promote.STATUSES} == {"copied", "tagged", "present", "refused", "failed", "unverified"}
     assert {status.IN_SYNC, status.BEHIND, status.UNKNOWN_DIGEST, status.NOT_IN_LOCK} == set(Sync)
 
 
