@@ -17,6 +17,7 @@ RESULTS = HERE / "results"
 BENCHES = [
     ("history", ["history_bench.py", "--commits", "1000"]),
     ("lock", ["lock_bench.py", "--images", "200", "--latency-ms", "25"]),
+    ("lockfile", ["lockfile_bench.py", "--images", "2000"]),
     ("lock2000", ["lock_bench.py", "--images", "2000", "--latency-ms", "0", "--no-sequential"]),
     ("promote", ["promote_bench.py", "--images", "200"]),
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),

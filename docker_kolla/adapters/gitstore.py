@@ -14,6 +14,7 @@ refuses to overwrite content of the path that git has nowhere else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from dulwich.config import StackedConfig
 from dulwich.errors import NotGitRepository
 from dulwich.repo import Repo
 
+from docker_kolla import __version__
 from docker_kolla.adapters import gitcommit, gitident, gitpush, gitrev, gitwrite
 from docker_kolla.adapters.giterrors import mapped, one_line
 from docker_kolla.adapters.gitrev import Version, VersionRef
@@ -165,8 +167,19 @@ class LockRepo:
 
     @property
     def revision_cache(self) -> RevisionCache:
-        """The history cache in ``.git/docker-kolla/`` (never committed, safe to delete)."""
-        return RevisionCache(Path(self._repo.commondir()) / "docker-kolla" / "history")
+        """The history cache in ``.git/docker-kolla/`` (never committed, safe to delete).
+
+        Entries are tied to the product version and to the shallow boundary (a
+        history walked in a shallow clone is not the one walked after a fetch
+        deepens it).
+        """
+        common = Path(self._repo.commondir())
+        try:
+            boundary = (common / "shallow").read_bytes()
+        except OSError:
+            boundary = b""
+        version = __version__ + ("+shallow-" + hashlib.sha256(boundary).hexdigest()[:16] if boundary else "")
+        return RevisionCache(common / "docker-kolla" / "history", version)
 
     @mapped
     def worktree_bytes(self, relpath: str) -> bytes | None:

@@ -177,17 +177,7 @@ def inspect(
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)
-    base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
-    for plat, dig in sorted(r.platforms.items()):
-        base.out(f"  {plat}: {dig}")
-    if r.platform_manifestos:  # several platforms described: head each table with its platform
-        base.out(f"\n{r.platform}:")
-    render.table(["key", "version"], sorted(r.manifesto.items()))
-    for plat, facts in sorted(r.platform_manifestos.items()):
-        base.out(f"\n{plat}:")
-        render.table(["key", "version"], sorted(facts.items()))
-    if r.labels:
-        render.table(["label", "value"], sorted(r.labels.items()))
+    base.out(render.inspect_text(image, r))
 
 
 def _attached(client, image, digest):

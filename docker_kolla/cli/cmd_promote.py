@@ -107,7 +107,10 @@ def promote(
     """
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
+    # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
+    # are twice as many, and the pool keeps a connection for every worker of both kinds
+    blob_jobs = 2 * jobs
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs + blob_jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,
@@ -120,7 +123,11 @@ def promote(
         referrers=referrers,
     )
     repo = factory.open_repo(state.repo)
-    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
+    with (
+        repo,
+        factory.copier(client, client, jobs=blob_jobs) as copier,
+        ImageProgress(f"promote {channel}") as progress,
+    ):
         result = op.run_promote(
             repo,
             opts,

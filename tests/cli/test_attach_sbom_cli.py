@@ -92,3 +92,16 @@ def test_sbom_validates_with_the_reference_libraries(tmp_path, docker_cli, fleet
     assert docker_cli.kolla("sbom", "nova-api", "--format", fmt, cwd=repo).stdout == one.read_text()  # deterministic
     bad = docker_cli.kolla("sbom", "nova-api", "--format", "xml", cwd=repo)
     assert bad.returncode == 2
+
+
+def test_lock_reads_an_attached_manifesto_and_says_so(tmp_path, docker_cli, fleet):
+    repo, images = locked(tmp_path, docker_cli, fleet)
+    assert docker_cli.kolla("attach", "ocata", "--image", "nova-api", cwd=repo).returncode == 0
+    other = make_repo(tmp_path / "other", docker_cli, fleet, IMAGES)  # a consumer locking the same images
+    done = docker_cli.kolla("lock", "ocata", cwd=other)
+    assert done.returncode == 0, done.stderr
+    assert "nova-api: attached manifesto" in done.stderr and "(tag ocata-1) matches the scanned content" in done.stderr
+    assert "keystone: attached manifesto" not in done.stderr
+    mine = tomli.loads((other / "lockfiles" / "ocata.toml").read_text())["images"]["nova-api"]
+    assert [r["artifact-type"] for r in mine["referrers"]] == ["application/vnd.docker-kolla.manifesto.v1+json"]
+    assert mine["manifesto"] == images["nova-api"]["manifesto"]  # the layers were still scanned
