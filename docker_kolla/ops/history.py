@@ -20,6 +20,7 @@ from docker_kolla.ops.common import (
     parse_lock,
     read_lock_bytes,
     resolve_rev,
+    warn_if_same_as_head,
 )
 
 
@@ -120,6 +121,8 @@ def run_diff(repo, revs: list, channel: str | None = None) -> DiffResult:
         new_lock = read_lock(repo, new_sha, name)
         result.diffs.append(diff_locks(read_lock(repo, old_sha, name), new_lock))
         result.held[name] = held_images(repo, new_sha, name, new_lock)
+        if result.diffs[-1].empty:  # `diff HEAD~1` after a commit that did not touch this channel
+            warn_if_same_as_head(repo, name, old_rev, old_sha)
     return result
 
 
