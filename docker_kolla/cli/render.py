@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from typing import Any
 
 from docker_kolla.cli.base import out
 from docker_kolla.core.diff import LockDiff
@@ -419,7 +420,10 @@ def template_lines(template: str, records: list) -> str:
         v = record[name[1:]]
         return json.dumps(v) if as_json else str(v)
 
-    lines = [_ACTION.sub(lambda m, r=r: value(m.group(1), r), body) for r in records]
+    def fill(record: dict[str, Any]) -> str:
+        return _ACTION.sub(lambda m: value(m.group(1), record), body)
+
+    lines = [fill(r) for r in records]
     if not table_mode:
         return "\n".join(lines)
     header = _ACTION.sub(lambda m: m.group(1).split(".")[-1].upper() or "VALUE", body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import tomli
 
@@ -26,7 +27,9 @@ from docker_kolla.errors import ConfigError, UsageError
 SCHEMA = 1
 
 
-def described_digest(platform: Platform | None, manifesto: dict, platform_manifestos: dict) -> Digest:
+def described_digest(
+    platform: Platform | None, manifesto: dict[str, Any], platform_manifestos: dict[Platform, Any]
+) -> Digest:
     """The digest of everything an entry describes: one value for the revision rule.
 
     With only the primary platform it is the digest of its manifesto alone, so
@@ -41,7 +44,7 @@ def described_digest(platform: Platform | None, manifesto: dict, platform_manife
     return digest_of_value(every)
 
 
-def flat_facts(manifesto: dict, platform_manifestos: dict) -> dict:
+def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[str, Any]) -> dict[str, Any]:
     """The primary manifesto plus every other platform's facts keyed ``"<platform> <key>"``.
 
     One flat mapping, so diffs and logs treat a package change in the arm64 build
@@ -100,7 +103,7 @@ class LockEntry:
         return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
     @property
-    def facts(self) -> dict:
+    def facts(self) -> dict[str, Any]:
         """Every described platform's facts in one mapping (see :func:`flat_facts`)."""
         return flat_facts(self.manifesto, self.platform_manifestos)
 
@@ -114,8 +117,8 @@ class LockEntry:
         """``repository:tag-revision``."""
         return f"{self.repository}:{self.tag}"
 
-    def to_toml(self) -> dict:
-        table = {"repository": str(self.repository), "tag": self.tag}
+    def to_toml(self) -> dict[str, Any]:
+        table: dict[str, Any] = {"repository": str(self.repository), "tag": self.tag}
         if self.revision is not None:
             table["revision"] = self.revision
         table.update(
@@ -138,7 +141,7 @@ class LockEntry:
         return table
 
     @classmethod
-    def from_toml(cls, name: str, table: dict, where: str) -> LockEntry:
+    def from_toml(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
         """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``)."""
         try:
             return cls._from_table(name, table, where)
@@ -146,7 +149,7 @@ class LockEntry:
             raise ConfigError(exc.message, fix_hint(where.partition(" ")[0])) from exc
 
     @classmethod
-    def _from_table(cls, name: str, table: dict, where: str) -> LockEntry:
+    def _from_table(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
         check_entry(table, where)
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
@@ -190,7 +193,7 @@ class LockEntry:
 _EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
 
 
-def _platform_manifestos(value, where: str) -> dict:
+def _platform_manifestos(value: Any, where: str) -> dict[str, Any]:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
@@ -204,7 +207,7 @@ def _facts(table: dict[str, object]) -> dict[str, str]:
     return {intern(str(k)): intern(str(v)) for k, v in table.items()}
 
 
-def _str(table: dict, key: str, where: str) -> str:
+def _str(table: dict[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: missing or empty key {key!r}", _EDIT_HINT)
@@ -216,7 +219,7 @@ class Lockfile:
     """The lock of one channel."""
 
     channel: str
-    images: dict = field(default_factory=dict)  # name -> LockEntry
+    images: dict[str, Any] = field(default_factory=dict)  # name -> LockEntry
     static: bool = False
 
     def with_entry(self, entry: LockEntry) -> Lockfile:
@@ -329,7 +332,7 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
         raise ConfigError(exc.message, hint) from exc
 
 
-def _from_document(doc: dict, path: str) -> Lockfile:
+def _from_document(doc: dict[str, Any], path: str) -> Lockfile:
     check_document(doc, path)
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Platform
@@ -113,7 +113,7 @@ class CopyStats:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -184,6 +184,6 @@ def subset_index(raw: bytes, platforms: Sequence[Platform]) -> tuple[bytes, tupl
     return data, tuple(Digest.parse(e["digest"]) for e in kept)
 
 
-def _is_attestation(entry: dict, platform: Platform) -> bool:
+def _is_attestation(entry: dict[str, Any], platform: Platform) -> bool:
     annotations = entry.get("annotations") or {}
     return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or platform.is_unknown

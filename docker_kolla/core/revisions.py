@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from typing import Any
 
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.lockfile import LockEntry, Lockfile
@@ -93,9 +94,9 @@ class Mismatch:
         )
 
 
-def last_seen(history: list[Lockfile]) -> dict:
+def last_seen(history: list[Lockfile]) -> dict[str, Any]:
     """name -> the image's most recent entry anywhere in the history (oldest first)."""
-    seen: dict = {}
+    seen: dict[str, Any] = {}
     for lock in history:
         seen.update(lock.images)
     return seen
@@ -108,11 +109,11 @@ class RevisionCheck:
     int, the image's state after the versions fed so far.
     """
 
-    def __init__(self, last: dict | None = None) -> None:
-        self.last: dict = dict(last or {})
+    def __init__(self, last: dict[str, Any] | None = None) -> None:
+        self.last: dict[str, Any] = dict(last or {})
         self.mismatches: list[Mismatch] = []
 
-    def feed(self, commit: str, static: bool, images: dict) -> None:
+    def feed(self, commit: str, static: bool, images: dict[str, Any]) -> None:
         """Check one version. ``images``: name -> (revision, digest, manifesto digest)."""
         last = self.last
         for name in sorted(images):

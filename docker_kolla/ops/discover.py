@@ -131,16 +131,20 @@ class Discoverer:
             return None
 
     def _has_api(self, ref: ImageRef, subject: Digest) -> list[dict] | None:
-        """The referrers API answer, or None when the host has no API (asked once per host)."""
+        """The referrers API answer, or None when the host has no API (found out once per host:
+        the first digest on a host asks while the others wait; then all ask in parallel)."""
         host = ref.api_host
-        with self._guard:
-            probe = self._probes.setdefault(host, threading.Lock())
-        with probe:  # the first digest on a host finds out; the others wait for the answer
-            if self._api.get(host) is False:
-                return None
-            listed = self.client.get_referrers(ref, subject)
-            self._api[host] = listed is not None
-            return listed if listed is not None else None
+        known = self._api.get(host)
+        if known is None:
+            with self._guard:
+                probe = self._probes.setdefault(host, threading.Lock())
+            with probe:
+                if host not in self._api:
+                    listed = self.client.get_referrers(ref, subject)
+                    self._api[host] = listed is not None
+                    return listed
+            known = self._api[host]
+        return self.client.get_referrers(ref, subject) if known else None
 
     def has_api(self, ref: ImageRef, digest: Digest) -> bool:
         """Does ``ref``'s registry serve the referrers API (asked once per host)?"""

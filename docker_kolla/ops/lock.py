@@ -11,6 +11,7 @@ import contextlib
 import fnmatch
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from docker_kolla.core.attached import PREFIX, layer_of
 from docker_kolla.core.channels import Channel
@@ -160,8 +161,8 @@ def summary_text(result: LockResult) -> str:
     for name in result.removed:
         lines.append(f"- {name}: removed")
     for h in result.held:
-        moved = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
-        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + moved)
+        upstream = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
+        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + upstream)
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
@@ -261,7 +262,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
 
     holds = {h.name: h for h in channel.holds if h.name in wanted}
     by_revision = _by_revision(repo, path, base) if any(h.revision for h in holds.values()) else {}
-    held: dict = {}
+    held: dict[str, dict[str, Any]] = {}
 
     def keep_held(name: str, ref, previous, hold) -> tuple[Decision | None, list, list]:
         """A held image stays at its hold's digest whatever the tag does (taken forward if needed)."""

@@ -17,7 +17,7 @@ from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.manifest import INDEX_TYPES, Platform, parse_manifest
+from docker_kolla.core.manifest import INDEX_TYPES, Index, Platform, parse_manifest
 from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import Location
 from docker_kolla.core.states import Step
@@ -168,7 +168,8 @@ def _carry(outcome: ImageOutcome, entry: LockEntry | None, carrier: Carrier | No
     t = outcome.item.target
     platforms = dict(entry.platforms)
     if t.subset and t.name in tops:
-        kept = {str(d.digest) for d in parse_manifest(tops[t.name]).manifests}
+        top = parse_manifest(tops[t.name])
+        kept = {str(d.digest) for d in top.manifests} if isinstance(top, Index) else set()
         platforms = {p: d for p, d in platforms.items() if str(d) in kept}
     try:
         done = carrier.carry(t.source, t.destination, t.locked, platforms, outcome.stats, top=not t.subset)
