@@ -145,8 +145,9 @@ def test_pull_previous_then_head_then_nothing(setup, dockerd):
     assert old_nova.pinned in image_attrs(dockerd, f"{old_nova.repository}:ocata-1")["RepoDigests"]
     for image in ("keystone", "glance-api"):
         assert image_attrs(dockerd, f"{pins[image][0].repository}:ocata-2") is None
+    # the engine resolved the new pin at the registry; its layers may already sit in the
+    # session dockerd's content-addressed store from another test, so no blob count is certain
     assert proxy.count(kind="manifest") >= 1
-    assert proxy.count(kind="blob") >= 1
 
     proxy.reset_counts()
     third = docker(env, "-H", dockerd.host, "kolla", "--repo", str(repo), "pull", "ocata", "--format", "json", cwd=repo)
