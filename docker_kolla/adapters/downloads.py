@@ -3,7 +3,7 @@
 A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient` (like
 ``uploads``); it relies on the client's ``_base``, ``_request`` and ``stats``.
 Bytes are hashed as they arrive and compared with the digest they were asked
-for; a mismatch raises DigestMismatch and is never retried (protocols.md 3.4).
+for; a mismatch raises DigestMismatch and is never retried (distribution-spec "Pulling blobs": the digest is the content's).
 """
 
 from __future__ import annotations

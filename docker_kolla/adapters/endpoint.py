@@ -1,13 +1,13 @@
 """Which Docker engine to talk to: the one the docker CLI would use.
 
-The CLI's order (cli/command/cli.go ``resolveContextName``, protocols.md 1.6):
+The CLI's order (cli/command/cli.go ``resolveContextName``):
 ``--context`` > ``-H`` > ``DOCKER_HOST`` > ``DOCKER_CONTEXT`` > config.json
 ``currentContext`` > ``default``. ``-H`` and ``DOCKER_HOST`` mean the default
 context with that host. Named contexts live in
 ``<config dir>/contexts/meta/<sha256(name)>/meta.json`` with TLS material in
 ``<config dir>/contexts/tls/<sha256(name)>/docker/``. A context that does not
 exist is an error, never a quiet fall back to the local socket (the docker SDK
-7.2 falls back; protocols.md 7.4). This module reads files only; it does not
+7.2 falls back; docker SDK `docker.from_env`). This module reads files only; it does not
 import the docker SDK.
 """
 

@@ -8,7 +8,7 @@ or the clock.
 
 Commits are built here rather than with ``WorkTree.commit`` because that would
 also pick up ``MERGE_HEAD`` as a parent during a user's merge, run hooks, add
-sign-offs and sign when ``commit.gpgsign`` is set (protocols.md 5.3).
+sign-offs and sign when ``commit.gpgsign`` is set (git-commit(1), dulwich `repo.get_worktree().commit`).
 """
 
 from __future__ import annotations

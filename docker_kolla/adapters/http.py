@@ -145,7 +145,7 @@ def make_session(
     HTTPS host the way docker does (certs.d, system store, CA bundle variables).
 
     ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
-    credentials to the new host after a redirect (protocols.md 3.4), and reads
+    credentials to the new host after a redirect (blob GETs redirect to storage: distribution-spec "Pulling blobs"), and reads
     proxy settings from the environment behind our back. Callers that want the
     environment's proxies pass them in explicitly.
     """
@@ -393,7 +393,7 @@ class SizedReader:
 
     requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
     explicit Content-Length, both headers); a sized object with ``read`` is
-    sent as a plain body of that length (protocols.md 3.5).
+    sent as a plain body of that length (distribution-spec "Pushing a blob monolithically").
     """
 
     def __init__(self, chunks: Iterable[bytes], size: int) -> None:

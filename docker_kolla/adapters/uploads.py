@@ -2,7 +2,7 @@
 
 A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient` (like
 ``downloads``); it relies on the client's ``_base``, ``_request`` and
-``stats`` (protocols.md 3.5).
+``stats`` (distribution-spec "Pushing blobs").
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def watch_cli_socket(env: dict) -> None:
     """Cancel on EOF of DOCKER_CLI_PLUGIN_SOCKET (docker CLI >= 25).
 
     Without a TTY the docker CLI forwards Ctrl-C / SIGTERM only by closing this
-    socket (protocols.md 1.4); reading it in a daemon thread and turning EOF into
+    socket (`DOCKER_CLI_PLUGIN_SOCKET`, docker/cli `cli-plugins/socket`); reading it in a daemon thread and turning EOF into
     SIGINT gives the same clean cancel (exit 130, lock repo untouched) as a Ctrl-C.
     """
     address = env.get("DOCKER_CLI_PLUGIN_SOCKET")

@@ -44,7 +44,7 @@ def described_digest(
     return digest_of_value(every)
 
 
-def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[str, Any]) -> dict[str, Any]:
+def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[Platform, dict[str, str]]) -> dict[str, Any]:
     """The primary manifesto plus every other platform's facts keyed ``"<platform> <key>"``.
 
     One flat mapping, so diffs and logs treat a package change in the arm64 build
@@ -193,7 +193,7 @@ class LockEntry:
 _EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
 
 
-def _platform_manifestos(value: Any, where: str) -> dict[str, Any]:
+def _platform_manifestos(value: Any, where: str) -> dict[Platform, dict[str, str]]:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)

@@ -1,7 +1,7 @@
 """The promote plan, as data: per image copy, move the channel tag, already present, or refused.
 
 Pure: the destination's current tags are observed by the caller and passed in,
-so ``--dry-run`` prints exactly what a real run would do. Rules (DESIGN.md,
+so ``--dry-run`` prints exactly what a real run would do. Rules (docs/design.md,
 issue 4):
 
 * ``:<tag-revision>`` (``ocata-3``, or the release tag of a static channel) is

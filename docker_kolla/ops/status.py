@@ -1,7 +1,7 @@
 """``status``: compare the containers running on one or more engines with a lock.
 
 Per engine: one ``containers(all=False)`` call and one ``images()`` call, joined
-on ImageID -> RepoDigests (containers carry no digests; protocols.md 7.3). A
+on ImageID -> RepoDigests (containers carry no digests: Engine API `GET /containers/json` gives ImageID, `GET /images/{id}/json` RepoDigests). A
 container matches a lock entry by repository, or failing that by a digest the
 entry had at some point in the lock history (an image promoted to another
 registry keeps its digest). The lock history tells how many revisions a running
