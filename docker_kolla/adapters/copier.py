@@ -88,6 +88,13 @@ class Copier:
             stats.manifest_bytes += len(raw)
         return stats
 
+    def copy_manifest(self, src: ImageRef, dst: ImageRef, manifest: Manifest | Index) -> CopyStats:
+        """Copy one manifest (an attached artifact: a signature, a referrer) and its content, by digest."""
+        stats = CopyStats()
+        desc = Descriptor(manifest.media_type, manifest.digest, len(manifest.raw))
+        self._copy_child(src, dst, desc, stats)
+        return stats
+
     def _copy_child(self, src: ImageRef, dst: ImageRef, desc: Descriptor, stats: CopyStats) -> None:
         """A platform manifest (or nested index): its content first, then itself by digest."""
         if self._manifest_present(dst, desc.digest):

@@ -174,7 +174,21 @@ _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class DeadlineAdapter(HTTPAdapter):
-    """requests' adapter with connections that an :class:`Exchange` can cut."""
+    """requests' adapter with connections that an :class:`Exchange` can cut.
+
+    With ``trust`` (an ``adapters.tls.Trust``) each HTTPS host gets the SSL
+    context docker would use for it (certs.d CAs and client pair, system store).
+    """
+
+    trust = None
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if self.trust is not None and host_params["scheme"] == "https" and verify is not False:
+            port = host_params["port"]
+            host = f"{host_params['host']}:{port}" if port else host_params["host"]
+            pool_kwargs["ssl_context"] = self.trust.context(host)
+        return host_params, pool_kwargs
 
     def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().init_poolmanager(*args, **kwargs)

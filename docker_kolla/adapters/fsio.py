@@ -11,23 +11,30 @@ from pathlib import Path
 from docker_kolla.errors import KollaError
 
 
-def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None:
+def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: int | None = None) -> None:
     """Replace ``target`` with ``data`` so readers see the old or the new file, never half.
 
     A temp file in the same directory (so the rename stays on one filesystem) is
-    written, fsynced and renamed over the target. It is created with mode
-    0666/0777 so the umask applies as for any new file; an existing file's
-    permissions are kept. The parent directory must exist.
+    written (unbuffered: nothing is left to flush when a full disk fails a write),
+    fsynced and renamed over the target; on any failure it is removed. It is
+    created with mode 0666/0777 so the umask applies as for any new file; an
+    existing file's permissions are kept; ``mode`` sets them outright. The
+    parent directory must exist.
     """
     target = Path(target)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777 if executable else 0o666)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if target.is_file() and not target.is_symlink():
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif target.is_file() and not target.is_symlink():
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         os.replace(tmp, target)
     except BaseException:

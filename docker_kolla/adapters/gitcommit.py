@@ -7,33 +7,71 @@ inputs and maps dulwich failures; the object, ref and index work itself is in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from dulwich.index import index_entry_from_stat
 from dulwich.objects import Blob
 from dulwich.repo import Repo
 
-from docker_kolla.adapters import gitrev, gitwrite
+from docker_kolla.adapters import gitatomic, gitrev, gitwrite
 from docker_kolla.adapters.giterrors import one_line
+from docker_kolla.adapters.gitwrite import write_hint
 from docker_kolla.errors import DirtyTree, GitError
 
 
-def on_head(repo: Repo, root: Path, path: bytes, data: bytes, text: bytes, expected: str | None) -> str:
-    """Commit on HEAD (or its unborn branch), then sync the work-tree file and index entry."""
+def on_head(
+    repo: Repo, root: Path, path: bytes, data: bytes, text: bytes, expected: str | None, sig: gitwrite.Signature
+) -> str:
+    """Commit on HEAD (or its unborn branch) with the work-tree file and index entry: one transaction.
+
+    Order: take ``index.lock``; write the objects; replace the work-tree file
+    (atomically, the old one kept aside); write the new index into the lock;
+    move the ref by compare-and-swap, last; then put the index in place and
+    drop the old file. A failure before the ref moves puts the old work-tree
+    file back byte for byte and leaves HEAD and the index as they were, so HEAD
+    is never ahead of the work tree.
+    """
     with gitwrite.IndexLock(repo) as index:
         old = gitrev.head_sha(repo)
         check_expected(expected, old, "HEAD")
         head = gitrev.blob_id(repo, gitrev.tree_of(repo, old), path)
         _refuse_losing_edits(root, path, head, data, index.staged(path))
-        new = gitwrite.commit_path(repo, old, path, data, text)
-        if new != old:
-            target = b"HEAD" if old is not None else _unborn_target(repo)
-            gitwrite.move_ref(repo, target, old, new, text)
+        rel = path.decode("utf-8")
+        try:
+            new = gitwrite.commit_path(repo, old, path, data, text, sig)
+        except OSError as exc:
+            raise GitError(
+                f"cannot write git objects: {one_line(exc)}; nothing was committed", write_hint(exc)
+            ) from None
         mode = head[0] if head else gitwrite.FILE_MODE
-        gitwrite.sync_worktree(index, root, path, data, mode, new)
+        target = root / rel
+        same = target.is_file() and not target.is_symlink() and target.read_bytes() == data
+        swap = gitatomic.WorktreeSwap(repo, target)
+        try:
+            if not same:
+                swap.replace(data, executable=mode == gitwrite.EXEC_MODE)
+            sha = Blob.from_string(data).id
+            if not same or index.staged(path) != sha:
+                index.stage(path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
+            index.prepare()
+            if new != old:
+                ref = b"HEAD" if old is not None else _unborn_target(repo)
+                gitwrite.move_ref(repo, ref, old, new, text, sig)
+        except OSError as exc:
+            swap.restore()
+            raise GitError(f"cannot write {rel}: {one_line(exc)}; nothing was committed", write_hint(exc)) from None
+        except BaseException:
+            swap.restore()
+            raise
+        swap.discard()
+        index.commit()
     return new.decode("ascii")
 
 
-def on_branch(repo: Repo, name: str, path: bytes, data: bytes, text: bytes, expected: str | None) -> str:
+def on_branch(
+    repo: Repo, name: str, path: bytes, data: bytes, text: bytes, expected: str | None, sig: gitwrite.Signature
+) -> str:
     """Commit on branch ``name``, created from HEAD when missing; work tree, index and HEAD stay."""
     ref = gitrev.branch_ref(name)
     try:
@@ -42,9 +80,12 @@ def on_branch(repo: Repo, name: str, path: bytes, data: bytes, text: bytes, expe
         old = None
     base = old if old is not None else gitrev.head_sha(repo)
     check_expected(expected, base, name)
-    new = gitwrite.commit_path(repo, base, path, data, text)
+    try:
+        new = gitwrite.commit_path(repo, base, path, data, text, sig)
+    except OSError as exc:
+        raise GitError(f"cannot write git objects: {one_line(exc)}; nothing was committed", write_hint(exc)) from None
     if new != base:
-        gitwrite.move_ref(repo, ref, old, new, text)
+        gitwrite.move_ref(repo, ref, old, new, text, sig)
     return new.decode("ascii")
 
 

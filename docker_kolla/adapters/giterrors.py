@@ -30,6 +30,8 @@ DULWICH_FAILURES = (
 
 def one_line(exc: BaseException) -> str:
     """An exception as one short line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 

@@ -14,6 +14,7 @@ refuses to overwrite content of the path that git has nowhere else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from dulwich.config import StackedConfig
 from dulwich.errors import NotGitRepository
 from dulwich.repo import Repo
 
-from docker_kolla.adapters import gitcommit, gitpush, gitrev, gitwrite
+from docker_kolla import __version__
+from docker_kolla.adapters import gitcommit, gitident, gitpush, gitrev, gitwrite
 from docker_kolla.adapters.giterrors import mapped, one_line
 from docker_kolla.adapters.gitrev import Version, VersionRef
 from docker_kolla.adapters.revcache import RevisionCache
@@ -165,8 +167,19 @@ class LockRepo:
 
     @property
     def revision_cache(self) -> RevisionCache:
-        """The history cache in ``.git/docker-kolla/`` (never committed, safe to delete)."""
-        return RevisionCache(Path(self._repo.commondir()) / "docker-kolla" / "history")
+        """The history cache in ``.git/docker-kolla/`` (never committed, safe to delete).
+
+        Entries are tied to the product version and to the shallow boundary (a
+        history walked in a shallow clone is not the one walked after a fetch
+        deepens it).
+        """
+        common = Path(self._repo.commondir())
+        try:
+            boundary = (common / "shallow").read_bytes()
+        except OSError:
+            boundary = b""
+        version = __version__ + ("+shallow-" + hashlib.sha256(boundary).hexdigest()[:16] if boundary else "")
+        return RevisionCache(common / "docker-kolla" / "history", version)
 
     @mapped
     def worktree_bytes(self, relpath: str) -> bytes | None:
@@ -225,15 +238,19 @@ class LockRepo:
         if not isinstance(data, bytes):
             raise TypeError("data must be bytes")
         text = gitwrite.clean_message(message)
+        sig = gitident.signature(self._repo, os.environ)
         if branch is not None and branch != self.head_branch():
-            return gitcommit.on_branch(self._repo, branch, path, data, text, expected_parent)
-        return gitcommit.on_head(self._repo, self.root, path, data, text, expected_parent)
+            return gitcommit.on_branch(self._repo, branch, path, data, text, expected_parent, sig)
+        return gitcommit.on_head(self._repo, self.root, path, data, text, expected_parent, sig)
 
     def missing_identity(self) -> list:
         """``user.name``/``user.email`` when git would refuse to commit for want of them."""
         missing = []
         for field in ("name", "email"):
-            if any(gitwrite.configured_identity(self._repo, kind)[field] is None for kind in ("AUTHOR", "COMMITTER")):
+            if any(
+                gitident.configured_identity(self._repo, kind, os.environ)[field] is None
+                for kind in ("AUTHOR", "COMMITTER")
+            ):
                 missing.append(f"user.{field}")
         return missing
 

@@ -1,9 +1,10 @@
 """Write side of the git store: one path into a commit, refs, work-tree file, index entry.
 
-Part of the git adapter behind ``gitstore.LockRepo``. Order of a commit: blob,
-trees and commit objects first (objects are immutable, so a crash leaves only
-unreferenced objects), then the ref by compare-and-swap, then the work-tree file
-(temp file + ``os.replace``), then the one index entry under ``index.lock``.
+Part of the git adapter behind ``gitstore.LockRepo``; ``gitcommit`` orders the
+steps into one transaction (objects, work tree, index prepared, ref last) and
+``gitatomic`` does the writes that must never be half done. Who commits and
+when is the caller's (:class:`Signature`): nothing here reads the environment
+or the clock.
 
 Commits are built here rather than with ``WorkTree.commit`` because that would
 also pick up ``MERGE_HEAD`` as a parent during a user's merge, run hooks, add
@@ -13,26 +14,28 @@ sign-offs and sign when ``commit.gpgsign`` is set (protocols.md 5.3).
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
+import io
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.errors import RefFormatError
-from dulwich.file import FileLocked, GitFile
-from dulwich.index import ConflictedIndexEntry, Index, IndexChecksumWriter, index_entry_from_stat, write_index_dict
+from dulwich.index import ConflictedIndexEntry, Index, IndexChecksumWriter, write_index_dict
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from docker_kolla.adapters import fsio
+from docker_kolla.adapters import fsio, gitatomic
+from docker_kolla.adapters.giterrors import one_line
 from docker_kolla.adapters.gitrev import blob_id, tree_of
 from docker_kolla.errors import GitError, UsageError
 
 FILE_MODE = 0o100644
-_EXEC_MODE = 0o100755
+EXEC_MODE = 0o100755
 _DIR_MODE = 0o040000
 CONFLICT = object()  # index_sha() result for a path with unresolved merge stages
-FALLBACK_NAME, FALLBACK_EMAIL = "docker-kolla", "docker-kolla@localhost"
 # git fails at once on a held index.lock; a short wait rides out a concurrent
 # `git status` refreshing the index (tens of ms) without hanging on a stale lock.
 _LOCK_TRIES, _LOCK_PAUSE = 40, 0.05
@@ -46,61 +49,36 @@ def clean_message(message: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def identity(repo: Repo, kind: str) -> bytes:
-    """``Name <email>`` for AUTHOR or COMMITTER, as git picks it, with our fallback.
+@dataclass(frozen=True)
+class Signature:
+    """Who makes a commit and when, decided by the caller (``gitident``), as dulwich takes them."""
 
-    Order: GIT_<KIND>_NAME/EMAIL, ``<kind>.name``/``.email`` and ``user.*`` from
-    the config stack (repo, global, system). Unlike dulwich's
-    ``get_user_identity`` this never guesses ``user@hostname``.
-    """
-    found = configured_identity(repo, kind)
-    name = _scrub(found["name"] or FALLBACK_NAME)
-    email = _scrub(found["email"] or FALLBACK_EMAIL).strip("<>")
-    return f"{name} <{email}>".encode()
+    author: bytes  # ``Name <email>``
+    committer: bytes
+    when: int  # seconds since the epoch; stored as UTC (+0000)
 
 
-def configured_identity(repo: Repo, kind: str) -> dict:
-    """``{"name": ..., "email": ...}`` for AUTHOR or COMMITTER as configured; None where nothing is."""
-    config = repo.get_config_stack()
-    found = {}
-    for field in ("name", "email"):
-        value = os.environ.get(f"GIT_{kind}_{field.upper()}") or None
-        for section in (kind.lower(), "user"):
-            if value is None:
-                with contextlib.suppress(KeyError):
-                    value = config.get((section.encode(),), field.encode()).decode("utf-8", "replace") or None
-        found[field] = value
-    return found
-
-
-def _scrub(text: str) -> str:
-    """Drop characters that would break a git identity line."""
-    return "".join(ch for ch in text if ch not in "<>\n\r\0").strip() or "unknown"
-
-
-def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes, message: bytes) -> bytes:
+def commit_path(repo: Repo, parent: bytes | None, path: bytes, data: bytes, message: bytes, sig: Signature) -> bytes:
     """Store a commit of ``parent``'s tree with ``path`` set to ``data``; return its sha.
 
     Returns ``parent`` itself, storing nothing, when the path already has ``data``.
-    No ref moves here.
+    No ref moves here; objects are written by ``gitatomic.put_object``.
     """
-    store = repo.object_store
     base_tree = tree_of(repo, parent)
     old = blob_id(repo, base_tree, path)
     blob = Blob.from_string(data)
     if parent is not None and old is not None and old[1] == blob.id:
         return parent
-    mode = old[0] if old and old[0] in (FILE_MODE, _EXEC_MODE) else FILE_MODE
-    store.add_object(blob)
+    mode = old[0] if old and old[0] in (FILE_MODE, EXEC_MODE) else FILE_MODE
+    gitatomic.put_object(repo, blob)
     commit = Commit()
     commit.tree = _put_path(repo, base_tree, path.split(b"/"), mode, blob.id)
     commit.parents = [parent] if parent is not None else []
-    commit.author = identity(repo, "AUTHOR")
-    commit.committer = identity(repo, "COMMITTER")
-    commit.author_time = commit.commit_time = int(time.time())
+    commit.author, commit.committer = sig.author, sig.committer
+    commit.author_time = commit.commit_time = sig.when
     commit.author_timezone = commit.commit_timezone = 0  # explicit UTC
     commit.message = message
-    store.add_object(commit)
+    gitatomic.put_object(repo, commit)
     return commit.id
 
 
@@ -123,48 +101,30 @@ def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int,
         tree[head] = (_DIR_MODE, _put_path(repo, sub, rest, mode, sha))
     else:
         tree[head] = (mode, sha)
-    repo.object_store.add_object(tree)
+    gitatomic.put_object(repo, tree)
     return tree.id
 
 
-def move_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, message: bytes) -> None:
+def move_ref(repo: Repo, ref: bytes, old: bytes | None, new: bytes, message: bytes, sig: Signature) -> None:
     """Point ``ref`` at ``new`` if it still points at ``old`` (None: must not exist)."""
     subject = message.splitlines()[0] if message else b""
     log = (b"commit (initial): " if old is None else b"commit: ") + subject
-    who = identity(repo, "COMMITTER")
-    now = int(time.time())
     name = ref.decode("utf-8", "replace")
     try:
-        if old is None:
-            ok = repo.refs.add_if_new(ref, new, committer=who, timestamp=now, timezone=0, message=log)
-        else:
-            ok = repo.refs.set_if_equals(ref, old, new, committer=who, timestamp=now, timezone=0, message=log)
-    except FileLocked:
-        raise GitError(
-            f"{name} is locked by another git process", "wait for it to finish, or remove its stale .lock file"
-        ) from None
-    except (OSError, RefFormatError, ValueError) as exc:
-        raise GitError(f"cannot update {name}: {exc}", "check the repository is writable") from None
+        ok = gitatomic.swap_ref(repo, ref, old, new, committer=sig.committer, when=sig.when, message=log)
+    except (OSError, RefFormatError, ValueError, KeyError) as exc:
+        raise GitError(f"cannot update {name}: {one_line(exc)}; nothing was committed", write_hint(exc)) from None
     if not ok:
         raise GitError(f"{name} moved while committing", "another process committed meanwhile; run the command again")
 
 
-def sync_worktree(index: IndexLock, root: Path, path: bytes, data: bytes, mode: int, commit: bytes) -> None:
-    """Make the work-tree file and its (locked) index entry hold ``data`` after a commit."""
-    rel = path.decode("utf-8")
-    target = root / rel
-    try:
-        same = target.is_file() and not target.is_symlink() and target.read_bytes() == data
-        if not same:
-            write_atomic(target, data, executable=mode == _EXEC_MODE)
-        sha = Blob.from_string(data).id
-        if not same or index.staged(path) != sha:
-            index.stage(path, index_entry_from_stat(os.lstat(target), sha, mode=mode))
-    except OSError as exc:
-        raise GitError(
-            f"committed {commit.decode()[:12]} but could not write {rel}: {exc}",
-            f"run `git checkout HEAD -- {rel}` to bring it up to date",
-        ) from None
+def write_hint(exc: BaseException) -> str:
+    """The fix for a failed write: free space, or make the directory writable."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free disk space, then run the command again"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "make the repository writable for this user, then run the command again"
+    return "check the disk and the repository's permissions (`git status`), then run the command again"
 
 
 def write_atomic(target: Path, data: bytes, *, executable: bool = False) -> None:
@@ -198,8 +158,10 @@ class IndexLock:
 
     Taken before a commit moves any ref, so a busy index fails the command
     before anything changed, and the path's staged state checked under the
-    lock is the one that gets replaced. Leaving the block without an error
-    writes the staged entries back (all others as read); an error discards.
+    lock is the one that gets replaced. :meth:`prepare` writes the staged
+    entries (all others as read) into ``index.lock`` before the ref moves;
+    :meth:`commit` renames it into place after; leaving the block otherwise
+    discards it.
     Extensions are dropped: the cache-tree would be stale and the rest are
     caches git rebuilds. Split and sparse indexes keep entries elsewhere, so
     they are refused rather than rewritten.
@@ -209,6 +171,7 @@ class IndexLock:
         self._repo = repo
         self._file = repo.index_path()
         self._changed = False
+        self._prepared = False
 
     def __enter__(self) -> IndexLock:
         _refuse_split_index(self._repo)
@@ -233,31 +196,51 @@ class IndexLock:
         self._index[path] = entry
         self._changed = True
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc_type is not None or not self._changed:
-            self._lock.abort()
+    def prepare(self) -> None:
+        """Write the new index into ``index.lock`` (nothing visible yet); a no-op if nothing was staged."""
+        if not self._changed:
             return
         fmt = self._repo.object_format
+        buffer = io.BytesIO()
+        writer = IndexChecksumWriter(buffer, fmt)
+        write_index_dict(writer, dict(self._index.items()), version=_index_version(self._file), object_format=fmt)
+        writer.write_checksum()
         try:
-            writer = IndexChecksumWriter(self._lock, fmt)
-            write_index_dict(writer, dict(self._index.items()), version=_index_version(self._file), object_format=fmt)
-            writer.close()
-        except (OSError, ValueError) as exc:
-            self._lock.abort()
+            self._lock.write(buffer.getvalue())
+        except OSError as exc:
             raise GitError(
-                f"cannot write the git index: {exc}", "run `git status`; `git reset -q -- <path>` refreshes one entry"
+                f"cannot write the git index: {one_line(exc)}; nothing was committed", write_hint(exc)
+            ) from None
+        self._prepared = True
+
+    def commit(self) -> None:
+        """Put the prepared index in place (a rename: needs no space)."""
+        if not self._prepared:
+            return
+        self._prepared = False
+        try:
+            self._lock.commit()
+        except OSError as exc:
+            raise GitError(
+                f"committed, but cannot update the git index: {one_line(exc)}",
+                "run `git reset -q` to refresh the index from HEAD",
             ) from None
 
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._lock.abort()
 
-def _lock(index_file: str) -> GitFile:
+
+def _lock(index_file: str) -> gitatomic.LockFile:
     for _ in range(_LOCK_TRIES):
         try:
-            return GitFile(index_file, "wb")
-        except FileLocked:
+            return gitatomic.LockFile(index_file)
+        except FileExistsError:
             time.sleep(_LOCK_PAUSE)
+        except OSError as exc:
+            raise GitError(f"cannot lock the git index: {one_line(exc)}", write_hint(exc)) from None
     raise GitError(
         f"{index_file}.lock exists: another git process is using the index",
-        "wait for it to finish, or remove the stale index.lock",
+        f"wait for it to finish; if none is running, remove the stale lock: rm {index_file}.lock",
     )
 
 

@@ -109,7 +109,11 @@ def unreachable_hint(url: str, exc: Exception | None = None) -> str:
     if url.startswith("http://"):
         return "check the address and that the registry is running"
     if isinstance(exc, requests.exceptions.SSLError):
-        return "if the registry speaks plain HTTP, pass --insecure-registry HOST"
+        host = urlsplit(url).netloc.rpartition("@")[2]
+        return (
+            f"for a private CA put it in ~/.docker/certs.d/{host}/ca.crt (docker's convention; also "
+            "$DOCKER_CONFIG/certs.d, /etc/docker/certs.d, SSL_CERT_FILE); for plain HTTP pass --insecure-registry HOST"
+        )
     return "check the address and that the registry is running (plain HTTP: pass --insecure-registry HOST)"
 
 
@@ -132,8 +136,13 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: dict | None = None) -> requests.Session:
+def make_session(
+    user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: dict | None = None, trust: object = None
+) -> requests.Session:
     """One pooled session for all registry traffic.
+
+    ``trust`` (an ``adapters.tls.Trust``) picks the CAs and client certificate per
+    HTTPS host the way docker does (certs.d, system store, CA bundle variables).
 
     ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
     credentials to the new host after a redirect (protocols.md 3.4), and reads
@@ -145,6 +154,7 @@ def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: d
     session.headers["User-Agent"] = user_agent
     # max_retries=0: urllib3 must not retry on its own; send() does it once, here.
     adapter = DeadlineAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter.trust = trust
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     if proxies:

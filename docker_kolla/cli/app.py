@@ -21,6 +21,7 @@ COMMANDS = (
     "cmd_promote",
     "cmd_rollback",
     "cmd_merge",
+    "cmd_supply",
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import List, Optional
 
 import typer
@@ -88,13 +87,7 @@ def log(
     if quiet:
         base.out("\n".join(e.tag for e in entries if e.tag))
         return
-    rows = []
-    for e in entries:
-        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        shown = () if e.change == "added" else e.packages[:3]
-        what = e.change + "".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in shown)
-        rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
-    render.table(["tag", "commit", "date (UTC)", "digest", "change"], rows)
+    base.out(render.log_text(entries))
 
 
 @base.app.command("verify")

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import List, Optional
 
+import tomli_w
 import typer
 
 from docker_kolla.cli import base, factory, render
@@ -93,8 +94,9 @@ def init(
     if not preset and (distro or arch != "x86_64"):
         raise UsageError("--distro and --arch need --preset", "add --preset RELEASE (see --list-presets)")
     text = preset_text(preset, distro, arch) if preset else EXAMPLE
-    if registry:
-        text = re.sub(r'^registry = ".*"$', f'registry = "{registry}"', text, count=1, flags=re.MULTILINE)
+    if registry:  # written by the TOML writer, so quotes and comment signs stay inside the string
+        line = tomli_w.dumps({"registry": registry}).rstrip("\n")
+        text = re.sub(r'^registry = ".*"$', lambda _: line, text, count=1, flags=re.MULTILINE)
     parse_channels(text)
     with LockRepo.init(Path(base.state().repo)) as repo:
         if repo.worktree_bytes(CHANNELS_PATH) is not None and not force:
@@ -139,6 +141,9 @@ def inspect(
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
     timeout: Optional[float] = base.timeout_option(),
+    attached: bool = typer.Option(
+        False, "--attached", help="Show the manifesto attached to the image (attach verb) without reading its layers."
+    ),
 ) -> None:
     """Show an image's digests, manifesto and labels; writes nothing.
 
@@ -147,9 +152,12 @@ def inspect(
     """
     from docker_kolla.ops.resolve import LayerScanner, Resolver
 
+    render.check_format(fmt, ("text", "json"))
     image = _inspect_reference(ref, channel, lock)
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or (), timeout=timeout)
+    if attached:
+        return _show_attached(client, image, fmt)
     resolver = Resolver(
         client,
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
@@ -157,22 +165,53 @@ def inspect(
     )
     report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
     r = report.resolved
+    found = _attached(client, image, r.digest)
+    if found is not None:
+        same = found.layer_digest == str(r.manifesto_digest)
+        base.info(
+            f"attached manifesto {found.digest.split(':')[1][:12]} (tag {found.tag or '?'}, lock commit "
+            f"{found.commit[:7] or '?'}): {'matches' if same else 'DIFFERS FROM'} the content read from the layers"
+        )
     if fmt == "json":
         base.out(render.inspect_json(image, report))
         return
     for line in report.label_conflicts + report.notes:
         base.warn(line)
-    base.out(f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}")
-    for plat, dig in sorted(r.platforms.items()):
-        base.out(f"  {plat}: {dig}")
-    if r.platform_manifestos:  # several platforms described: head each table with its platform
-        base.out(f"\n{r.platform}:")
-    render.table(["key", "version"], sorted(r.manifesto.items()))
-    for plat, facts in sorted(r.platform_manifestos.items()):
-        base.out(f"\n{plat}:")
+    base.out(render.inspect_text(image, r))
+
+
+def _attached(client, image, digest):
+    """The manifesto artifact attached to ``digest`` (ops.attach), or None."""
+    from docker_kolla.core.reference import ImageRef
+    from docker_kolla.ops.attach import read_attached
+    from docker_kolla.ops.discover import Discoverer
+
+    return read_attached(client, Discoverer(client), ImageRef(image.registry, image.path), digest)
+
+
+def _show_attached(client, image, fmt: str) -> None:
+    """``inspect --attached``: the attached manifesto; one manifest GET, no layer read."""
+    top = client.get_manifest(image)
+    found = _attached(client, image, top.digest)
+    if found is None:
+        raise UsageError(
+            f"no manifesto is attached to {image}",
+            "attach one with `docker kolla attach CHANNEL` or `promote --attach-manifesto`, or drop --attached",
+        )
+    if fmt == "json":
+        doc = {"reference": str(image), "digest": str(top.digest), "attached-manifesto": found.digest}
+        doc.update(annotations=found.annotations, manifesto=found.value, **{"manifesto-digest": found.layer_digest})
+        base.out(render.to_json(doc).rstrip("\n"))
+        return
+    base.out(f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (unsigned: what the publisher claims)")
+    for key, value in sorted(found.annotations.items()):
+        base.out(f"  {key.removeprefix('dev.docker-kolla.')}: {value}")
+    value = found.value
+    nested = value and all(isinstance(v, dict) for v in value.values())
+    for plat, facts in sorted(value.items()) if nested else [("", value)]:
+        if plat:
+            base.out(f"\n{plat}:")
         render.table(["key", "version"], sorted(facts.items()))
-    if r.labels:
-        render.table(["label", "value"], sorted(r.labels.items()))
 
 
 @base.app.command("version")
@@ -224,7 +263,7 @@ base.app.add_typer(cache_app, name="cache")
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[int] = typer.Option(
-        None, "--older-than", metavar="DAYS", min=0, help="Only entries unused for this many days."
+        None, "--older-than", metavar="DAYS", min=1, help="Only entries unused for this many days."
     ),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", metavar="DIR", help=CACHE_DIR_HELP),
     force: bool = typer.Option(False, "--force", "-f", help="Do not prompt for confirmation."),

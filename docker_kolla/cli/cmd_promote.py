@@ -29,10 +29,19 @@ def _report_notes(result: op.PromoteResult) -> None:
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
         base.warn(f"{o.item.target.name}: failed: {o.error}")
+    for o in result.by_status(op.UNVERIFIED):
+        base.warn(f"{o.item.target.name}: not promoted: {o.error}")
 
 
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
     failed, refused = result.by_status(op.FAILED), result.plan.by_action("refused")
+    unverified = result.by_status(op.UNVERIFIED)
+    if unverified and not failed:
+        raise CheckFailed(
+            f"{len(unverified)} image(s) not promoted, signature not verified at the source: "
+            + "; ".join(f"{o.item.target.name} ({o.error})" for o in unverified),
+            "sign them with a key listed in the channel's [trust] keys; nothing was copied for them",
+        )
     if failed:
         raise KollaError(
             f"{len(failed)} image(s) failed to copy; their destination tags are unchanged",
@@ -45,6 +54,21 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
         )
     if dry_run and result.plan.has_work:
         raise CheckFailed()
+
+
+def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int) -> list:
+    """--attach-manifesto: for every image now at the destination with its locked digest."""
+    from docker_kolla.cli.cmd_supply import attach_lock
+
+    done = [
+        o.item.target.name
+        for o in result.outcomes
+        if o.status in (op.COPIED, op.TAGGED, op.PRESENT) and not o.item.target.subset
+    ]
+    if not done:
+        return []
+    channel = result.plan.channel
+    return attach_lock(client, repo, channel, opts.rev, opts.to, tuple(done), jobs)
 
 
 @base.app.command("promote")
@@ -63,6 +87,15 @@ def promote(
         None, "--insecure-registry", help="Plain HTTP to this host (repeatable)."
     ),
     timeout: Optional[float] = base.timeout_option(),
+    verify: bool = typer.Option(
+        False, "--verify", help="Re-fetch and verify each signature at the source first; copy nothing that fails."
+    ),
+    referrers: str = typer.Option(
+        "all", "--referrers", help="Carry signatures, attestations and referrers: all, signatures or none."
+    ),
+    attach_manifesto: bool = typer.Option(
+        False, "--attach-manifesto", help="Also push each promoted digest's manifesto as an OCI artifact (see attach)."
+    ),
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="List every image, also those already present at the destination."
     ),
@@ -74,7 +107,10 @@ def promote(
     """
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
+    # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
+    # are twice as many, and the pool keeps a connection for every worker of both kinds
+    blob_jobs = 2 * jobs
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs + blob_jobs, timeout=timeout)
     opts = op.PromoteOptions(
         channel=channel,
         to=to,
@@ -83,9 +119,15 @@ def promote(
         platforms=tuple(platform or ()),
         dry_run=dry_run,
         jobs=jobs,
+        verify=verify,
+        referrers=referrers,
     )
     repo = factory.open_repo(state.repo)
-    with repo, factory.copier(client, client, jobs=jobs) as copier, ImageProgress(f"promote {channel}") as progress:
+    with (
+        repo,
+        factory.copier(client, client, jobs=blob_jobs) as copier,
+        ImageProgress(f"promote {channel}") as progress,
+    ):
         result = op.run_promote(
             repo,
             opts,
@@ -95,6 +137,12 @@ def promote(
             progress=progress.update,
             on_plan=lambda p: progress.set_total(len(p.items)),
         )
+        attached = _attach(client, repo, result, opts, jobs) if attach_manifesto and not dry_run else []
+    if attached:
+        base.info(f"attached the manifesto to {len(attached)} promoted image(s)")
+    carried = sum(o.carried for o in result.outcomes)
+    if carried:
+        base.info(f"carried {carried} signature, attestation and referrer manifest(s) to the destination")
     if fmt == "json":
         base.out(render.promote_json(result, render.revision(lock_rev, result.commit), op.STATUSES))
     elif not quiet:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.text import Text
 
-from docker_kolla.cli import base, render
+from docker_kolla.cli import base, factory, render
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_lock_at, pick_channel
@@ -84,6 +84,11 @@ def pull(
         "the image it replaces keeps repository:<channel>-previous.",
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Re-fetch and verify each signature against the channel's [trust] keys first; fail closed.",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every image, also those already present."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
@@ -99,13 +104,23 @@ def pull(
     try:
         name = pick_channel(repo, channel, lock)
         commit, locked = load_lock_at(repo, name, lock)
+        refused = _verify_first(state, repo, name, locked, image or (), jobs) if verify else {}
     finally:
         repo.close()
     engine = engine_for(state, pool_size=jobs + 2)
     try:
         total = len(set(image)) if image else len(locked.images)
         with _RichPullProgress(f"pull {name}", total) as progress:
-            result = run_pull(engine, locked, commit=commit, names=image or (), jobs=jobs, mark=mark, progress=progress)
+            result = run_pull(
+                engine,
+                locked,
+                commit=commit,
+                names=image or (),
+                jobs=jobs,
+                mark=mark,
+                progress=progress,
+                refused=refused,
+            )
     finally:
         engine.close()
     if fmt == "json":
@@ -113,3 +128,16 @@ def pull(
     elif not quiet:
         base.out(render.pull_text(result, lock, verbose=verbose))
     result.raise_for_failures()
+
+
+def _verify_first(state, repo, channel: str, locked, names, jobs: int) -> dict:
+    """``--verify``: name -> Refusal for every selected image whose signature does not verify now."""
+    from docker_kolla.ops.common import load_channels
+    from docker_kolla.ops.discover import Discoverer, load_keys, reverify
+    from docker_kolla.ops.pull import select
+
+    policy = load_channels(repo).get(channel).trust
+    keys = load_keys(repo, policy)
+    client = factory.registry_client(state, jobs=max(jobs, 4))
+    with client:
+        return reverify(Discoverer(client, keys), select(locked, names), policy, jobs=max(jobs, 4))

@@ -12,7 +12,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-COMMANDS = ("lock", "diff", "log", "verify", "inspect", "init", "pull", "export", "status", "promote", "cache")
+COMMANDS = (
+    "lock",
+    "diff",
+    "log",
+    "verify",
+    "inspect",
+    "init",
+    "pull",
+    "export",
+    "status",
+    "promote",
+    "attach",
+    "sbom",
+    "cache",
+)
 TAKES_CHANNEL = ("lock", "verify", "pull", "export", "status", "promote")
 _CHANNEL = re.compile(r'^\[channels\.(?:"([^"]+)"|([A-Za-z0-9_-]+))\]\s*$', re.M)
 _QUOTED = re.compile(r'"([a-z0-9][a-z0-9._-]*)"')

@@ -24,6 +24,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "docker kolla lock ocata --image nova-api --image keystone",
         "# commit on a branch and push it for a pull request",
         "docker kolla lock ocata --branch lock/ocata --push origin",
+        "# in CI: exit 1 when the lock changed, 0 (nothing pushed) on a quiet night",
+        "docker kolla lock ocata --branch lock/ocata-$(date -u +%F) --push origin --exit-code",
+        "docker kolla lock ocata --dry-run --format json",
+        "docker kolla lock ocata --exclude 'nova-*'",
         "docker kolla lock ocata --insecure-registry localhost:5000",
     ),
     "diff": (
@@ -32,10 +36,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "docker kolla diff HEAD~1",
         "docker kolla diff main~2..main --channel ocata --format markdown",
         "docker kolla diff HEAD~1 --format json --exit-code",
+        "# the channel's previous lock, skipping commits that did not change it",
+        "docker kolla diff ocata~1",
     ),
     "log": (
         "docker kolla log nova-api",
         "docker kolla log nova-api --channel ocata --lock HEAD~3 --format json",
+        "# one line per lock commit of the channel, with its ocata~N address",
+        "docker kolla log --channel ocata",
     ),
     "verify": (
         "docker kolla verify",
@@ -67,6 +75,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "docker kolla promote ocata --to prod.example:5000/kolla --dry-run",
         "docker kolla promote ocata --to prod.example:5000/kolla",
         "docker kolla promote ocata --to prod.example:5000 --lock HEAD~1 --image nova-api",
+        "# fail closed on signatures; carry them and publish the manifesto at the destination",
+        "docker kolla promote ocata --to prod.example:5000/kolla --verify --attach-manifesto",
+    ),
+    "attach": (
+        "docker kolla attach ocata",
+        "docker kolla attach ocata --to mirror.example:5000/kolla --image nova-api",
+    ),
+    "sbom": (
+        "docker kolla sbom nova-api --format spdx --output nova-api.spdx.json",
+        "docker kolla sbom ocata --format cyclonedx",
     ),
     "version": ("docker kolla version", "docker kolla version --format json", "docker kolla --version"),
     "cache": ("docker kolla cache prune --older-than 30",),

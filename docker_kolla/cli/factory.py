@@ -30,9 +30,11 @@ def registry_client(state: State, *, insecure=(), jobs: int = 8, timeout: float 
     from docker_kolla.adapters.credentials import CredentialStore
     from docker_kolla.adapters.http import DEFAULT_POLICY, make_session
     from docker_kolla.adapters.registry import RegistryClient
+    from docker_kolla.adapters.tls import Trust, certs_dirs
 
     policy = DEFAULT_POLICY if timeout is None else replace(DEFAULT_POLICY, deadline=timeout)
-    session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2))
+    trust = Trust(certs_dirs(state.config_dir, state.env), state.env)
+    session = make_session(f"docker-kolla/{__version__}", pool_size=max(10, jobs * 2), trust=trust)
     credentials = CredentialStore.load(state.config_dir, state.env)
     auth = Authenticator(session, credentials, policy=policy)
     return RegistryClient(session, auth, insecure=insecure, policy=policy)

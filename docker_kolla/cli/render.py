@@ -148,6 +148,31 @@ def verify_json(results: list) -> str:
     return to_json({"channels": channels, "counts": {"channels": len(channels), "problems": problems}})
 
 
+def log_text(entries: list) -> str:
+    """``log``: one row per revision, newest first, the first package changes inline."""
+    rows = []
+    for e in entries:
+        when = datetime.datetime.fromtimestamp(e.time, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        shown = () if e.change == "added" else e.packages[:3]
+        what = e.change + "".join(f"; {p.key} {p.old or '-'} -> {p.new or '-'}" for p in shown)
+        rows.append((e.tag or "-", e.commit[:7], when, e.digest.split(":")[-1][:12], what))
+    return plain_table(["TAG", "COMMIT", "DATE (UTC)", "DIGEST", "CHANGE"], rows)
+
+
+def inspect_text(image, r) -> str:
+    """``inspect``: digests, then the manifesto per described platform, then the labels."""
+    parts = [f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}"]
+    parts += [f"  {plat}: {dig}" for plat, dig in sorted(r.platforms.items())]
+    if r.platform_manifestos:  # several platforms described: head each table with its platform
+        parts.append(f"\n{r.platform}:")
+    parts.append(plain_table(["KEY", "VERSION"], sorted(r.manifesto.items())))
+    for plat, facts in sorted(r.platform_manifestos.items()):
+        parts += [f"\n{plat}:", plain_table(["KEY", "VERSION"], sorted(facts.items()))]
+    if r.labels:
+        parts.append(plain_table(["LABEL", "VALUE"], sorted(r.labels.items())))
+    return "\n".join(parts)
+
+
 def inspect_json(image, report) -> str:
     r = report.resolved
     return to_json(
@@ -423,10 +448,12 @@ def promote_json(result, lock: dict, statuses: tuple) -> str:
             "status": None,
             "error": None,
             "stats": None,
+            "referrers": None,
         }
         outcome = by_name.get(i.target.name)
         if outcome is not None:
             row.update(status=word(outcome.status), error=outcome.error or None, stats=_stats(outcome.stats))
+            row["referrers"] = outcome.carried  # signatures, attestations, referrers carried
         images.append(row)
     return to_json(
         {

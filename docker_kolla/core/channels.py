@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import tomli
 
+from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef, valid_tag
 from docker_kolla.core.trust import TrustPolicy, parse_trust
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
@@ -49,6 +51,14 @@ _DEFAULTS = {
     "kolla-ansible": "",
 }
 _FIX = "fix lockfiles/channels.toml (see `docker kolla init --help` for an example)"
+_TOP_KEYS = ("defaults", "channels")
+_KIND_NAMES = {str: "a string", list: "a list", bool: "true or false", dict: "a table"}
+# The values some keys may take; anything else is a typo that would silently change behaviour.
+MANIFESTO_SOURCES = ("labels", "content")
+BUMP_ON = ("manifesto", "digest")
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # a tag, and a file name in lockfiles/
+# The largest revision a template is checked with: every revision up to a million makes a valid tag.
+_SAMPLE_REVISION = 999999
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,7 @@ class Hold:
     reason: str = ""
 
 
-def _holds(value: object, name: str, images: tuple, static: bool) -> tuple:
+def _holds(value: object, name: str, images: tuple[str, ...], static: bool) -> tuple[Hold, ...]:
     where = f"channels.toml [channels.{name}.holds]"
     fix = f'e.g. nova-api = {{ digest = "sha256:...", reason = "why" }} or {{ revision = 3 }} under [channels.{name}.holds]'
     if not isinstance(value, dict):
@@ -112,7 +122,7 @@ class Channel:
     bump_on: str = "manifesto"
     kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
     trust: TrustPolicy = TrustPolicy()
-    holds: tuple = ()  # Hold, sorted by image
+    holds: tuple[Hold, ...] = ()  # sorted by image
 
     def hold_for(self, image: str) -> Hold | None:
         return next((h for h in self.holds if h.name == image), None)
@@ -148,17 +158,48 @@ class ChannelsConfig:
 def _check(table: dict, where: str) -> dict:
     out = {}
     for key, value in table.items():
-        if key in ("channels", "trust", "holds"):  # trust: core.trust.parse_trust; holds: _holds
+        if key in ("trust", "holds"):  # trust: core.trust.parse_trust; holds: _holds
             continue
         kind = _KEYS.get(key)
         if kind is None:
             raise ConfigError(f"channels.toml {where}: unknown key {key!r}", _FIX)
         if not isinstance(value, kind):
-            raise ConfigError(f"channels.toml {where}: {key!r} must be a {kind.__name__}", _FIX)
+            raise ConfigError(f"channels.toml {where}: {key!r} must be {_KIND_NAMES[kind]}", _FIX)
         if kind is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"channels.toml {where}: {key!r} must be a list of strings", _FIX)
+        if kind is str and key != "namespace" and not value:
+            raise ConfigError(f"channels.toml {where}: {key!r} must not be empty", _FIX)
+        _check_values(key, value, where)
         out[key] = value
     return out
+
+
+def _check_values(key: str, value: Any, where: str) -> None:
+    """Keys with a closed set of values, and lists whose items must each parse."""
+    if key == "manifesto":
+        unknown = [v for v in value if v not in MANIFESTO_SOURCES]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ConfigError(
+                f"channels.toml {where}: manifesto = {value!r}: "
+                + (f"unknown source {unknown[0]!r}" if unknown else "needs one or both sources, once each"),
+                'use manifesto = ["labels", "content"] (or just one of them)',
+            )
+    elif key == "bump-on" and value not in BUMP_ON:
+        raise ConfigError(
+            f"channels.toml {where}: bump-on = {value!r} is not one of {', '.join(BUMP_ON)}",
+            'use bump-on = "manifesto" (the default) or "digest"',
+        )
+    elif key == "platforms":
+        if not value:
+            raise ConfigError(f"channels.toml {where}: platforms is empty", 'list at least one, e.g. ["linux/amd64"]')
+        for text in value:
+            try:
+                Platform.parse(text)
+            except UsageError as exc:
+                raise ConfigError(f"channels.toml {where}: platforms: {exc.message}", exc.hint) from exc
+    elif key in ("images", "optional-images") and len(set(value)) != len(value):
+        twice = sorted({v for v in value if value.count(v) > 1})
+        raise ConfigError(f"channels.toml {where}: {key} lists {twice[0]!r} twice", "list each image once")
 
 
 def _check_templates(channel: Channel, name: str) -> None:
@@ -179,6 +220,14 @@ def _check_templates(channel: Channel, name: str) -> None:
             f"channels.toml [channels.{name}]: revision-format {channel.revision_format!r} has no {{revision}}",
             'every revision needs its own tag, e.g. "{tag}-{revision}"',
         )
+    for revision in (1, _SAMPLE_REVISION):
+        tag = channel.revision_format.format(tag=channel.tag, revision=revision)
+        if not valid_tag(tag):
+            raise ConfigError(
+                f"channels.toml [channels.{name}]: revision-format {channel.revision_format!r} makes {tag!r}, "
+                "not a valid image tag",
+                'tags are [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: e.g. "{tag}-{revision}"',
+            )
 
 
 def parse_channels(text: str) -> ChannelsConfig:
@@ -188,6 +237,11 @@ def parse_channels(text: str) -> ChannelsConfig:
     except tomli.TOMLDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if getattr(exc, "lineno", None) else "end of file"
         raise ConfigError(f"lockfiles/channels.toml: malformed TOML at {where}: {exc.msg}", _FIX) from exc
+    unknown = [key for key in doc if key not in _TOP_KEYS]
+    if unknown:
+        raise ConfigError(f"channels.toml: unknown table or key {unknown[0]!r}", "only [defaults] and [channels.NAME]")
+    if not isinstance(doc.get("defaults", {}), dict):
+        raise ConfigError("channels.toml: defaults must be a table ([defaults])", _FIX)
     defaults = dict(_DEFAULTS)
     if "holds" in (doc.get("defaults") or {}):
         raise ConfigError("channels.toml [defaults]: holds belong to a channel", "move them to [channels.NAME.holds]")
@@ -200,13 +254,16 @@ def parse_channels(text: str) -> ChannelsConfig:
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"channels.toml: [channels.{name}] must be a table", _FIX)
+        if not _CHANNEL_NAME.match(name) or name == "channels":
+            raise ConfigError(
+                f"channels.toml: invalid channel name {name!r}",
+                "channel names are file names in lockfiles/: letters, digits, '_', '.', '-' (not 'channels')",
+            )
         merged = dict(defaults)
         merged.update(_check(table, f"[channels.{name}]"))
         merged.setdefault("tag", name)
         if not valid_tag(merged["tag"]):
             raise ConfigError(f"channels.toml [channels.{name}]: invalid tag {merged['tag']!r}", _FIX)
-        if merged["bump-on"] not in ("manifesto", "digest"):
-            raise ConfigError(f"channels.toml [channels.{name}]: bump-on must be 'manifesto' or 'digest'", _FIX)
         channel = Channel(
             name=name,
             tag=merged["tag"],
@@ -235,6 +292,8 @@ def parse_channels(text: str) -> ChannelsConfig:
             for image in channel.images + channel.optional_images:
                 channel.image_ref(image)
         except UsageError as exc:
-            raise ConfigError(f"channels.toml [channels.{name}]: {exc.message}", _FIX) from exc
+            raise ConfigError(
+                f"channels.toml [channels.{name}]: {exc.message}", f"{exc.hint} in channels.toml"
+            ) from exc
         channels[name] = channel
     return ChannelsConfig(channels)

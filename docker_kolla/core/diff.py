@@ -48,7 +48,7 @@ class ImageChange:
         return self.old is not None and self.new is not None and self.old.repository != self.new.repository
 
     @property
-    def downgrades(self) -> tuple:
+    def downgrades(self) -> tuple[PackageChange, ...]:
         return tuple(p for p in self.packages if p.downgrade)
 
 
@@ -78,13 +78,13 @@ class LockDiff:
         return not self.images and not self.referrers
 
     @property
-    def moves(self) -> tuple:
+    def moves(self) -> tuple[tuple[tuple[str, str], tuple[str, ...]], ...]:
         """Source changes grouped: ((old place, new place), image names), most images first.
 
         A place is the repository without its last path component (registry and
         namespace) when only that moved, else the whole repository.
         """
-        groups: dict = {}
+        groups: dict[tuple[str, str], list[str]] = {}
         for c in self.images:
             if not c.source_moved:
                 continue

@@ -16,12 +16,12 @@ import tomli
 from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockcheck import check_document, check_entry
 from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
-_FIX = "regenerate it with `docker kolla lock {channel}` or restore it with `git checkout -- {path}`"
 
 
 def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) -> Digest:
@@ -134,6 +134,15 @@ class LockEntry:
 
     @classmethod
     def from_toml(cls, name: str, table: dict, where: str) -> LockEntry:
+        """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``)."""
+        try:
+            return cls._from_table(name, table, where)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, fix_hint(where.partition(" ")[0])) from exc
+
+    @classmethod
+    def _from_table(cls, name: str, table: dict, where: str) -> LockEntry:
+        check_entry(table, where)
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
@@ -249,6 +258,22 @@ def dumps(lock: Lockfile, known: dict[str, tuple[LockEntry, str]] | None = None)
     return "\n".join(parts)
 
 
+def fix_hint(path: str) -> str:
+    """The fix for a malformed lockfile: commands that run as written.
+
+    ``path`` is ``lockfiles/X.toml`` for the work tree or ``lockfiles/X.toml@REV``
+    for a commit's copy (which cannot be edited, only looked at and superseded).
+    """
+    file, _, rev = path.partition("@")
+    channel = file.rsplit("/", 1)[-1].removesuffix(".toml")
+    if rev and " " not in rev:
+        return (
+            f"commit {rev} holds a malformed {file}: see it with `git show {rev}:{file}`, "
+            f"then `docker kolla lock {channel}` commits a valid one"
+        )
+    return f"restore the committed file with `git checkout HEAD -- {file}`, or regenerate it: `docker kolla lock {channel}`"
+
+
 MARKER = 7  # git's conflict-marker size (``<<<<<<<``)
 
 
@@ -271,7 +296,8 @@ def conflicted_images(text: str) -> list[str] | None:
 
 
 def loads(text: str, path: str = "lockfile") -> Lockfile:
-    """Parse a lockfile; errors name the line and column and the fix."""
+    """Parse a lockfile; errors name the line and column (or the key) and the fix."""
+    hint = fix_hint(path)
     conflicted = conflicted_images(text)
     if conflicted is not None:
         channel = path.rsplit("/", 1)[-1].split("@", 1)[0].removesuffix(".toml")
@@ -286,19 +312,22 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if getattr(exc, "lineno", None) else "end of file"
-        raise ConfigError(
-            f"{path}: malformed TOML at {where}: {exc.msg}", _FIX.format(channel="CHANNEL", path=path)
-        ) from exc
+        raise ConfigError(f"{path}: malformed TOML at {where}: {exc.msg}", hint) from exc
+    try:
+        return _from_document(doc, path)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, hint) from exc
+
+
+def _from_document(doc: dict, path: str) -> Lockfile:
+    check_document(doc, path)
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):
-        raise ConfigError(
-            f"{path}: missing [lock] table with schema = {SCHEMA} and channel",
-            _FIX.format(channel="CHANNEL", path=path),
-        )
+        raise ConfigError(f"{path}: [lock] needs schema = {SCHEMA} and a channel name", "")
     channel = head["channel"]
     images = {}
     for name, table in (doc.get("images") or {}).items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [images.{name}] is not a table", _FIX.format(channel=channel, path=path))
+            raise ConfigError(f"{path}: [images.{name}] is not a table", "")
         images[name] = LockEntry.from_toml(name, table, f"{path} [images.{name}]")
     return Lockfile(channel=channel, images=images, static=bool(head.get("static", False)))

@@ -17,6 +17,9 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+# Image manifest v2 schema 2, manifest lists and OCI (image-manifest.md, image-index.md) all say 2;
+# schema 1 (signed, v1-compatible) and anything newer are refused rather than guessed at.
+SCHEMA_VERSION = 2
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 # One Accept list for HEAD and GET alike: without the index types distribution
 # rewrites a list to its amd64 child, without the OCI types it answers 404.
@@ -166,6 +169,12 @@ def parse_manifest(raw: bytes, content_type: str = "") -> Manifest | Index:
         raise RegistryError("manifest is not a JSON object", "the registry sent an invalid manifest")
     media_type = obj.get("mediaType") or content_type.split(";")[0].strip()
     digest = Digest.of(raw)
+    if obj.get("schemaVersion") != SCHEMA_VERSION:
+        raise RegistryError(
+            f"manifest {digest} has schemaVersion {obj.get('schemaVersion')!r}",
+            f"docker-kolla reads OCI and Docker v2 manifests (schemaVersion {SCHEMA_VERSION}) only; "
+            "push the image again with a current client",
+        )
     if media_type in INDEX_TYPES or (not media_type and "manifests" in obj):
         entries = tuple(Descriptor.from_json(m) for m in obj.get("manifests") or ())
         return Index(media_type or OCI_INDEX, digest, raw, entries)
@@ -175,7 +184,7 @@ def parse_manifest(raw: bytes, content_type: str = "") -> Manifest | Index:
         layers = tuple(Descriptor.from_json(layer) for layer in obj.get("layers") or ())
         return Manifest(media_type or OCI_MANIFEST, digest, raw, Descriptor.from_json(obj["config"]), layers)
     raise RegistryError(
-        f"unsupported manifest media type {media_type!r}",
+        f"manifest {digest} has unsupported media type {media_type!r}",
         "docker-kolla reads OCI and Docker v2 manifests and indexes only",
     )
 

@@ -23,6 +23,8 @@ _PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
 
+# distribution/reference (reference.go): a whole name, registry included, is at most 255 characters.
+NAME_MAX = 255
 _HINT = "write it as [REGISTRY/]NAMESPACE/NAME[:TAG][@sha256:DIGEST], e.g. docker.io/kolla/centos-binary-nova-api:ocata"
 
 
@@ -96,6 +98,11 @@ class ImageRef:
             raise InvalidReference(f"malformed registry {registry!r} in {original!r}", _HINT)
         if not _PATH_RE.match(path):
             raise InvalidReference(f"malformed repository name {path!r} in {original!r}", _HINT)
+        if len(f"{registry}/{path}") > NAME_MAX:
+            raise InvalidReference(
+                f"repository name {registry}/{path[:40]}... is {len(registry) + 1 + len(path)} characters long",
+                f"registries accept at most {NAME_MAX} (distribution/reference NameTotalLengthMax): shorten it",
+            )
         return registry, path
 
     @classmethod

@@ -17,7 +17,7 @@ locked digest, or one of its platform manifests) in a deterministic order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from docker_kolla.core.digest import Digest
@@ -85,6 +85,7 @@ class Referrer:
     predicate_types: tuple[str, ...] = ()
     verified_by: str = ""
     note: str = ""
+    tag: str = field(default="", compare=False)  # the cosign tag it was read from (not recorded)
 
     @property
     def kind(self) -> str:

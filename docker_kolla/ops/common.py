@@ -36,7 +36,9 @@ def _text(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text", "restore it with `git checkout -- " + path + "`") from exc
+        raise ConfigError(
+            f"{path} is not UTF-8 text", "restore it with `git checkout HEAD -- " + path.partition("@")[0] + "`"
+        ) from exc
 
 
 def parse_lock(data: bytes, path: str) -> Lockfile:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from docker_kolla.core import referrers as rf
 from docker_kolla.core.digest import Digest
@@ -23,7 +23,8 @@ from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import Referrer
 from docker_kolla.core.trust import KEYLESS, PublicKey, TrustPolicy, Verdict, load_key, verify_bundle, verify_dsse
 from docker_kolla.core.trust import verify_simple_signing as verify_simple
-from docker_kolla.errors import ConfigError, KollaError, NotFoundError
+from docker_kolla.errors import ConfigError, KollaError, NotFoundError, UsageError
+from docker_kolla.ops.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 PAYLOAD_MAX = 4 * 1024 * 1024  # a signature payload or bundle is a few KiB
@@ -49,6 +50,28 @@ class Refusal:
 
     def line(self) -> str:
         return f"{self.name}: {self.reason}"
+
+
+def reverify(discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: int = 8) -> dict:
+    """Fail closed before a pull or a copy: name -> Refusal for every lock entry whose locked
+    digest has, at its repository now, no signature a trusted key verifies (or lacks a required
+    attestation). Signatures are fetched again; nothing recorded in the lock is trusted."""
+    if not discoverer.keys:
+        raise UsageError(
+            "--verify needs trusted keys", 'add keys = ["keys/kolla.pub"] to the channel\'s [trust] in channels.toml'
+        )
+    strict = replace(policy, require="signature")
+
+    def one(entry) -> Refusal | None:
+        ref = ImageRef.parse(entry.repository)
+        try:
+            found = discoverer.discover(ImageRef(ref.registry, ref.path), entry.digest, entry.platforms)
+        except KollaError as exc:
+            return Refusal(entry.name, f"signatures could not be read: {exc.message}")
+        return check_policy(entry.name, entry.digest, found, strict)
+
+    results = parallel_map(one, entries, jobs)
+    return {e.name: r for e, r in zip(entries, results) if r is not None}
 
 
 def check_policy(name: str, digest: Digest, referrers: tuple[Referrer, ...], policy: TrustPolicy) -> Refusal | None:
@@ -77,19 +100,23 @@ class Discoverer:
         self._probes: dict[str, threading.Lock] = {}
 
     # -- discovery --------------------------------------------------------------------
-    def discover(self, ref: ImageRef, digest: Digest, platforms: dict) -> tuple[Referrer, ...]:
-        """Everything attached to ``digest`` and to each platform digest (platform -> digest)."""
+    def discover(self, ref: ImageRef, digest: Digest, platforms: dict, *, top: bool = True) -> tuple[Referrer, ...]:
+        """Everything attached to ``digest`` and to each platform digest (platform -> digest).
+
+        ``top=False``: only the platform digests (``digest`` itself need not exist there).
+        """
         ref = ImageRef(ref.registry, ref.path)
-        subjects = [(digest, "")] + [(Digest.parse(str(d)), str(p)) for p, d in sorted(platforms.items())]
+        subjects = [(digest, "")] if top else []
+        subjects += [(Digest.parse(str(d)), str(p)) for p, d in sorted(platforms.items())]
         tags = self._tags(ref)
         found: list[Referrer] = []
         for subject, platform in subjects:
             found += self._listed(ref, subject, platform, tags)
             found += self._cosign(ref, subject, platform, tags)
-        top = self.client.get_manifest(ref, digest)
-        if isinstance(top, Index):
+        index = self.client.get_manifest(ref, digest) if top else None
+        if isinstance(index, Index):
             by_digest = {str(d): str(p) for p, d in platforms.items()}
-            found += self._buildx(ref, top, by_digest)
+            found += self._buildx(ref, index, by_digest)
         if self.keys:
             found = [self.verify(ref, r) for r in found]
         return rf.ordered(found)
@@ -116,6 +143,13 @@ class Discoverer:
             self._api[host] = listed is not None
             return listed if listed is not None else None
 
+    def has_api(self, ref: ImageRef, digest: Digest) -> bool:
+        """Does ``ref``'s registry serve the referrers API (asked once per host)?"""
+        if ref.api_host in self._api:
+            return self._api[ref.api_host]
+        self._has_api(ImageRef(ref.registry, ref.path), digest)
+        return self._api.get(ref.api_host, False)
+
     def _listed(self, ref: ImageRef, subject: Digest, platform: str, tags: set | None) -> list[Referrer]:
         listed = self._has_api(ref, subject)
         if listed is not None:
@@ -138,7 +172,8 @@ class Discoverer:
     def _cosign(self, ref: ImageRef, subject: Digest, platform: str, tags: set | None) -> list[Referrer]:
         out = []
         for suffix in rf.COSIGN_SUFFIXES:
-            manifest = self._by_tag(ref, rf.cosign_tag(subject, suffix), tags)
+            tag = rf.cosign_tag(subject, suffix)
+            manifest = self._by_tag(ref, tag, tags)
             if manifest is None:
                 continue
             kind, predicates = rf.describe_manifest(manifest.raw)
@@ -151,6 +186,7 @@ class Discoverer:
                     artifact_type=kind,
                     platform=platform,
                     predicate_types=predicates,
+                    tag=tag,
                 )
             )
         return out

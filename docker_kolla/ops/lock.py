@@ -12,10 +12,13 @@ import fnmatch
 import logging
 from dataclasses import dataclass, field, replace
 
+from docker_kolla.core.attached import PREFIX, layer_of
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import Lockfile, conflicted_images
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.referrers import MANIFESTO
 from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
@@ -188,11 +191,11 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
         if _committed(repo, path):
             raise DirtyTree(
                 f"{path} has uncommitted edits",
-                f"commit or discard them first (`git diff {path}`; `git checkout -- {path}`)",
+                f"commit or discard them first (`git diff HEAD -- {path}`; `git checkout HEAD -- {path}`)",
             )
         raise DirtyTree(
             f"{path} was written but never committed (lock --no-commit?)",
-            f"commit it (`git add {path} && git commit`) or remove it (`rm {path}`)",
+            f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
         )
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
@@ -236,6 +239,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
     policy = channel.trust
     discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
     refusals: dict = {}
+    attached_notes: dict = {}  # name -> what an attached docker-kolla manifesto says (lock still scans)
 
     def attach(decision: Decision, ref) -> Decision | None:
         """Referrers of the digest the decision locks: discovered when it is new (or on
@@ -246,6 +250,9 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
             return decision
         found = discoverer.discover(ref, entry.digest, entry.platforms)
         decision = replace(decision, entry=replace(entry, referrers=found))
+        for r in found:
+            if r.kind == MANIFESTO and r.subject == str(entry.digest):
+                attached_notes[entry.name] = _attached_note(resolver.client, ref, r, entry)
         refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
         if refusal is None:
             return decision
@@ -353,6 +360,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     result.refused = [refusals[n] for n in sorted(refusals)]
+    result.warnings.extend(f"{n}: {attached_notes[n]}" for n in sorted(attached_notes))
     result.held = [held[n] for n in sorted(held)]
     # unchanged images reuse their text from the base lockfile, and reading back parses
     # only the images written anew; never write what does not read back as the lock
@@ -395,6 +403,21 @@ def apply_lock(repo, result: LockResult, opts: LockOptions) -> LockResult:
         repo.push(opts.push, branch)
         result.pushed = branch
     return result
+
+
+def _attached_note(client, ref, referrer, entry) -> str:
+    """An attached manifesto artifact is read (one manifest GET) and compared, never trusted:
+    the layers were scanned anyway."""
+    manifest = client.get_manifest(ImageRef(ref.registry, ref.path), Digest.parse(referrer.digest))
+    parsed = layer_of(manifest.raw)
+    if parsed is None:
+        return f"attached manifesto {Digest.parse(referrer.digest).short} is unreadable"
+    layer, notes = parsed
+    same = layer == str(entry.manifesto_digest)
+    return (
+        f"attached manifesto {Digest.parse(referrer.digest).short} (tag {notes.get(PREFIX + 'tag', '?')}) "
+        f"{'matches' if same else 'differs from'} the scanned content"
+    )
 
 
 def _same(previous, ref) -> Resolved:

@@ -12,7 +12,7 @@ changes no output.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from docker_kolla.core.locktext import ImageState, LockReader, LockSummary
@@ -49,15 +49,6 @@ def walk_back(repo, path: str, rev: str, resume: Callable[[str], object | None])
         refs.append(ref)
     refs.reverse()
     return refs, state
-
-
-def summaries(repo, path: str, refs: list, reader: LockReader) -> Iterator[tuple[object, LockSummary | None]]:
-    """(ref, summary) oldest first; None for a deletion. Parse errors propagate."""
-    for ref in refs:
-        if ref.blob is None:
-            yield ref, None
-        else:
-            yield ref, reader.summary(repo.blob(ref.blob), where(path, ref.commit))
 
 
 # -- verify -------------------------------------------------------------------

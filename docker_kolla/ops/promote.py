@@ -10,18 +10,21 @@ stopped. One image failing does not stop the others; its tags stay untouched.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.manifest import INDEX_TYPES, Platform
+from docker_kolla.core.manifest import INDEX_TYPES, Platform, parse_manifest
 from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.errors import KollaError
+from docker_kolla.core.trust import TrustPolicy
+from docker_kolla.errors import KollaError, UsageError
+from docker_kolla.ops.carry import MODES, Carrier
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest
+from docker_kolla.ops.discover import Discoverer, load_keys, reverify
 from docker_kolla.ops.parallel import parallel_map
 
 if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
@@ -31,7 +34,8 @@ if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
 log = logging.getLogger(__name__)
 
 COPIED, TAGGED, PRESENT, REFUSED, FAILED = "copied", "tagged", "already present", "refused", "failed"
-STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED)
+UNVERIFIED = "unverified"  # promote --verify: its signature did not verify at the source; nothing copied
+STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED, UNVERIFIED)
 
 
 @dataclass
@@ -43,6 +47,8 @@ class PromoteOptions:
     platforms: tuple = ()
     dry_run: bool = False
     jobs: int = 8
+    verify: bool = False  # re-fetch and verify signatures at the source first; fail closed
+    referrers: str = "all"  # carry: all | signatures | none (ops.carry)
 
 
 @dataclass
@@ -51,6 +57,7 @@ class ImageOutcome:
     status: str
     stats: CopyStats = field(default_factory=CopyStats)
     error: str = ""
+    carried: int = 0  # signatures, attestations and referrers copied for it
 
 
 @dataclass
@@ -156,11 +163,53 @@ def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
         return ImageOutcome(item, FAILED, error=exc.line())
 
 
-def execute(plan: pp.Plan, tops: dict, copier: Copier, jobs: int, progress: Progress | None = None) -> PromoteResult:
-    """Carry out a plan, ``jobs`` images at a time; failures are recorded per image."""
+def _carry(outcome: ImageOutcome, entry: LockEntry | None, carrier: Carrier | None, tops: dict) -> ImageOutcome:
+    """After the image is at the destination: its signatures, attestations and referrers too.
+
+    For a --platform subset only the copied platforms' referrers go (the locked index is not there).
+    """
+    if carrier is None or entry is None or outcome.status not in (COPIED, TAGGED, PRESENT):
+        return outcome
+    t = outcome.item.target
+    platforms = dict(entry.platforms)
+    if t.subset and t.name in tops:
+        kept = {str(d.digest) for d in parse_manifest(tops[t.name]).manifests}
+        platforms = {p: d for p, d in platforms.items() if str(d) in kept}
+    try:
+        done = carrier.carry(t.source, t.destination, t.locked, platforms, outcome.stats, top=not t.subset)
+    except KollaError as exc:
+        return replace(outcome, status=FAILED, error=f"carrying signatures and referrers: {exc.line()}")
+    outcome = replace(outcome, carried=done.copied)
+    if done.missing:
+        missing = ", ".join(done.missing)
+        return replace(outcome, status=FAILED, error=f"missing at the destination after the copy: {missing}")
+    return outcome
+
+
+def execute(
+    plan: pp.Plan,
+    tops: dict,
+    copier: Copier,
+    jobs: int,
+    progress: Progress | None = None,
+    *,
+    carrier: Carrier | None = None,
+    entries: dict | None = None,
+    refused: dict | None = None,
+) -> PromoteResult:
+    """Carry out a plan, ``jobs`` images at a time; failures are recorded per image.
+
+    ``refused`` (name -> discover.Refusal from ``--verify``): those images are not touched.
+    ``carrier`` copies each image's referrers after it (``entries``: the lock entries by name).
+    """
+    refused, entries = refused or {}, entries or {}
 
     def run(item: pp.PlanItem) -> ImageOutcome:
-        outcome = _execute_one(item, tops, copier)
+        name = item.target.name
+        if name in refused:
+            outcome = ImageOutcome(item, UNVERIFIED, error=refused[name].reason)
+        else:
+            outcome = _carry(_execute_one(item, tops, copier), entries.get(name), carrier, tops)
         if progress:
             progress(item.target.name, outcome.status)
         return outcome
@@ -197,14 +246,25 @@ def run_promote(
     ``on_plan(plan)`` is called once the plan is made, before any copy (a progress display
     learns its total there).
     """
+    if opts.referrers not in MODES:
+        raise UsageError(f"--referrers must be one of {', '.join(MODES)}", "use --referrers all, signatures or none")
     name = pick_channel(repo, opts.channel, opts.rev)
     commit, lock = load_lock_at(repo, name, opts.rev)
     chan = _channel(repo, lock.channel)
+    policy = chan.trust if chan else TrustPolicy()
+    keys = load_keys(repo, policy) if opts.verify else ()
     plan, tops = plan_promote(lock, chan, opts, src, dst)
     if on_plan:
         on_plan(plan)
     if opts.dry_run:
         return PromoteResult(plan, commit=commit)
-    result = execute(plan, tops, copier, opts.jobs, progress)
+    refused = {}
+    if opts.verify:
+        names = [i.target.name for i in plan.items]
+        refused = reverify(Discoverer(src, keys), [lock.images[n] for n in names], policy, opts.jobs)
+    carrier = Carrier(copier, Discoverer(src), Discoverer(dst), opts.referrers) if opts.referrers != "none" else None
+    result = execute(
+        plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused
+    )
     result.commit = commit
     return result

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.repo_names import normalise_repo
-from docker_kolla.errors import EngineError, KollaError, UsageError
+from docker_kolla.errors import CheckFailed, EngineError, KollaError, UsageError
 from docker_kolla.ops.parallel import parallel_map
 
 if TYPE_CHECKING:  # the docker SDK loads only when a command talks to an engine
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_JOBS = 4
 
 PULLED, PRESENT, FAILED = "pulled", "present", "failed"
+UNVERIFIED = "unverified"  # pull --verify: its signature did not verify; not pulled, not tagged
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,15 @@ class PullResult:
         return sum(1 for o in self.outcomes if o.action == action)
 
     def raise_for_failures(self) -> None:
-        """Exit 3 naming every image that failed (the others stay tagged)."""
+        """Exit 3 naming every image that failed (the others stay tagged); exit 1 naming every
+        image that ``--verify`` refused."""
+        unverified = [o for o in self.outcomes if o.action == UNVERIFIED]
+        if unverified and not self.failed:
+            raise CheckFailed(
+                f"{len(unverified)} image(s) not pulled, signature not verified: "
+                + "; ".join(f"{o.entry.name} ({o.error})" for o in unverified),
+                "sign them with a key listed in the channel's [trust] keys, or pull an older lock",
+            )
         if self.failed:
             names = ", ".join(o.entry.name for o in self.failed)
             raise EngineError(
@@ -117,8 +126,14 @@ def run_pull(
     jobs: int = DEFAULT_JOBS,
     mark: str | None = None,
     progress: PullProgress | None = None,
+    refused: dict | None = None,
 ) -> PullResult:
-    """Pull, tag and verify the selected images of ``lock``; never raises for one image's failure."""
+    """Pull, tag and verify the selected images of ``lock``; never raises for one image's failure.
+
+    ``refused`` (name -> discover.Refusal, from ``pull --verify``): those images are neither
+    pulled nor tagged.
+    """
+    refused = refused or {}
     if jobs < 1:
         raise UsageError("--jobs must be at least 1", "use --jobs 4")
     entries = select(lock, names)
@@ -128,6 +143,8 @@ def run_pull(
     tags = {ref: info.id for info in images for ref in info.repo_tags}
 
     def work(entry):
+        if entry.name in refused:
+            return PullOutcome(entry, UNVERIFIED, error=refused[entry.name].reason)
         return _one(engine, entry, held.get(pinned_key(entry)), tags, lock.channel, mark, progress)
 
     outcomes = parallel_map(work, entries, jobs)

@@ -70,7 +70,9 @@ def test_after_lock_no_commit_of_a_new_channel_the_fix_works(tmp_path, docker_cl
     assert docker_cli.kolla("lock", "ocata", "--no-commit", cwd=repo).returncode == 0
     fleet.rebuild("nova-api", versions={"nova": "15.0.3"})
     line = one_line_error(docker_cli.kolla("lock", "ocata", cwd=repo), 2, "never committed")
-    assert "`git add lockfiles/ocata.toml && git commit`" in line and "`rm lockfiles/ocata.toml`" in line, line
+    assert (
+        "`git add lockfiles/ocata.toml && git commit -m 'lock ocata'`" in line and "`rm lockfiles/ocata.toml`" in line
+    ), line
     assert "git checkout" not in line  # it fails on an untracked file
     (repo / "lockfiles" / "ocata.toml").unlink()  # the second fix
     assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0

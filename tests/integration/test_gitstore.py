@@ -409,10 +409,11 @@ def test_expected_parent_and_concurrent_ref_change(repo: Path) -> None:
 
         # A real race: our commit object is built on `mine`, then git moves main first.
         mine = git(repo, "rev-parse", "HEAD").strip().encode()
-        ours = gitwrite.commit_path(lr._repo, mine, LOCK.encode(), b"ours\n", b"ours\n")
+        sig = gitwrite.Signature(b"A <a@example.test>", b"C <c@example.test>", 1_700_000_000)
+        ours = gitwrite.commit_path(lr._repo, mine, LOCK.encode(), b"ours\n", b"ours\n", sig)
         theirs = commit(repo, "README", "theirs\n", "theirs")
         with pytest.raises(GitError, match="moved"):
-            gitwrite.move_ref(lr._repo, b"HEAD", mine, ours, b"ours\n")
+            gitwrite.move_ref(lr._repo, b"HEAD", mine, ours, b"ours\n", sig)
         with pytest.raises(GitError, match="moved"):
             lr.commit_file(LOCK, b"late\n", "late", branch="kolla/x", expected_parent=mine.decode())
     assert git(repo, "rev-parse", "HEAD").strip() == theirs

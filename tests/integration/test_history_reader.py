@@ -311,3 +311,16 @@ def test_damaged_or_stale_cache_entries_are_ignored(tmp_path, how):
         assert all_logs(repo) == logs
         repo.reads = 0
         assert got_verify(repo) == expected and repo.reads == 0  # rewritten, good again
+
+
+def test_a_checkpoint_from_a_shallow_clone_is_not_used_after_deepening(tmp_path):
+    build(tmp_path / "r", 31, versions=12, edits=0)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "4", f"file://{tmp_path / 'r'}", str(clone)], check=True)
+    with open_repo(clone) as repo:
+        shallow = got_verify(repo)
+        assert shallow == reference_verify(repo) and shallow[0] <= 4
+    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--unshallow"], check=True)
+    with open_repo(clone) as repo:
+        deep = got_verify(repo)
+        assert deep == reference_verify(repo) and deep[0] == 12

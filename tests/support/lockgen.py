@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 
 from docker_kolla.core import lockfile
@@ -39,7 +40,7 @@ def rand_entry(rng: random.Random, name: str, static: bool = False) -> LockEntry
     platforms = {"linux/amd64": str(dg(rng)), "linux/arm64": str(dg(rng))} if others or rng.random() < 0.3 else {}
     return LockEntry(
         name=name,
-        repository=f"r.example/kolla/{name}",
+        repository=f"r.example/kolla/{re.sub('[^a-z0-9]+', '-', name.lower()).strip('-') or 'x'}",
         tag="4.0.0" if static else f"ocata-{revision}",
         revision=revision,
         digest=dg(rng),

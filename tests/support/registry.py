@@ -20,6 +20,7 @@ import requests
 from tests.support._proc import ServiceError, free_port, log_tail, require_binary, stop_process, wait_until
 
 if TYPE_CHECKING:
+    from tests.support.tlscerts import PrivateCA
     from tests.support.tokenserver import TokenServer
 
 
@@ -49,17 +50,30 @@ class Registry:
     """One ``docker-registry serve`` process; ``start()`` blocks until ``/v2/`` answers."""
 
     def __init__(
-        self, tmpdir: str | Path, *, htpasswd: tuple[str, str] | None = None, token: TokenServer | None = None
+        self,
+        tmpdir: str | Path,
+        *,
+        htpasswd: tuple[str, str] | None = None,
+        token: TokenServer | None = None,
+        tls: PrivateCA | None = None,
+        mutual: bool = False,
+        storage: Path | None = None,
+        hostname: str = "127.0.0.1",
     ) -> None:
+        """``tls``: serve HTTPS with that CA's server certificate (``mutual``: and require a client
+        certificate it signed); ``storage``: share another registry's storage folder (distribution
+        instances are stateless, so one can push over HTTP and another serve the same data over TLS);
+        ``hostname``: the name clients use (``host`` is ``hostname:port``)."""
         if htpasswd and token:
             raise ValueError("choose htpasswd or token auth, not both")
         self.tmpdir = Path(tmpdir)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.htpasswd = htpasswd
         self.token = token
+        self.tls, self.mutual, self.storage = tls, mutual, storage
         self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
+        self.host = f"{hostname}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{self.host}"
         self.log_path = self.tmpdir / f"registry-{self.port}.log"
         self.root: Path | None = None
         self._proc: subprocess.Popen | None = None
@@ -79,12 +93,16 @@ class Registry:
             "version": 0.1,
             "log": {"level": "info", "formatter": "text"},
             "storage": {
-                "filesystem": {"rootdirectory": str(self.root / "data")},
+                "filesystem": {"rootdirectory": str(self.storage or self.root / "data")},
                 "delete": {"enabled": True},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },
-            "http": {"addr": self.host, "secret": secrets.token_hex(16)},
+            "http": {"addr": f"127.0.0.1:{self.port}", "secret": secrets.token_hex(16)},
         }
+        if self.tls:
+            config["http"]["tls"] = {"certificate": str(self.tls.server_cert), "key": str(self.tls.server_key)}
+            if self.mutual:
+                config["http"]["tls"]["clientcas"] = [str(self.tls.ca)]
         if self.htpasswd:
             user, password = self.htpasswd
             path = self.root / "htpasswd"
@@ -104,8 +122,13 @@ class Registry:
             [binary, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         log.close()
+        tls = {}
+        if self.tls:
+            tls = {"verify": str(self.tls.ca)}
+            if self.mutual:
+                tls["cert"] = (str(self.tls.client_cert), str(self.tls.client_key))
         wait_until(
-            lambda: requests.get(f"{self.url}/v2/", timeout=2).status_code in (200, 401),
+            lambda: requests.get(f"{self.url}/v2/", timeout=2, **tls).status_code in (200, 401),
             timeout=30,
             what=f"docker-registry on {self.host}",
             proc=self._proc,

@@ -207,6 +207,18 @@ class Signer:
         }
         return self._append_layer(repo, cosign_tag(digest, "att"), layer)
 
+    def tamper(self, repo: str, digest: str) -> str:
+        """Flip one character of every signature in ``digest``'s .sig manifest (as an attacker
+        rewriting the tag would); returns the new .sig manifest digest."""
+        tag = cosign_tag(digest, "sig")
+        doc = json.loads(self.get_manifest(repo, tag) or b"{}")
+        for layer in doc["layers"]:
+            sig = layer["annotations"][SIG_ANNOTATION]
+            layer["annotations"][SIG_ANNOTATION] = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+        body = _json(doc)
+        self.put(repo, tag, body, OCI_MANIFEST)
+        return _sha(body)
+
     # -- cosign v3: a bundle as an OCI 1.1 referrer --------------------------------
     def bundle(
         self, repo: str, digest: str, subject_media_type: str, key: KeyPair, *, predicate_type: str = COSIGN_SIGN

@@ -87,7 +87,7 @@ def test_a_hand_edit_of_another_platform_is_detected():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ('[images.nova-api.platform-manifestos]\n"linux/arm64" = "x"\n', "table of tables"),
+        ('[images.nova-api.platform-manifestos]\n"linux/arm64" = "x"\n', "must be a table, not a string"),
         ('[images.nova-api.platform-manifestos."linux/amd64"]\n"python:nova" = "1"\n', "repeats the primary"),
     ],
 )

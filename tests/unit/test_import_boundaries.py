@@ -41,12 +41,15 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "endpoint": set(),
     "engine": {"docker", *REQUESTS},  # the docker SDK, built on requests
     "fsio": set(),
+    "gitatomic": {"dulwich"},
     "gitcommit": {"dulwich"},
     "giterrors": {"dulwich"},
+    "gitident": {"dulwich"},
     "gitpush": {"dulwich"},
     "gitrev": {"dulwich"},
     "gitstore": {"dulwich"},
     "gitwrite": {"dulwich"},
+    "tls": {"certifi"},  # ssl, and requests' own CA bundle
     "http": REQUESTS,
     "registry": REQUESTS,
     "responses": REQUESTS,

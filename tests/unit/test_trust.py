@@ -10,7 +10,15 @@ import pytest
 from docker_kolla.core import referrers as rf
 from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.trust import KEYLESS, load_key, pae, repository_matches, verify_bundle, verify_simple_signing
+from docker_kolla.core.trust import (
+    KEYLESS,
+    load_key,
+    pae,
+    repository_matches,
+    verify_bundle,
+    verify_dsse,
+    verify_simple_signing,
+)
 from docker_kolla.errors import ConfigError
 from tests.support.signer import KeyPair, envelope, simple_signing_payload, statement
 
@@ -82,3 +90,23 @@ def test_referrer_records_round_trip_and_reject_hand_edits():
     assert r.kind == rf.ATTESTATION and rf.kind_of("application/x-unknown") == rf.OTHER
     assert rf.kind_of(rf.SIMPLE_SIGNING) == rf.SIGNATURE
     assert rf.kind_of(rf.IN_TOTO, ("https://spdx.dev/Document",)) == rf.SBOM
+
+
+def test_dsse_from_an_independent_producer_securesystemslib():
+    """securesystemslib (secure-systems-lab) signs the envelope: the product follows the DSSE spec, not our signer."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import CryptoSigner
+
+    signer = CryptoSigner.generate_ecdsa()
+    keys = (load_key("sslib.pub", signer.public_key.keyval["public"].encode()),)
+    stmt = statement(REPO, str(DIGEST), "https://slsa.dev/provenance/v1", {"builder": {"id": "test"}})
+    env = Envelope(payload=stmt, payload_type="application/vnd.in-toto+json", signatures={})
+    env.sign(signer)
+    doc = env.to_dict()
+    assert doc["signatures"][0]["keyid"]  # a keyid cosign would leave empty: verification ignores it
+    verdict, predicate = verify_dsse(doc, DIGEST, keys)
+    assert verdict.ok and predicate == "https://slsa.dev/provenance/v1"
+    bundle = {"mediaType": rf.SIGSTORE_BUNDLE, "verificationMaterial": {"publicKey": {}}, "dsseEnvelope": doc}
+    assert verify_bundle(json.dumps(bundle).encode(), DIGEST, keys).ok
+    doc["payload"] = base64.b64encode(stmt.replace(b"test", b"evil")).decode()
+    assert verify_dsse(doc, DIGEST, keys)[0].why == "no trusted key verifies the signature"

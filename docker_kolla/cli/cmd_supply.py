@@ -1,0 +1,102 @@
+"""``attach`` and ``sbom``: the manifesto published next to the image, and as a standard SBOM."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from docker_kolla import __version__
+from docker_kolla.cli import base, factory, render
+from docker_kolla.core import sbom as sb
+from docker_kolla.core.promote_plan import Destination
+from docker_kolla.errors import UsageError
+from docker_kolla.ops.common import load_channels, load_lock_at, lock_path, pick_channel
+
+
+def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8) -> list:
+    """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``."""
+    from docker_kolla.ops.attach import attach_all
+    from docker_kolla.ops.discover import Discoverer
+    from docker_kolla.ops.promote import repository_ref
+
+    sha, lock = load_lock_at(repo, channel, rev)
+    dest = Destination.parse(to) if to else None
+    unknown = [n for n in names if n not in lock.images]
+    if unknown:
+        raise UsageError(f"not in lock {channel!r}: {', '.join(unknown)}", "name images as in the lockfile")
+    targets = []
+    for name in sorted(names or lock.images):
+        entry = lock.images[name]
+        source = repository_ref(entry.repository)
+        targets.append((dest.repository(source) if dest else source, entry))
+    return attach_all(client, Discoverer(client), targets, sha, jobs)
+
+
+@base.app.command("attach")
+def attach(
+    channel: Optional[str] = typer.Argument(None, help="Channel whose lock to attach (default: the only one)."),
+    lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="HOST[/NS]", help="Attach in this registry (a mirror)."),
+    image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Only this image (repeatable)."),
+    jobs: int = typer.Option(8, "--jobs", "-j", min=1, max=64, help="Parallel images."),
+    insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
+) -> None:
+    """Push each locked digest's manifesto as an OCI artifact whose subject is that digest."""
+    state = base.state()
+    client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
+    repo = factory.open_repo(state.repo)
+    with repo, client:
+        name = pick_channel(repo, channel, lock)
+        outcomes = attach_lock(client, repo, name, lock, to, tuple(image or ()), jobs)
+    render.table(
+        ["image", "result", "artifact", "repository"],
+        [(o.name, o.status, o.artifact.split(":")[1][:12], o.repository) for o in outcomes],
+    )
+
+
+@base.app.command("sbom")
+def sbom(
+    target: str = typer.Argument(..., help="A lock image name (nova-api) or a channel (all its images)."),
+    fmt: str = typer.Option("spdx", "--format", "-f", help="spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.5 JSON)."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="For an image name: its channel."),
+    lock: str = typer.Option("HEAD", "--lock", metavar="REV", help="Lock revision: HEAD, HEAD~1, a tag, a SHA."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Write a standard SBOM (package URLs) from the locked manifesto; reads no registry."""
+    render.check_format(fmt, sb.FORMATS)
+    state = base.state()
+    repo = factory.open_repo(state.repo)
+    with repo:
+        config = load_channels(repo)
+        if target in config.channels:
+            name, images = target, None
+        else:
+            name = pick_channel(repo, channel, lock)
+            images = [target]
+        sha, locked = load_lock_at(repo, name, lock)
+        if images and images[0] not in locked.images:
+            raise UsageError(
+                f"{target!r} is neither a channel nor an image of the lock of {name!r} at {lock}",
+                "name a channel from channels.toml or an image from its lockfile",
+            )
+        versions = repo.history(lock_path(name), sha)
+        when = max((v.time for v in versions), default=0)
+        distro = config.channels[name].distro if name in config.channels else ""
+    facts = [
+        sb.ImageFacts(e.name, e.repository, str(e.digest), e.tag, dict(e.manifesto))
+        for e in (locked.images[n] for n in (images or sorted(locked.images)))
+    ]
+    created = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    title = images[0] if images else name
+    text = sb.render(fmt, title, facts, created, __version__, distro)
+    if output is None:
+        base.out(text.rstrip("\n"))
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}", "pick a writable --output path") from exc
+    base.info(f"wrote {output} ({fmt}, {len(facts)} image(s))")

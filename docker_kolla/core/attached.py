@@ -1,0 +1,101 @@
+"""The manifesto as an OCI 1.1 artifact attached to the image it describes (pure: bytes only).
+
+One artifact per locked digest: an image manifest with ``artifactType``
+``application/vnd.docker-kolla.manifesto.v1+json``, the empty config, one layer
+holding the canonical manifesto JSON and ``subject`` = the locked digest. The
+layer is exactly the bytes the lock's ``manifesto-digest`` is computed over, so
+its digest *is* the lock's manifesto-digest: a reader compares two strings to
+know the artifact matches the lock. Annotations carry the image name, tag,
+revision and lock commit; nothing time-dependent, so attaching twice gives the
+same digest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from docker_kolla.core.canonical import canonical_json
+from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockfile import LockEntry
+from docker_kolla.core.manifest import OCI_MANIFEST
+from docker_kolla.core.referrers import EMPTY_CONFIG, MANIFESTO_ARTIFACT
+
+EMPTY_BLOB = b"{}"
+PREFIX = "dev.docker-kolla."
+
+
+def manifesto_value(entry: LockEntry) -> dict[str, Any]:
+    """What ``manifesto-digest`` covers: the manifesto alone, or ``{platform: manifesto}`` for several."""
+    if not entry.platform_manifestos:
+        return dict(sorted(entry.manifesto.items()))
+    every = {p: dict(sorted(m.items())) for p, m in entry.platform_manifestos.items()}
+    every[entry.platform] = dict(sorted(entry.manifesto.items()))
+    return every
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """The blobs and manifest to push for one image."""
+
+    manifest: bytes
+    layer: bytes
+    config: bytes = EMPTY_BLOB
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.of(self.manifest)
+
+
+def build(entry: LockEntry, subject_size: int, commit: str) -> Artifact:
+    layer = canonical_json(manifesto_value(entry))
+    annotations = {
+        f"{PREFIX}image": entry.name,
+        f"{PREFIX}tag": entry.tag,
+        f"{PREFIX}lock-commit": commit,
+        f"{PREFIX}platform": entry.platform,
+    }
+    if entry.revision is not None:
+        annotations[f"{PREFIX}revision"] = str(entry.revision)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": MANIFESTO_ARTIFACT,
+        "config": {"mediaType": EMPTY_CONFIG, "digest": str(Digest.of(EMPTY_BLOB)), "size": len(EMPTY_BLOB)},
+        "layers": [{"mediaType": MANIFESTO_ARTIFACT, "digest": str(Digest.of(layer)), "size": len(layer)}],
+        "subject": {"mediaType": entry.media_type, "digest": str(entry.digest), "size": subject_size},
+        "annotations": annotations,
+    }
+    return Artifact(json.dumps(manifest, indent=2, sort_keys=True).encode(), layer)
+
+
+@dataclass(frozen=True)
+class Attached:
+    """An attached manifesto read back: its annotations and the manifesto value."""
+
+    digest: str
+    layer_digest: str
+    annotations: dict[str, str]
+    value: dict[str, Any]
+
+    @property
+    def commit(self) -> str:
+        return self.annotations.get(f"{PREFIX}lock-commit", "")
+
+    @property
+    def tag(self) -> str:
+        return self.annotations.get(f"{PREFIX}tag", "")
+
+
+def layer_of(manifest_raw: bytes) -> tuple[str, dict[str, str]] | None:
+    """(layer digest, annotations) of a manifesto artifact's manifest, or None if it is not one."""
+    try:
+        doc = json.loads(manifest_raw)
+        if doc.get("artifactType") != MANIFESTO_ARTIFACT:
+            return None
+        layers = [x for x in doc["layers"] if x.get("mediaType") == MANIFESTO_ARTIFACT]
+        notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+        return str(layers[0]["digest"]), notes
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,107 @@
+"""Issue 11: the manifesto as an OCI artifact in the registry (attach, promote --attach-manifesto,
+inspect), and standard SBOMs validated with the reference libraries (spdx-tools, cyclonedx-python-lib)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import tomli
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+from tests.cli.lockrepo import make_repo
+from tests.support import Registry
+
+IMAGES = ["keystone", "nova-api"]
+
+
+def locked(tmp_path, docker_cli, fleet, images=IMAGES):
+    fleet.seed(images)
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, images)
+    done = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    return repo, tomli.loads((repo / "lockfiles" / "ocata.toml").read_text())["images"]
+
+
+def test_attach_then_inspect_reads_no_layer(tmp_path, docker_cli, fleet, proxy_factory):
+    repo, images = locked(tmp_path, docker_cli, fleet)
+    first = docker_cli.kolla("attach", "ocata", cwd=repo)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("attached") == 2
+    again = docker_cli.kolla("attach", "ocata", cwd=repo)
+    assert again.stdout.count("already attached") == 2  # same bytes: nothing new
+
+    proxy = proxy_factory(fleet.host)
+    ref = f"{proxy.host}/{fleet.repo('nova-api')}@{images['nova-api']['digest']}"
+    shown = docker_cli.kolla("inspect", ref, "--attached", "--format", "json", cwd=repo)
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert doc["manifesto"] == images["nova-api"]["manifesto"]
+    assert doc["manifesto-digest"] == images["nova-api"]["manifesto-digest"]
+    assert doc["annotations"]["dev.docker-kolla.tag"] == "ocata-1"
+    blobs = [path for method, path, _ in proxy.log if "/blobs/" in path and method == "GET"]
+    assert blobs == [f"/v2/{fleet.repo('nova-api')}/blobs/{doc['manifesto-digest']}"]  # no image layer read
+
+    scanned = docker_cli.kolla("inspect", ref, cwd=repo)  # a normal inspect says it found one, and compares
+    assert scanned.returncode == 0, scanned.stderr
+    assert "attached manifesto" in scanned.stderr and "matches the content read from the layers" in scanned.stderr
+
+    fleet.seed(["glance-api"])
+    none = docker_cli.kolla("inspect", fleet.image_ref("glance-api"), "--attached", cwd=repo)
+    assert none.returncode == 2 and "no manifesto is attached" in none.stderr
+
+
+def test_promote_attach_manifesto_at_the_destination(tmp_path, docker_cli, fleet, tmp_path_factory):
+    repo, images = locked(tmp_path, docker_cli, fleet)
+    with Registry(tmp_path_factory.mktemp("attach-dest")) as dest:
+        done = docker_cli.kolla("promote", "ocata", "--to", dest.host, "--attach-manifesto", cwd=repo)
+        assert done.returncode == 0, done.stderr
+        assert "attached the manifesto to 2 promoted image(s)" in done.stderr
+        ref = f"{dest.host}/{fleet.repo('keystone')}:ocata-1"
+        shown = docker_cli.kolla("inspect", ref, "--attached", "--format", "json", cwd=repo)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["manifesto"] == images["keystone"]["manifesto"]
+
+
+@pytest.mark.parametrize("fmt", ["spdx", "cyclonedx"])
+def test_sbom_validates_with_the_reference_libraries(tmp_path, docker_cli, fleet, fmt):
+    repo, images = locked(tmp_path, docker_cli, fleet)
+    one = tmp_path / f"nova.{fmt}.json"
+    done = docker_cli.kolla("sbom", "nova-api", "--format", fmt, "--output", str(one), cwd=repo)
+    assert done.returncode == 0, done.stderr
+    channel = docker_cli.kolla("sbom", "ocata", "--format", fmt, cwd=repo)
+    assert channel.returncode == 0, channel.stderr
+    both = tmp_path / f"ocata.{fmt}.json"
+    both.write_text(channel.stdout)
+    for path in (one, both):
+        text = path.read_text()
+        if fmt == "spdx":
+            document = parse_file(str(path))
+            assert validate_full_spdx_document(document) == []
+            purls = {r.locator for p in document.packages for r in p.external_references}
+        else:
+            assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(text) is None
+            doc = json.loads(text)
+            comps = doc["components"]
+            purls = {c["purl"] for c in comps} | {c["purl"] for top in comps for c in top.get("components", [])}
+        assert "pkg:pypi/nova@15.0.2" in purls
+        assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2" in purls
+    assert docker_cli.kolla("sbom", "nova-api", "--format", fmt, cwd=repo).stdout == one.read_text()  # deterministic
+    bad = docker_cli.kolla("sbom", "nova-api", "--format", "xml", cwd=repo)
+    assert bad.returncode == 2
+
+
+def test_lock_reads_an_attached_manifesto_and_says_so(tmp_path, docker_cli, fleet):
+    repo, images = locked(tmp_path, docker_cli, fleet)
+    assert docker_cli.kolla("attach", "ocata", "--image", "nova-api", cwd=repo).returncode == 0
+    other = make_repo(tmp_path / "other", docker_cli, fleet, IMAGES)  # a consumer locking the same images
+    done = docker_cli.kolla("lock", "ocata", cwd=other)
+    assert done.returncode == 0, done.stderr
+    assert "nova-api: attached manifesto" in done.stderr and "(tag ocata-1) matches the scanned content" in done.stderr
+    assert "keystone: attached manifesto" not in done.stderr
+    mine = tomli.loads((other / "lockfiles" / "ocata.toml").read_text())["images"]["nova-api"]
+    assert [r["artifact-type"] for r in mine["referrers"]] == ["application/vnd.docker-kolla.manifesto.v1+json"]
+    assert mine["manifesto"] == images["nova-api"]["manifesto"]  # the layers were still scanned
