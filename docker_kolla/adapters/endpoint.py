@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from docker_kolla.errors import ConfigError, UsageError
 
@@ -191,7 +191,7 @@ def _current_context(config_dir: Path) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _get(table: dict, key: str):
+def _get(table: Any, key: str) -> Any:
     """Case-insensitive key lookup, as Go's encoding/json does."""
     if key in table:
         return table[key]

@@ -347,9 +347,8 @@ def send(
                 _finish_on_close(resp, exchange)
             if not transient(resp) or last:
                 return resp
-            wait = retry_after(resp, policy.retry_after_cap)
-            if wait is None:
-                wait = _backoff(attempt, policy)
+            asked = retry_after(resp, policy.retry_after_cap)
+            wait = _backoff(attempt, policy) if asked is None else asked
             log.debug("%s %s: HTTP %d, retrying in %.1fs", method, redact(url), resp.status_code, wait)
             resp.close()
         time.sleep(wait)

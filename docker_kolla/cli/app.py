@@ -101,8 +101,8 @@ def run(flags, args: list) -> int:
         from typer._click.exceptions import NoArgsIsHelpError
         from typer._click.exceptions import UsageError as ClickUsageError
     except ImportError:  # pragma: no cover - older typer on plain click
-        from click.exceptions import NoArgsIsHelpError
-        from click.exceptions import UsageError as ClickUsageError
+        from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment]
+        from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
     try:
         code = base.app(args=args, prog_name="docker kolla", standalone_mode=False)
         code = code if isinstance(code, int) else 0

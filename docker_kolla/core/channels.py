@@ -35,7 +35,7 @@ _KEYS = {
     "kolla-ansible": str,
     "trust": dict,
 }
-_DEFAULTS = {
+_DEFAULTS: dict[str, Any] = {
     "registry": "docker.io",
     "namespace": "kolla",
     "name-template": "{distro}-{type}-{image}",
@@ -108,15 +108,15 @@ class Channel:
 
     name: str
     tag: str
-    images: tuple = ()
-    optional_images: tuple = ()  # locked when the registry has them, skipped with a note otherwise
+    images: tuple[Any, ...] = ()
+    optional_images: tuple[Any, ...] = ()  # locked when the registry has them, skipped with a note otherwise
     registry: str = "docker.io"
     namespace: str = "kolla"
     name_template: str = "{distro}-{type}-{image}"
     distro: str = "centos"
     type: str = "binary"
-    platforms: tuple = ("linux/amd64",)
-    manifesto: tuple = ("labels", "content")
+    platforms: tuple[Any, ...] = ("linux/amd64",)
+    manifesto: tuple[Any, ...] = ("labels", "content")
     revision_format: str = "{tag}-{revision}"
     static: bool = False
     bump_on: str = "manifesto"
@@ -143,7 +143,7 @@ class Channel:
 
 @dataclass(frozen=True)
 class ChannelsConfig:
-    channels: dict = field(default_factory=dict)  # name -> Channel
+    channels: dict[str, Channel] = field(default_factory=dict)
 
     def get(self, name: str) -> Channel:
         if name not in self.channels:
@@ -155,8 +155,8 @@ class ChannelsConfig:
         return self.channels[name]
 
 
-def _check(table: dict, where: str) -> dict:
-    out = {}
+def _check(table: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in table.items():
         if key in ("trust", "holds"):  # trust: core.trust.parse_trust; holds: _holds
             continue
@@ -165,7 +165,7 @@ def _check(table: dict, where: str) -> dict:
             raise ConfigError(f"channels.toml {where}: unknown key {key!r}", _FIX)
         if not isinstance(value, kind):
             raise ConfigError(f"channels.toml {where}: {key!r} must be {_KIND_NAMES[kind]}", _FIX)
-        if kind is list and not all(isinstance(v, str) for v in value):
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"channels.toml {where}: {key!r} must be a list of strings", _FIX)
         if kind is str and key != "namespace" and not value:
             raise ConfigError(f"channels.toml {where}: {key!r} must not be empty", _FIX)

@@ -8,6 +8,7 @@ so both group across images the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.referrers import ReferrerChange, referrer_changes
@@ -32,7 +33,7 @@ class ImageChange:
     kind: str  # added | removed | changed | rebuilt (digest only) | moved (only the repository)
     old: LockEntry | None
     new: LockEntry | None
-    packages: tuple = ()
+    packages: tuple[Any, ...] = ()
 
     @property
     def old_tag(self) -> str:
@@ -57,7 +58,7 @@ class PackageGroup:
     """One package change shared by several images."""
 
     change: PackageChange
-    images: tuple
+    images: tuple[Any, ...]
 
     @property
     def count(self) -> int:
@@ -67,10 +68,10 @@ class PackageGroup:
 @dataclass(frozen=True)
 class LockDiff:
     channel: str
-    images: tuple = ()  # ImageChange, sorted by name; unchanged images left out
-    groups: tuple = ()  # PackageGroup, most images first
+    images: tuple[Any, ...] = ()  # ImageChange, sorted by name; unchanged images left out
+    groups: tuple[Any, ...] = ()  # PackageGroup, most images first
     unchanged: int = 0
-    names: tuple = ()  # every image of the new lock, sorted (for "all but keystone")
+    names: tuple[Any, ...] = ()  # every image of the new lock, sorted (for "all but keystone")
     referrers: tuple[ReferrerChange, ...] = ()  # signatures/attestations added or removed, by image
 
     @property
@@ -89,14 +90,15 @@ class LockDiff:
             if not c.source_moved:
                 continue
             assert c.old is not None and c.new is not None
-            old_dir, _, old_base = c.old.repository.rpartition("/")
-            new_dir, _, new_base = c.new.repository.rpartition("/")
-            key = (old_dir, new_dir) if old_base == new_base else (c.old.repository, c.new.repository)
+            old, new = str(c.old.repository), str(c.new.repository)
+            old_dir, _, old_base = old.rpartition("/")
+            new_dir, _, new_base = new.rpartition("/")
+            key = (old_dir, new_dir) if old_base == new_base else (old, new)
             groups.setdefault(key, []).append(c.name)
         return tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda g: (-len(g[1]), g[0])))
 
 
-def package_changes(old: dict, new: dict) -> tuple:
+def package_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[Any, ...]:
     keys = sorted(set(old) | set(new))
     return tuple(PackageChange(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k))
 
@@ -105,11 +107,13 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
     """Images added, removed and changed between two locks, with package changes grouped."""
     old_images = old.images if old else {}
     new_images = new.images if new else {}
-    channel = (new or old).channel if (new or old) else ""
+    either = new or old
+    channel = either.channel if either else ""
     changes, unchanged = [], 0
     for name in sorted(set(old_images) | set(new_images)):
         a, b = old_images.get(name), new_images.get(name)
         if a is None:
+            assert b is not None  # the name came from one side or the other
             changes.append(ImageChange(name, "added", None, b, package_changes({}, b.facts)))
         elif b is None:
             changes.append(ImageChange(name, "removed", a, None, package_changes(a.facts, {})))
@@ -125,7 +129,7 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
         moved = referrer_changes(name, old_images[name].referrers, new_images[name].referrers)
         if moved is not None:
             attached.append(moved)
-    groups: dict = {}
+    groups: dict[PackageChange, list[str]] = {}
     for change in changes:
         if change.kind != "changed":
             continue

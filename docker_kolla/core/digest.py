@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from docker_kolla.errors import InvalidReference
 
@@ -34,7 +35,7 @@ class Digest:
         """The digest of exactly these bytes."""
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
-    def hasher(self):
+    def hasher(self) -> Any:
         """A fresh hashlib object of this digest's algorithm, for streaming checks."""
         return hashlib.new(self.algorithm)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import tomli
 
@@ -17,14 +18,18 @@ from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockcheck import check_document, check_entry
+from docker_kolla.core.manifest import Platform
 from docker_kolla.core.manifesto import manifesto_digest
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
 
 
-def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) -> Digest:
+def described_digest(
+    platform: Platform | None, manifesto: dict[str, Any], platform_manifestos: dict[Platform, Any]
+) -> Digest:
     """The digest of everything an entry describes: one value for the revision rule.
 
     With only the primary platform it is the digest of its manifesto alone, so
@@ -34,12 +39,12 @@ def described_digest(platform: str, manifesto: dict, platform_manifestos: dict) 
     """
     if not platform_manifestos:
         return manifesto_digest(manifesto)
-    every = {plat: dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
-    every[platform] = dict(sorted(manifesto.items()))
+    every = {str(plat): dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
+    every[str(platform or "")] = dict(sorted(manifesto.items()))
     return digest_of_value(every)
 
 
-def flat_facts(manifesto: dict, platform_manifestos: dict) -> dict:
+def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[str, Any]) -> dict[str, Any]:
     """The primary manifesto plus every other platform's facts keyed ``"<platform> <key>"``.
 
     One flat mapping, so diffs and logs treat a package change in the arm64 build
@@ -57,16 +62,19 @@ def header(channel: str) -> str:
 
 @dataclass(frozen=True)
 class LockEntry:
-    """One image pinned in a lock.
+    """An image as pinned: the one value for what the registry said an image is and
+    what a lock records of it (``ops.resolve`` makes it, ``core.revisions`` gives it
+    its tag and revision, the lockfile stores it).
 
     Attributes:
         name: short image name (``nova-api``), the key in ``[images]``.
-        repository: ``registry/path`` without tag.
-        tag: the tag-revision (``ocata-3``), or the release tag for static channels.
-        revision: the revision number; None for static channels (never revised).
+        repository: ``registry/path``, a reference without tag or digest.
         digest: what the channel tag pointed at: index or manifest.
         media_type: media type of ``digest``.
         platform: the primary platform, whose content ``manifesto`` describes.
+        tag: the tag-revision (``ocata-3``), or the release tag for static channels;
+            "" until the revision policy placed the image in a lock.
+        revision: the revision number; None for static channels (never revised).
         platforms: platform -> manifest digest (empty for a single manifest).
         manifesto: version facts (``rpm:x``, ``python:nova``, ``label:kolla_version``).
         platform_manifestos: platform -> manifesto of every other configured
@@ -77,16 +85,16 @@ class LockEntry:
     """
 
     name: str
-    repository: str
-    tag: str
-    revision: int | None
+    repository: ImageRef
     digest: Digest
     media_type: str
-    platform: str
-    platforms: dict = field(default_factory=dict)
-    manifesto: dict = field(default_factory=dict)
-    labels: dict = field(default_factory=dict)
-    platform_manifestos: dict = field(default_factory=dict)
+    platform: Platform | None
+    tag: str = ""
+    revision: int | None = None
+    platforms: dict[Platform, Digest] = field(default_factory=dict)
+    manifesto: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    platform_manifestos: dict[Platform, dict[str, str]] = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
     @functools.cached_property
@@ -95,7 +103,7 @@ class LockEntry:
         return described_digest(self.platform, self.manifesto, self.platform_manifestos)
 
     @property
-    def facts(self) -> dict:
+    def facts(self) -> dict[str, Any]:
         """Every described platform's facts in one mapping (see :func:`flat_facts`)."""
         return flat_facts(self.manifesto, self.platform_manifestos)
 
@@ -109,31 +117,31 @@ class LockEntry:
         """``repository:tag-revision``."""
         return f"{self.repository}:{self.tag}"
 
-    def to_toml(self) -> dict:
-        table = {"repository": self.repository, "tag": self.tag}
+    def to_toml(self) -> dict[str, Any]:
+        table: dict[str, Any] = {"repository": str(self.repository), "tag": self.tag}
         if self.revision is not None:
             table["revision"] = self.revision
         table.update(
             {
                 "digest": str(self.digest),
                 "media-type": self.media_type,
-                "platform": self.platform,
+                "platform": str(self.platform or ""),
                 "manifesto-digest": str(self.manifesto_digest),
             }
         )
-        for key, value in (("platforms", self.platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
+        platforms = {str(plat): str(digest) for plat, digest in self.platforms.items()}
+        for key, value in (("platforms", platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
             if value:
                 table[key] = dict(sorted(value.items()))
         if self.platform_manifestos:
-            table["platform-manifestos"] = {
-                plat: dict(sorted(self.platform_manifestos[plat].items())) for plat in sorted(self.platform_manifestos)
-            }
+            others = {str(plat): dict(sorted(m.items())) for plat, m in self.platform_manifestos.items()}
+            table["platform-manifestos"] = dict(sorted(others.items()))
         if self.referrers:
             table["referrers"] = [r.to_toml() for r in self.referrers]
         return table
 
     @classmethod
-    def from_toml(cls, name: str, table: dict, where: str) -> LockEntry:
+    def from_toml(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
         """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``)."""
         try:
             return cls._from_table(name, table, where)
@@ -141,31 +149,36 @@ class LockEntry:
             raise ConfigError(exc.message, fix_hint(where.partition(" ")[0])) from exc
 
     @classmethod
-    def _from_table(cls, name: str, table: dict, where: str) -> LockEntry:
+    def _from_table(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
         check_entry(table, where)
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
-        others = _platform_manifestos(table.get("platform-manifestos", {}), where)
-        if str(table.get("platform", "")) in others:
-            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
+        primary = str(table.get("platform", ""))
         try:
+            others = _platform_manifestos(table.get("platform-manifestos", {}), where)
             entry = cls(
                 name=name,
-                repository=_str(table, "repository", where),
+                repository=ImageRef.parse_repository(_str(table, "repository", where)),
                 tag=_str(table, "tag", where),
                 revision=table.get("revision"),
                 digest=Digest.parse(_str(table, "digest", where)),
                 media_type=_str(table, "media-type", where),
-                platform=str(table.get("platform", "")),
-                platforms={str(k): str(Digest.parse(str(v))) for k, v in (table.get("platforms") or {}).items()},
+                platform=Platform.parse(primary) if primary else None,
+                platforms={
+                    Platform.parse(str(k)): Digest.parse(str(v)) for k, v in (table.get("platforms") or {}).items()
+                },
                 manifesto=_facts(table.get("manifesto") or {}),
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
                 referrers=referrers_from_toml(table.get("referrers", []), where),
             )
+        except ConfigError:
+            raise
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
+        if entry.platform is not None and entry.platform in others:
+            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
         revision = entry.revision
         if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
@@ -180,11 +193,11 @@ class LockEntry:
 _EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
 
 
-def _platform_manifestos(value, where: str) -> dict:
+def _platform_manifestos(value: Any, where: str) -> dict[str, Any]:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
-    return {str(plat): _facts(m) for plat, m in value.items()}
+    return {Platform.parse(str(plat)): _facts(m) for plat, m in value.items()}
 
 
 def _facts(table: dict[str, object]) -> dict[str, str]:
@@ -194,7 +207,7 @@ def _facts(table: dict[str, object]) -> dict[str, str]:
     return {intern(str(k)): intern(str(v)) for k, v in table.items()}
 
 
-def _str(table: dict, key: str, where: str) -> str:
+def _str(table: dict[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: missing or empty key {key!r}", _EDIT_HINT)
@@ -206,7 +219,7 @@ class Lockfile:
     """The lock of one channel."""
 
     channel: str
-    images: dict = field(default_factory=dict)  # name -> LockEntry
+    images: dict[str, Any] = field(default_factory=dict)  # name -> LockEntry
     static: bool = False
 
     def with_entry(self, entry: LockEntry) -> Lockfile:
@@ -319,7 +332,7 @@ def loads(text: str, path: str = "lockfile") -> Lockfile:
         raise ConfigError(exc.message, hint) from exc
 
 
-def _from_document(doc: dict, path: str) -> Lockfile:
+def _from_document(doc: dict[str, Any], path: str) -> Lockfile:
     check_document(doc, path)
     head = doc.get("lock")
     if not isinstance(head, dict) or head.get("schema") != SCHEMA or not isinstance(head.get("channel"), str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.errors import RegistryError, UsageError
@@ -92,7 +93,7 @@ class Descriptor:
         return any(marker in self.media_type for marker in FOREIGN_LAYER_MARKERS)
 
     @classmethod
-    def from_json(cls, obj: dict) -> Descriptor:
+    def from_json(cls, obj: dict[str, Any]) -> Descriptor:
         try:
             plat = obj.get("platform")
             platform = None
@@ -154,7 +155,7 @@ class Index:
             if d.platform and d.platform.os == platform.os and d.platform.architecture == platform.architecture
         ]
         for desc in candidates:
-            if desc.platform.variant == platform.variant:
+            if desc.platform is not None and desc.platform.variant == platform.variant:
                 return desc
         return candidates[0] if candidates and not platform.variant else None
 
@@ -194,7 +195,7 @@ class ImageConfig:
     """The parts of an image config blob that docker-kolla uses."""
 
     platform: Platform
-    labels: dict
+    labels: dict[str, Any]
     diff_ids: tuple[str, ...]
     created: str = ""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
@@ -29,19 +30,19 @@ def is_version_label(name: str) -> bool:
     return name in MANIFESTO_LABELS or bool(_VERSION_LABEL.search(name.lower()))
 
 
-def manifesto_digest(manifesto: dict) -> Digest:
+def manifesto_digest(manifesto: dict[str, Any]) -> Digest:
     """sha256 of the canonical JSON of the manifesto."""
     return digest_of_value(dict(sorted(manifesto.items())))
 
 
 @dataclass
 class ManifestoResult:
-    manifesto: dict
-    labels: dict
-    warnings: list = field(default_factory=list)
+    manifesto: dict[str, Any]
+    labels: dict[str, Any]
+    warnings: list[Any] = field(default_factory=list)
 
 
-def _label_claims(name: str, value: str) -> dict:
+def _label_claims(name: str, value: str) -> dict[str, Any]:
     """What content key a version label speaks for: ``kolla_version`` -> ``python:kolla``."""
     if name in MANIFESTO_LABELS:
         try:
@@ -61,7 +62,9 @@ def _label_claims(name: str, value: str) -> dict:
     return {}
 
 
-def build_manifesto(labels: dict, content: dict, sources=("labels", "content")) -> ManifestoResult:
+def build_manifesto(
+    labels: dict[str, Any], content: dict[str, Any], sources: Sequence[str] = ("labels", "content")
+) -> ManifestoResult:
     """Merge label and content facts.
 
     Args:
@@ -71,9 +74,9 @@ def build_manifesto(labels: dict, content: dict, sources=("labels", "content")) 
     Returns:
         The manifesto, the informational labels, and one warning per disagreement.
     """
-    manifesto: dict = {}
-    info: dict = {}
-    warnings: list = []
+    manifesto: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    warnings: list[Any] = []
     use_labels = "labels" in sources
     use_content = "content" in sources
     if use_content:

@@ -17,48 +17,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.states import Step
 from docker_kolla.errors import UsageError
 
-COPY = "copy"  # the immutable tag is absent: copy content, then put the tags
-TAG = "tag"  # content and immutable tag present; only ``:<channel>`` moves
-PRESENT = "present"  # everything already as locked: no request that writes
-REFUSED = "refused"  # the immutable tag holds another digest (or no platform matched)
+COPY, TAG, PRESENT, REFUSED = Step.COPY, Step.TAG, Step.PRESENT, Step.REFUSED  # what a plan decides
 ACTIONS = (COPY, TAG, PRESENT, REFUSED)
 
 _ATTESTATION_REF = "vnd.docker.reference.digest"
-_TO_HINT = "write --to as HOST[:PORT][/NAMESPACE], e.g. --to registry.example.com:5000/kolla"
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where ``--to`` points: a registry host and an optional namespace."""
-
-    host: str
-    namespace: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Destination:
-        """``HOST[/NAMESPACE]``; the first component is always the host."""
-        host, _, namespace = (text or "").strip().strip("/").partition("/")
-        if not host or "@" in text or "://" in text:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT)
-        try:
-            ImageRef.from_parts(host, f"{namespace}/x" if namespace else "x")
-        except UsageError:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT) from None
-        return cls(host, namespace)
-
-    def repository(self, source: ImageRef) -> ImageRef:
-        """The destination repository (no tag) for a source repository."""
-        last = source.path.rsplit("/", 1)[-1]
-        path = f"{self.namespace}/{last}" if self.namespace else source.path
-        ref = ImageRef.from_parts(self.host, path)
-        return ImageRef(ref.registry, ref.path)
 
 
 @dataclass(frozen=True)
@@ -101,7 +71,7 @@ class Observed:
 @dataclass(frozen=True)
 class PlanItem:
     target: Target
-    action: str
+    action: Step
     put_tags: tuple[str, ...] = ()
     reason: str = ""
 
@@ -112,7 +82,7 @@ class Plan:
     destination: str
     items: tuple[PlanItem, ...] = field(default_factory=tuple)
 
-    def by_action(self, action: str) -> list[PlanItem]:
+    def by_action(self, action: Step) -> list[PlanItem]:
         return [i for i in self.items if i.action == action]
 
     @property
@@ -120,7 +90,7 @@ class Plan:
         """True if a real run would write anything (or refuse something)."""
         return any(i.action != PRESENT for i in self.items)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Step, int]:
         return {a: len(self.by_action(a)) for a in ACTIONS}
 
 
@@ -143,7 +113,7 @@ class CopyStats:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -214,6 +184,6 @@ def subset_index(raw: bytes, platforms: Sequence[Platform]) -> tuple[bytes, tupl
     return data, tuple(Digest.parse(e["digest"]) for e in kept)
 
 
-def _is_attestation(entry: dict, platform: Platform) -> bool:
+def _is_attestation(entry: dict[str, Any], platform: Platform) -> bool:
     annotations = entry.get("annotations") or {}
     return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or platform.is_unknown

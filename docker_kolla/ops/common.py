@@ -133,10 +133,11 @@ def warn_if_same_as_head(repo, channel: str, rev: str, sha: str) -> None:
     if channel_rev(repo, rev) is not None or repo.is_empty():
         return
     head = repo.resolve("HEAD")
-    if sha != head and repo.read(sha, lock_path(channel)) == repo.read(head, lock_path(channel)):
+    data = repo.read(sha, lock_path(channel)) if sha != head else None
+    if data is not None and data == repo.read(head, lock_path(channel)):
         notice.warning(
             f"{lock_path(channel)} at {rev} is the same as at HEAD ({rev} did not change channel {channel!r}); "
-            f"for the channel's previous lock use `--lock {channel}~1`"
+            f"for the channel's previous lock use `{channel}~1`"
         )
 
 

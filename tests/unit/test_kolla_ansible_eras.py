@@ -19,6 +19,8 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.exports import KollaAnsible, render
 from docker_kolla.core.kolla_eras import release_of
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import UsageError
 from tests.support import kolla_ansible as ka
 from tests.unit.test_kolla_releases import VERSIONS
@@ -67,12 +69,12 @@ def make_lock(release: str, images, revisions: dict | None = None) -> Lockfile:
     entries = {
         name: LockEntry(
             name=name,
-            repository=repository(release, name),
+            repository=ImageRef.parse_repository(repository(release, name)),
             tag=f"{tag}-{revision(name, revisions)}",
             revision=revision(name, revisions),
             digest=Digest.of(name.encode()),
             media_type="application/vnd.oci.image.manifest.v1+json",
-            platform="linux/amd64",
+            platform=Platform.parse("linux/amd64"),
         )
         for name in sorted(images)
     }
@@ -100,7 +102,7 @@ def check_against_kolla_ansible(release: str, lk: Lockfile, doc: dict) -> None:
     assert set(doc) <= known, sorted(set(doc) - known)  # every variable is one that release reads
     before = ka.image_fulls(version, {})
     after = ka.image_fulls(version, doc)
-    wanted = {f"{dest(release)}/{e.repository.rsplit('/', 1)[-1]}": e.tag for e in lk.images.values()}
+    wanted = {f"{dest(release)}/{e.repository.path.rsplit('/', 1)[-1]}": e.tag for e in lk.images.values()}
     seen = set()
     for var, full in after.items():
         repo, _, tag = full.rpartition(":")
