@@ -45,7 +45,7 @@ demo: deps venv
 demo-stop:
 	@if [ -x $(PY) ]; then $(PY) -m demo stop; else echo "no $(VENV): nothing to stop"; fi
 
-test: deps venv
+test: deps venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv

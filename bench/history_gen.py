@@ -26,6 +26,8 @@ if str(ROOT) not in sys.path:
 from docker_kolla.core import lockfile  # noqa: E402
 from docker_kolla.core.digest import Digest  # noqa: E402
 from docker_kolla.core.lockfile import LockEntry, Lockfile  # noqa: E402
+from docker_kolla.core.manifest import Platform  # noqa: E402
+from docker_kolla.core.reference import ImageRef  # noqa: E402
 
 CHANNEL = "ocata"
 PATH = f"lockfiles/{CHANNEL}.toml"
@@ -42,12 +44,12 @@ def _entry(rng: random.Random, name: str, packages: int) -> LockEntry:
     manifesto["label:kolla_version"] = "4.0.3"
     return LockEntry(
         name=name,
-        repository=f"registry.example.test/kolla/centos-binary-{name}",
+        repository=ImageRef.parse_repository(f"registry.example.test/kolla/centos-binary-{name}"),
         tag=f"{CHANNEL}-1",
         revision=1,
         digest=_digest(rng),
         media_type="application/vnd.docker.distribution.manifest.v2+json",
-        platform="linux/amd64",
+        platform=Platform.parse("linux/amd64"),
         manifesto=manifesto,
         labels={"build-date": "20170101"},
     )

@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from docker_kolla.core.digest import Digest  # noqa: E402
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps  # noqa: E402
+from docker_kolla.core.manifest import Platform  # noqa: E402
+from docker_kolla.core.reference import ImageRef  # noqa: E402
 from tests.support import Dockerd, KollaFleet, Registry  # noqa: E402
 from tests.support.paths import PLUGIN  # noqa: E402
 
@@ -56,12 +58,12 @@ def entries_for(fleet: KollaFleet, names: list, pushed: dict) -> list:
     return [
         LockEntry(
             name=n,
-            repository=f"{fleet.host}/{fleet.repo(n)}",
+            repository=ImageRef.parse_repository(f"{fleet.host}/{fleet.repo(n)}"),
             tag="ocata-1",
             revision=1,
             digest=Digest.parse(pushed[n].digest),
             media_type=pushed[n].media_type,
-            platform="linux/amd64",
+            platform=Platform.parse("linux/amd64"),
         )
         for n in names
     ]

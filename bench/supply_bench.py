@@ -70,14 +70,23 @@ def run(n: int, latency_ms: float, promote_latency_ms: float) -> dict:
             plain = KollaFleet(regs["src"].host, namespace="plain")
             plain_images = plain.generate(n)
             fleet, images, signed, attested = signed_fleet(regs["src"].host, n, key)
-            env_a = plugin_env(work / "a")
-            env_b = plugin_env(work / "b")  # separate layer caches: both locks are cold
-            repo_a = lock_repo(work / "locks-a", env_a, proxy.host, "plain", plain_images)
-            repo_b = lock_repo(work / "locks-b", env_b, proxy.host, "signed", images)
-            trusted(repo_b, env_b, key)
-
-            t_plain, c_plain, r_plain = cold_lock(proxy, repo_a, env_a)
-            t_signed, c_signed, r_signed = cold_lock(proxy, repo_b, env_b)
+            # each cold lock twice, alternating which goes first, fresh caches and lock repositories
+            # every time; the faster of the two counts (the machine is shared)
+            times: dict = {"plain": [], "signed": []}
+            for rep, order in enumerate((("plain", "signed"), ("signed", "plain"))):
+                for which in order:
+                    env = plugin_env(work / f"{which}-{rep}")
+                    names = plain_images if which == "plain" else images
+                    repo = lock_repo(work / f"locks-{which}-{rep}", env, proxy.host, which, names)
+                    if which == "signed":
+                        trusted(repo, env, key)
+                    elapsed, seen, total = cold_lock(proxy, repo, env)
+                    times[which].append(elapsed)
+                    if which == "plain":
+                        c_plain, r_plain = seen, total
+                    else:
+                        c_signed, r_signed, repo_b, env_b = seen, total, repo, env
+            t_plain, t_signed = min(times["plain"]), min(times["signed"])
             lock = (repo_b / "lockfiles" / "ocata.toml").read_text()
             verified = lock.count("verified-by = ")
 
@@ -121,6 +130,7 @@ def run(n: int, latency_ms: float, promote_latency_ms: float) -> dict:
                 "latency_ms_each_way": latency_ms,
                 "cold_lock_unsigned_s": round(t_plain, 2),
                 "cold_lock_signed_s": round(t_signed, 2),
+                "cold_lock_runs_s": {k: [round(t, 2) for t in v] for k, v in times.items()},
                 "ratio_signed_over_unsigned": round(t_signed / t_plain, 3),
                 "cold_requests_unsigned": c_plain,
                 "cold_requests_signed": c_signed,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from docker_kolla.core.kolla_eras import EraTable, parse_table
+from docker_kolla.core.kolla_eras import SERIES, EraTable, parse_table
 
 DEFAULT_ERA = "ocata"  # what a channel without a `kolla-ansible` key is exported for
 
@@ -19,10 +19,12 @@ def _names(folder: str) -> tuple[str, ...]:
     return tuple(sorted(names, key=_release_order))
 
 
-def _release_order(name: str) -> tuple:
-    """Ocata and Pike first (named series), then the numbered ones, master last."""
-    head = name.split(".")[0]
-    return (1, name) if head.isdigit() else (0 if name != "master" else 2, {"ocata": "0", "pike": "1"}.get(name, name))
+def _release_order(name: str) -> tuple[int, int, str]:
+    """The order OpenStack released them in (kolla-ansible's major versions), master last."""
+    order = list(SERIES.values())
+    if name in order:
+        return (0, order.index(name), name)
+    return (1 if name != "master" else 2, 0, name)
 
 
 def preset_names() -> tuple[str, ...]:

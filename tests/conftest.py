@@ -1,7 +1,7 @@
 """Session fixtures for the real services, plus a fresh Kolla-like fleet per test.
 
 A missing binary or a service that does not start FAILS the test with the reason
-(DESIGN.md 7: tests never skip for want of a service).
+(docs/design.md, Tests: tests never skip for want of a service).
 """
 
 from __future__ import annotations

@@ -44,6 +44,17 @@ SDISTS = ROOT / "tests" / "fixtures" / "kolla" / "sdists"
 RELEASES = {
     "ocata": ("4.0.5", "4.0.5", False),  # the Ocata preset comes from tools/make_preset.py
     "pike": (None, "5.0.6", False),
+    "queens": (None, "6.2.3", False),
+    "rocky": (None, "7.2.1", False),
+    "stein": (None, "8.3.0", False),
+    "train": (None, "9.3.2", False),
+    "ussuri": (None, "10.4.0", False),
+    "victoria": (None, "11.4.0", False),
+    "wallaby": (None, "12.8.0", False),
+    "xena": (None, "13.9.0", False),
+    "yoga": (None, "14.11.0", False),
+    "zed": (None, "15.6.0", False),
+    "2023.1": (None, "16.7.0", False),
     "2023.2": (None, "17.9.0", False),
     "2024.1": ("18.8.0", "18.8.0", True),
     "2024.2": ("19.8.0", "19.8.0", True),

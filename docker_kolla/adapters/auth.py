@@ -1,7 +1,7 @@
 """Challenge auth for registry requests: Basic, or Bearer tokens from the realm.
 
 :class:`Authenticator` answers ``WWW-Authenticate`` challenges and caches
-tokens per (realm, service, scopes) (protocols.md 3.2). Credentials come from
+tokens per (realm, service, scopes) (distribution docs/spec/auth/token.md). Credentials come from
 ``credentials.CredentialStore``; challenge parsing lives in ``challenges``.
 Both are re-exported here, where callers have always imported them.
 """

@@ -1,7 +1,7 @@
 """``WWW-Authenticate`` challenges (RFC 7235) and the token scopes we ask for.
 
 Pure parsing, no I/O: :class:`~docker_kolla.adapters.auth.Authenticator`
-answers the challenges (protocols.md 3.2; scope.md for the scope strings).
+answers the challenges (distribution docs/spec/auth/token.md; scope.md for the scope strings).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Order matters for interrupted runs: tags are PUT last, only after every blob and
 child manifest is present, so a tag never points at an incomplete image and a
-re-run copies only what is still missing (protocols.md 3.3, 3.5).
+re-run copies only what is still missing (OCI distribution-spec "Pushing manifests", "Pushing blobs", "Mounting a blob from another repository").
 
 Per blob: when this run already put the blob in another repository of the
 destination, one cross-repository mount (no HEAD first); else HEAD at the

@@ -1,4 +1,4 @@
-"""Registry credentials as the docker CLI would find them (protocols.md 2).
+"""Registry credentials as the docker CLI would find them (docker/cli `cli/config/configfile`, docker-credential-helpers).
 
 :class:`CredentialStore` answers "what would ``docker login`` use for this
 registry key?" from a config dir and an environment passed in by the caller:
@@ -59,7 +59,7 @@ def default_config_dir(environ: Mapping[str, str]) -> Path:
 
 
 def _decode_entry(entry: dict, where: str) -> Credentials:
-    """One ``auths`` entry -> Credentials (protocols.md 2.1)."""
+    """One ``auths`` entry -> Credentials (docker/cli `cli/config/types/authconfig.go`)."""
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: auth entry is not an object", "fix or remove it with `docker logout`")
     username = password = ""

@@ -23,7 +23,7 @@ import itertools
 import socket
 import threading
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -180,7 +180,7 @@ class DeadlineAdapter(HTTPAdapter):
     context docker would use for it (certs.d CAs and client pair, system store).
     """
 
-    trust = None
+    trust: Any = None
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)

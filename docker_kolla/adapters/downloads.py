@@ -3,12 +3,12 @@
 A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient` (like
 ``uploads``); it relies on the client's ``_base``, ``_request`` and ``stats``.
 Bytes are hashed as they arrive and compared with the digest they were asked
-for; a mismatch raises DigestMismatch and is never retried (protocols.md 3.4).
+for; a mismatch raises DigestMismatch and is never retried (distribution-spec "Pulling blobs": the digest is the content's).
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import requests
 import urllib3
@@ -21,12 +21,24 @@ from docker_kolla.core.manifest import Descriptor
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import DigestMismatch, NotFoundError, RegistryError
 
+if TYPE_CHECKING:
+    from docker_kolla.adapters.registry import RegistryStats
+
 # 1 MiB reads keep per-blob memory small while costing few syscalls.
 CHUNK_SIZE = 1024 * 1024
 
 
 class BlobDownloads:
     """``blob_exists``, ``get_blob`` and ``open_blob`` for RegistryClient."""
+
+    if TYPE_CHECKING:  # provided by RegistryClient, which mixes this in
+        stats: RegistryStats
+
+        def _base(self, ref: ImageRef) -> str: ...
+
+        def _request(
+            self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any
+        ) -> requests.Response: ...
 
     def blob_exists(self, ref: ImageRef, digest: Digest) -> bool:
         """HEAD the blob (following redirects to storage)."""

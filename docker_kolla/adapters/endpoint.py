@@ -1,13 +1,13 @@
 """Which Docker engine to talk to: the one the docker CLI would use.
 
-The CLI's order (cli/command/cli.go ``resolveContextName``, protocols.md 1.6):
+The CLI's order (cli/command/cli.go ``resolveContextName``):
 ``--context`` > ``-H`` > ``DOCKER_HOST`` > ``DOCKER_CONTEXT`` > config.json
 ``currentContext`` > ``default``. ``-H`` and ``DOCKER_HOST`` mean the default
 context with that host. Named contexts live in
 ``<config dir>/contexts/meta/<sha256(name)>/meta.json`` with TLS material in
 ``<config dir>/contexts/tls/<sha256(name)>/docker/``. A context that does not
 exist is an error, never a quiet fall back to the local socket (the docker SDK
-7.2 falls back; protocols.md 7.4). This module reads files only; it does not
+7.2 falls back; docker SDK `docker.from_env`). This module reads files only; it does not
 import the docker SDK.
 """
 
@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from docker_kolla.errors import ConfigError, UsageError
 
@@ -191,7 +191,7 @@ def _current_context(config_dir: Path) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _get(table: dict, key: str):
+def _get(table: Any, key: str) -> Any:
     """Case-insensitive key lookup, as Go's encoding/json does."""
     if key in table:
         return table[key]

@@ -1,7 +1,7 @@
 """The Docker engine, through the docker SDK's low-level API. The only docker SDK importer.
 
 Thin on purpose: connect to a resolved :class:`Endpoint`, pull by digest with the
-streaming API (``images.pull`` hides in-stream errors, protocols.md 7.2), tag,
+streaming API (``images.pull`` hides in-stream errors, docker SDK `ImageCollection.pull`), tag,
 list images with their RepoDigests, list running containers. Every SDK or
 connection failure becomes an :class:`EngineError` with a one-line hint.
 """

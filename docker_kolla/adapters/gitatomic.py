@@ -145,7 +145,7 @@ def swap_ref(
     """
     realnames, _ = repo.refs.follow(ref)
     realname = realnames[-1]
-    path = os.fsdecode(repo.refs.refpath(realname))
+    path = os.fsdecode(repo.refs.refpath(realname))  # type: ignore[attr-defined]  # a disk repository's refs
     os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         lock = LockFile(path)

@@ -71,7 +71,7 @@ def _refuse_non_bare(url: str, remote: str) -> None:
 
     dulwich would update such a remote's checked-out branch without git's
     ``receive.denyCurrentBranch`` refusal, leaving its work tree and index
-    stale (protocols.md 5.5), so only bare local remotes are accepted.
+    stale (dulwich `porcelain.push`), so only bare local remotes are accepted.
     """
     if url.startswith("file://"):
         local = url[len("file://") :]

@@ -5,7 +5,7 @@ the ``git*`` adapter modules import dulwich).
 
 dulwich's ``parse_commit`` resolves a *name* (HEAD, branch, tag peeled to its
 commit, full or short SHA) but none of git's ``~N`` / ``^N`` suffixes after a
-short SHA or a tag (reference/protocols.md 5.2), so the suffix walk is done here:
+short SHA or a tag (dulwich `objectspec.parse_commit`), so the suffix walk is done here:
 ``~N`` follows N first parents, ``^N`` takes the Nth parent, ``^0`` is the commit
 itself, ``^{}`` and ``^{commit}`` peel (a no-op: we always peel to a commit).
 """
@@ -209,7 +209,7 @@ def walk(repo: Repo, start: Commit, path: bytes) -> Iterator[tuple[Commit, bytes
     Yields (commit, blob sha or None for a deletion) for every commit whose blob
     for ``path`` differs from its first parent's. Comparing blob shas from
     ``tree_lookup_path`` costs two tree lookups per commit, far less than the
-    tree diff ``get_walker(paths=...)`` does (protocols.md 5.4). A caller may
+    tree diff ``get_walker(paths=...)`` does (dulwich `walk.Walker`). A caller may
     stop early: nothing older is read.
     """
     commit: Commit | None = start

@@ -8,7 +8,7 @@ or the clock.
 
 Commits are built here rather than with ``WorkTree.commit`` because that would
 also pick up ``MERGE_HEAD`` as a parent during a user's merge, run hooks, add
-sign-offs and sign when ``commit.gpgsign`` is set (protocols.md 5.3).
+sign-offs and sign when ``commit.gpgsign`` is set (git-commit(1), dulwich `repo.get_worktree().commit`).
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def _put_path(repo: Repo, tree_sha: bytes | None, parts: list[bytes], mode: int,
     """A copy of tree ``tree_sha`` with ``parts`` set to (mode, sha); stores new trees."""
     tree = Tree()
     if tree_sha is not None:
-        for item in repo.object_store[tree_sha].items():
+        old = repo.object_store[tree_sha]
+        assert isinstance(old, Tree)
+        for item in old.items():
             tree.add(item.path, item.mode, item.sha)
     head, rest = parts[0], parts[1:]
     if rest:

@@ -145,7 +145,7 @@ def make_session(
     HTTPS host the way docker does (certs.d, system store, CA bundle variables).
 
     ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
-    credentials to the new host after a redirect (protocols.md 3.4), and reads
+    credentials to the new host after a redirect (blob GETs redirect to storage: distribution-spec "Pulling blobs"), and reads
     proxy settings from the environment behind our back. Callers that want the
     environment's proxies pass them in explicitly.
     """
@@ -347,9 +347,8 @@ def send(
                 _finish_on_close(resp, exchange)
             if not transient(resp) or last:
                 return resp
-            wait = retry_after(resp, policy.retry_after_cap)
-            if wait is None:
-                wait = _backoff(attempt, policy)
+            asked = retry_after(resp, policy.retry_after_cap)
+            wait = _backoff(attempt, policy) if asked is None else asked
             log.debug("%s %s: HTTP %d, retrying in %.1fs", method, redact(url), resp.status_code, wait)
             resp.close()
         time.sleep(wait)
@@ -394,7 +393,7 @@ class SizedReader:
 
     requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
     explicit Content-Length, both headers); a sized object with ``read`` is
-    sent as a plain body of that length (protocols.md 3.5).
+    sent as a plain body of that length (distribution-spec "Pushing a blob monolithically").
     """
 
     def __init__(self, chunks: Iterable[bytes], size: int) -> None:

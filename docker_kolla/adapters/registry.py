@@ -2,9 +2,9 @@
 
 Every manifest and blob is hashed as received and compared with the digest it
 was asked for (or announced under); a mismatch raises DigestMismatch and is
-never retried (protocols.md 3.3, 3.4). Tags resolve with HEAD, which Docker Hub
+never retried (distribution-spec "Pulling manifests", "Pulling blobs"). Tags resolve with HEAD, which Docker Hub
 does not count as a pull; manifests are cached by digest because content under
-a digest never changes (protocols.md 3.7). The blob calls live in
+a digest never changes (docs.docker.com "Docker Hub usage and limits"). The blob calls live in
 ``downloads.BlobDownloads`` and ``uploads.BlobUploads``; answer parsing
 helpers in ``responses``.
 """

@@ -57,7 +57,7 @@ def watch_cli_socket(env: dict) -> None:
     """Cancel on EOF of DOCKER_CLI_PLUGIN_SOCKET (docker CLI >= 25).
 
     Without a TTY the docker CLI forwards Ctrl-C / SIGTERM only by closing this
-    socket (protocols.md 1.4); reading it in a daemon thread and turning EOF into
+    socket (`DOCKER_CLI_PLUGIN_SOCKET`, docker/cli `cli-plugins/socket`); reading it in a daemon thread and turning EOF into
     SIGINT gives the same clean cancel (exit 130, lock repo untouched) as a Ctrl-C.
     """
     address = env.get("DOCKER_CLI_PLUGIN_SOCKET")
@@ -101,8 +101,8 @@ def run(flags, args: list) -> int:
         from typer._click.exceptions import NoArgsIsHelpError
         from typer._click.exceptions import UsageError as ClickUsageError
     except ImportError:  # pragma: no cover - older typer on plain click
-        from click.exceptions import NoArgsIsHelpError
-        from click.exceptions import UsageError as ClickUsageError
+        from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment]
+        from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
     try:
         code = base.app(args=args, prog_name="docker kolla", standalone_mode=False)
         code = code if isinstance(code, int) else 0

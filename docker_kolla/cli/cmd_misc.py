@@ -165,6 +165,7 @@ def inspect(
     )
     report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
     r = report.resolved
+    assert r is not None  # resolve() raises when the image cannot be read
     found = _attached(client, image, r.digest)
     if found is not None:
         same = found.layer_digest == str(r.manifesto_digest)
@@ -224,7 +225,7 @@ def version(fmt: str = typer.Option("text", "--format", "-f", help="text or json
     from docker_kolla import __version__
 
     render.check_format(fmt, ("text", "json"))
-    libraries = {}
+    libraries: dict[str, str | None] = {}
     for dist in ("dulwich", "requests", "docker", "typer", "rich"):
         try:
             libraries[dist] = dist_version(dist)
@@ -253,7 +254,7 @@ def _inspect_reference(ref: str, channel, lock: str):
     entry = locked.get(ref)
     if entry is None:
         raise UsageError(f"image {ref!r} is not in the lock of channel {name!r} at {lock}", fix)
-    return ImageRef.parse(f"{entry.repository}@{entry.digest}")
+    return entry.repository.with_digest(entry.digest)
 
 
 cache_app = Typer(help="Manage the per-layer content scan cache.", no_args_is_help=True)

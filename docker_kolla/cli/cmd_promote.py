@@ -25,7 +25,7 @@ def _report_notes(result: op.PromoteResult) -> None:
         base.info(
             f"{target.name}: --platform selected a subset: new index {target.digest} (locked {target.locked.short})"
         )
-    for item in result.plan.by_action("refused"):
+    for item in result.plan.by_action(op.REFUSED):
         base.warn(f"{item.target.name}: refused: {item.reason}")
     for o in result.by_status(op.FAILED):
         base.warn(f"{o.item.target.name}: failed: {o.error}")
@@ -34,7 +34,7 @@ def _report_notes(result: op.PromoteResult) -> None:
 
 
 def _exit(result: op.PromoteResult, dry_run: bool) -> None:
-    failed, refused = result.by_status(op.FAILED), result.plan.by_action("refused")
+    failed, refused = result.by_status(op.FAILED), result.plan.by_action(op.REFUSED)
     unverified = result.by_status(op.UNVERIFIED)
     if unverified and not failed:
         raise CheckFailed(

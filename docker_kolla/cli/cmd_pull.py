@@ -39,13 +39,11 @@ class _RichPullProgress(PullProgress):
         )
         self._tasks: dict = {}
         self._lock = threading.Lock()
-        self._title, self._total, self._overall = title, total, None
+        self._title, self._total = title, total
+        self._overall = self._progress.add_task(f"{title}: 0/{total}", total=total, state="", overall=True)
 
     def __enter__(self) -> _RichPullProgress:
         self._progress.__enter__()
-        self._overall = self._progress.add_task(
-            f"{self._title}: 0/{self._total}", total=self._total, state="", overall=True
-        )
         self._done = 0
         return self
 

@@ -34,4 +34,4 @@ def rollback(
         )
     for name in result.same:
         base.info(f"{name}: already at the content of {to}; unchanged")
-    base.info(f"committed {result.commit[:7]}: lockfiles/{channel}.toml")
+    base.info(f"committed {(result.commit or '')[:7]}: lockfiles/{channel}.toml")

@@ -52,7 +52,8 @@ def status(
         repo.close()
     engines = []
     try:
-        for ctx in context or [None]:
+        contexts: list[str | None] = list(context) if context else [None]
+        for ctx in contexts:
             engine = engine_for(state, ctx)
             engines.append((ctx or engine.endpoint.context, engine))
         report = run_status(engines, history, commit=commit)

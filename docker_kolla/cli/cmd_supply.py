@@ -11,7 +11,7 @@ import typer
 from docker_kolla import __version__
 from docker_kolla.cli import base, factory, render
 from docker_kolla.core import sbom as sb
-from docker_kolla.core.promote_plan import Destination
+from docker_kolla.core.reference import Location
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_channels, load_lock_at, lock_path, pick_channel
 
@@ -20,17 +20,16 @@ def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), 
     """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``."""
     from docker_kolla.ops.attach import attach_all
     from docker_kolla.ops.discover import Discoverer
-    from docker_kolla.ops.promote import repository_ref
 
     sha, lock = load_lock_at(repo, channel, rev)
-    dest = Destination.parse(to) if to else None
+    dest = Location.parse(to, "--to") if to else None
     unknown = [n for n in names if n not in lock.images]
     if unknown:
         raise UsageError(f"not in lock {channel!r}: {', '.join(unknown)}", "name images as in the lockfile")
     targets = []
     for name in sorted(names or lock.images):
         entry = lock.images[name]
-        source = repository_ref(entry.repository)
+        source = entry.repository
         targets.append((dest.repository(source) if dest else source, entry))
     return attach_all(client, Discoverer(client), targets, sha, jobs)
 
@@ -86,7 +85,7 @@ def sbom(
         when = max((v.time for v in versions), default=0)
         distro = config.channels[name].distro if name in config.channels else ""
     facts = [
-        sb.ImageFacts(e.name, e.repository, str(e.digest), e.tag, dict(e.manifesto))
+        sb.ImageFacts(e.name, str(e.repository), str(e.digest), e.tag, dict(e.manifesto))
         for e in (locked.images[n] for n in (images or sorted(locked.images)))
     ]
     created = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

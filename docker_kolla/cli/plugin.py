@@ -3,7 +3,7 @@
 The docker CLI runs ``docker-kolla docker-cli-plugin-metadata`` before every
 ``docker kolla ...`` call and for every ``docker --help``, so that answer must
 come before typer, requests, dulwich or the docker SDK are imported
-(protocols.md 1.2). Then the CLI execs us with its *full* argv: docker's global
+(docker/cli `cli-plugins/manager/metadata.go`). Then the CLI execs us with its *full* argv: docker's global
 flags may precede the plugin name (``docker -H unix:///x.sock kolla pull``), so
 they are parsed here, properly, not by searching for the first "kolla" token.
 """

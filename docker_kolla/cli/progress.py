@@ -26,11 +26,11 @@ class ImageProgress:
             transient=True,
             disable=not console_err.is_terminal,
         )
-        self._task = None
+        # rich accepts tasks before it starts; the bar shows once __enter__ starts it
+        self._task = self._progress.add_task(self.title, total=self.total, last="")
 
     def __enter__(self) -> ImageProgress:
         self._progress.__enter__()
-        self._task = self._progress.add_task(self.title, total=self.total, last="")
         return self
 
     def __exit__(self, *exc) -> None:

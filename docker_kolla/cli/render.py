@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from typing import Any
 
 from docker_kolla.cli.base import out
 from docker_kolla.core.diff import LockDiff
@@ -162,11 +163,12 @@ def log_text(entries: list) -> str:
 def inspect_text(image, r) -> str:
     """``inspect``: digests, then the manifesto per described platform, then the labels."""
     parts = [f"{image}\n  digest:     {r.digest}\n  media-type: {r.media_type}\n  platform:   {r.platform}"]
-    parts += [f"  {plat}: {dig}" for plat, dig in sorted(r.platforms.items())]
+    stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
+    parts += [f"  {plat}: {dig}" for plat, dig in stored.get("platforms", {}).items()]
     if r.platform_manifestos:  # several platforms described: head each table with its platform
         parts.append(f"\n{r.platform}:")
     parts.append(plain_table(["KEY", "VERSION"], sorted(r.manifesto.items())))
-    for plat, facts in sorted(r.platform_manifestos.items()):
+    for plat, facts in stored.get("platform-manifestos", {}).items():
         parts += [f"\n{plat}:", plain_table(["KEY", "VERSION"], sorted(facts.items()))]
     if r.labels:
         parts.append(plain_table(["LABEL", "VALUE"], sorted(r.labels.items())))
@@ -175,15 +177,16 @@ def inspect_text(image, r) -> str:
 
 def inspect_json(image, report) -> str:
     r = report.resolved
+    stored = r.to_toml()  # the platform tables keyed by their text, as the lockfile has them
     return to_json(
         {
             "reference": str(image),
             "digest": str(r.digest),
             "media-type": r.media_type,
-            "platform": r.platform,
-            "platforms": r.platforms,
+            "platform": stored["platform"],
+            "platforms": stored.get("platforms", {}),
             "manifesto": r.manifesto,
-            "platform-manifestos": r.platform_manifestos,
+            "platform-manifestos": stored.get("platform-manifestos", {}),
             "labels": r.labels,
             "warnings": report.label_conflicts + report.notes,
         }
@@ -253,6 +256,7 @@ def size(n: float) -> str:
 
 
 _ACTION_TEXT = {"copy": "copy", "tag": "move tag", "present": "already present", "refused": "refused"}
+_STATUS_TEXT = {"present": "already present"}  # a promote outcome (core.states.Step.PRESENT) in text
 
 
 def promote_plan_text(result, statuses: tuple = (), *, verbose: bool = False) -> str:
@@ -278,11 +282,11 @@ def promote_plan_text(result, statuses: tuple = (), *, verbose: bool = False) ->
 
 def promote_result_text(result, statuses: tuple, *, verbose: bool = False) -> str:
     """``promote``: the images that changed (all with ``verbose``), then counts and bytes."""
-    outcomes = [o for o in result.outcomes if verbose or word(o.status) != "already-present"]
+    outcomes = [o for o in result.outcomes if verbose or word(o.status) != "present"]
     rows = [
         (
             o.item.target.name,
-            o.status,
+            _STATUS_TEXT.get(o.status, str(o.status)),
             " ".join(o.item.put_tags) or "-",
             o.item.target.digest.short,
             size(o.stats.bytes_moved),
@@ -291,7 +295,7 @@ def promote_result_text(result, statuses: tuple, *, verbose: bool = False) -> st
         for o in outcomes
     ]
     t = result.totals
-    counts = ", ".join(f"{len(result.by_status(s))} {s}" for s in statuses)
+    counts = ", ".join(f"{len(result.by_status(s))} {_STATUS_TEXT.get(s, s)}" for s in statuses)
     summary = f"{counts}; {size(t.bytes_moved)} moved, {size(t.bytes_mounted)} mounted, {t.manifests_put} manifests put"
     table = plain_table(["IMAGE", "RESULT", "TAGS PUT", "DIGEST", "MOVED", "MOUNTED"], rows)
     return "\n".join(([table] if rows else []) + [summary])
@@ -416,7 +420,10 @@ def template_lines(template: str, records: list) -> str:
         v = record[name[1:]]
         return json.dumps(v) if as_json else str(v)
 
-    lines = [_ACTION.sub(lambda m, r=r: value(m.group(1), r), body) for r in records]
+    def fill(record: dict[str, Any]) -> str:
+        return _ACTION.sub(lambda m: value(m.group(1), record), body)
+
+    lines = [fill(r) for r in records]
     if not table_mode:
         return "\n".join(lines)
     header = _ACTION.sub(lambda m: m.group(1).split(".")[-1].upper() or "VALUE", body)
@@ -499,7 +506,12 @@ def _pin(entry) -> dict | None:
     """An image as pinned in a lock."""
     if entry is None:
         return None
-    return {"repository": entry.repository, "tag": entry.tag, "revision": entry.revision, "digest": str(entry.digest)}
+    return {
+        "repository": str(entry.repository),
+        "tag": entry.tag,
+        "revision": entry.revision,
+        "digest": str(entry.digest),
+    }
 
 
 def lock_json(result, *, dry_run: bool, remote: str | None) -> str:

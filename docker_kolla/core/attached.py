@@ -30,8 +30,8 @@ def manifesto_value(entry: LockEntry) -> dict[str, Any]:
     """What ``manifesto-digest`` covers: the manifesto alone, or ``{platform: manifesto}`` for several."""
     if not entry.platform_manifestos:
         return dict(sorted(entry.manifesto.items()))
-    every = {p: dict(sorted(m.items())) for p, m in entry.platform_manifestos.items()}
-    every[entry.platform] = dict(sorted(entry.manifesto.items()))
+    every = {str(p): dict(sorted(m.items())) for p, m in entry.platform_manifestos.items()}
+    every[str(entry.platform or "")] = dict(sorted(entry.manifesto.items()))
     return every
 
 
@@ -54,7 +54,7 @@ def build(entry: LockEntry, subject_size: int, commit: str) -> Artifact:
         f"{PREFIX}image": entry.name,
         f"{PREFIX}tag": entry.tag,
         f"{PREFIX}lock-commit": commit,
-        f"{PREFIX}platform": entry.platform,
+        f"{PREFIX}platform": str(entry.platform or ""),
     }
     if entry.revision is not None:
         annotations[f"{PREFIX}revision"] = str(entry.revision)

@@ -90,9 +90,10 @@ class LockDiff:
             if not c.source_moved:
                 continue
             assert c.old is not None and c.new is not None
-            old_dir, _, old_base = c.old.repository.rpartition("/")
-            new_dir, _, new_base = c.new.repository.rpartition("/")
-            key = (old_dir, new_dir) if old_base == new_base else (c.old.repository, c.new.repository)
+            old, new = str(c.old.repository), str(c.new.repository)
+            old_dir, _, old_base = old.rpartition("/")
+            new_dir, _, new_base = new.rpartition("/")
+            key = (old_dir, new_dir) if old_base == new_base else (old, new)
             groups.setdefault(key, []).append(c.name)
         return tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda g: (-len(g[1]), g[0])))
 

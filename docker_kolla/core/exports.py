@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from docker_kolla.core.kolla_eras import EraTable, Pin, plan
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.reference import split_registry
+from docker_kolla.core.reference import Location
 from docker_kolla.errors import UsageError
 
 FORMATS = ("kolla-ansible", "kolla-k8s", "helm", "compose", "list", "json")
@@ -69,14 +69,7 @@ def relocate(entry: LockEntry, registry: str | None) -> LockEntry:
     """The entry with its repository moved to ``HOST`` (path kept) or ``HOST/NAMESPACE`` (last component kept)."""
     if not registry:
         return entry
-    registry = registry.strip().rstrip("/")
-    host, sep, namespace = registry.partition("/")
-    if not host or "://" in registry or " " in registry:
-        raise UsageError(f"malformed --registry {registry!r}", "write it as HOST[:PORT][/NAMESPACE]")
-    _, path = split_registry(entry.repository)
-    base = path.rsplit("/", 1)[-1]
-    new = f"{host}/{namespace}/{base}" if sep else f"{host}/{path}"
-    return replace(entry, repository=new)
+    return replace(entry, repository=Location.parse(registry, "--registry").repository(entry.repository))
 
 
 # --- kolla-ansible -------------------------------------------------------------------
@@ -109,7 +102,7 @@ def _kolla_ansible(lock: Lockfile, entries: list[LockEntry], source: str, option
     values.update({var: tag for var, tag in result.values.items()})
     values.update(
         {
-            f"{prefix}_image_full": by_image[_image_of(table, prefix)].repository + f":{tag}"
+            f"{prefix}_image_full": f"{by_image[_image_of(table, prefix)].repository}:{tag}"
             for prefix, tag in sorted(result.full.items())
         }
     )
@@ -133,7 +126,7 @@ def _common_location(entries: list[LockEntry]) -> tuple[str, str, str, str]:
     """(registry, namespace, distro, install type) shared by every entry, or an error."""
     found = set()
     for entry in entries:
-        host, path = split_registry(entry.repository)
+        host, path = entry.repository.registry, entry.repository.path
         namespace, _, base = path.rpartition("/")
         prefix = base[: -len(entry.name)].rstrip("-") if base.endswith(entry.name) else None
         distro, _, kind = (prefix or "").rpartition("-")
@@ -189,7 +182,7 @@ def _json(lock: Lockfile, entries: list[LockEntry], source: str, revision: dict[
         "images": [
             {
                 "name": e.name,
-                "repository": e.repository,
+                "repository": str(e.repository),
                 "tag": e.tag,
                 "revision": e.revision,
                 "digest": str(e.digest),

@@ -60,7 +60,7 @@ def release_of(text: str, known: tuple[str, ...]) -> str:
     ``known`` are the releases with a shipped table; anything else is a UsageError.
     """
     value = text.strip().lower()
-    fix = f"use a release ({', '.join(known)}) or a kolla-ansible version of one (e.g. 20.6.0)"
+    fix = f"use a release ({_span(known)}) or a kolla-ansible version of one (e.g. 20.6.0)"
     if value in known:
         return value
     match = _VERSION.match(value)
@@ -71,6 +71,16 @@ def release_of(text: str, known: tuple[str, ...]) -> str:
     if series not in known:
         raise UsageError(f"no kolla-ansible variable table for {series} ({text!r})", fix)
     return series
+
+
+def _span(known: tuple[str, ...]) -> str:
+    """``ocata to 2026.1`` when ``known`` is an unbroken run of SERIES, else the names one by one."""
+    order = list(SERIES.values())
+    if len(known) > 2 and all(k in order for k in known):
+        first, last = order.index(known[0]), order.index(known[-1])
+        if list(known) == order[first : last + 1]:
+            return f"{known[0]} to {known[-1]}"
+    return ", ".join(known)
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,9 @@ def plan(table: EraTable, pins: dict[str, Pin], not_built_key: str = "") -> Plan
     """The tag variables that pin every locked container, coarsest level first.
 
     A variable is set only when every container below it that can be deployed for the
-    channel's distro/arch (not in ``not-built``) is in the lock; its value is the
+    channel's distro/arch (not in ``not-built``) is in the lock, and ``openstack_release``
+    only where it is the common tag (later it also names source branches, e.g.
+    ``kolla_source_version: "stable/{{ openstack_release }}"``); its value is the
     tag-revision most of those containers need (ties: the inherited value, then the
     highest revision). A finer variable is set where it differs. A container whose
     own tag variable cannot be set alone gets ``<prefix>_image_full``.
@@ -169,7 +181,9 @@ def plan(table: EraTable, pins: dict[str, Pin], not_built_key: str = "") -> Plan
     def choose(var: str, inherited: str | None) -> None:
         under = governed[var]
         effective = None
-        if all(c.image in pins for c in under):
+        if var == "openstack_release" != table.common:
+            pass  # below openstack_tag it also names source branches (Train's opendaylight_tag reads it)
+        elif all(c.image in pins for c in under):
             counts = Counter(pins[c.image].tag for c in under)
             revisions = {pins[c.image].tag: pins[c.image].revision for c in under}
             top = max(counts.values())

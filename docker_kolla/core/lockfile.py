@@ -18,14 +18,18 @@ from docker_kolla.core import tomlwrite
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockcheck import check_document, check_entry
+from docker_kolla.core.manifest import Platform
 from docker_kolla.core.manifesto import manifesto_digest
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
 
 
-def described_digest(platform: str, manifesto: dict[str, Any], platform_manifestos: dict[str, Any]) -> Digest:
+def described_digest(
+    platform: Platform | None, manifesto: dict[str, Any], platform_manifestos: dict[Platform, Any]
+) -> Digest:
     """The digest of everything an entry describes: one value for the revision rule.
 
     With only the primary platform it is the digest of its manifesto alone, so
@@ -35,12 +39,12 @@ def described_digest(platform: str, manifesto: dict[str, Any], platform_manifest
     """
     if not platform_manifestos:
         return manifesto_digest(manifesto)
-    every = {plat: dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
-    every[platform] = dict(sorted(manifesto.items()))
+    every = {str(plat): dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
+    every[str(platform or "")] = dict(sorted(manifesto.items()))
     return digest_of_value(every)
 
 
-def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[str, Any]) -> dict[str, Any]:
+def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[Platform, dict[str, str]]) -> dict[str, Any]:
     """The primary manifesto plus every other platform's facts keyed ``"<platform> <key>"``.
 
     One flat mapping, so diffs and logs treat a package change in the arm64 build
@@ -58,16 +62,19 @@ def header(channel: str) -> str:
 
 @dataclass(frozen=True)
 class LockEntry:
-    """One image pinned in a lock.
+    """An image as pinned: the one value for what the registry said an image is and
+    what a lock records of it (``ops.resolve`` makes it, ``core.revisions`` gives it
+    its tag and revision, the lockfile stores it).
 
     Attributes:
         name: short image name (``nova-api``), the key in ``[images]``.
-        repository: ``registry/path`` without tag.
-        tag: the tag-revision (``ocata-3``), or the release tag for static channels.
-        revision: the revision number; None for static channels (never revised).
+        repository: ``registry/path``, a reference without tag or digest.
         digest: what the channel tag pointed at: index or manifest.
         media_type: media type of ``digest``.
         platform: the primary platform, whose content ``manifesto`` describes.
+        tag: the tag-revision (``ocata-3``), or the release tag for static channels;
+            "" until the revision policy placed the image in a lock.
+        revision: the revision number; None for static channels (never revised).
         platforms: platform -> manifest digest (empty for a single manifest).
         manifesto: version facts (``rpm:x``, ``python:nova``, ``label:kolla_version``).
         platform_manifestos: platform -> manifesto of every other configured
@@ -78,16 +85,16 @@ class LockEntry:
     """
 
     name: str
-    repository: str
-    tag: str
-    revision: int | None
+    repository: ImageRef
     digest: Digest
     media_type: str
-    platform: str
-    platforms: dict[str, Any] = field(default_factory=dict)
-    manifesto: dict[str, Any] = field(default_factory=dict)
-    labels: dict[str, Any] = field(default_factory=dict)
-    platform_manifestos: dict[str, Any] = field(default_factory=dict)
+    platform: Platform | None
+    tag: str = ""
+    revision: int | None = None
+    platforms: dict[Platform, Digest] = field(default_factory=dict)
+    manifesto: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    platform_manifestos: dict[Platform, dict[str, str]] = field(default_factory=dict)
     referrers: tuple[Referrer, ...] = ()
 
     @functools.cached_property
@@ -111,24 +118,24 @@ class LockEntry:
         return f"{self.repository}:{self.tag}"
 
     def to_toml(self) -> dict[str, Any]:
-        table: dict[str, Any] = {"repository": self.repository, "tag": self.tag}
+        table: dict[str, Any] = {"repository": str(self.repository), "tag": self.tag}
         if self.revision is not None:
             table["revision"] = self.revision
         table.update(
             {
                 "digest": str(self.digest),
                 "media-type": self.media_type,
-                "platform": self.platform,
+                "platform": str(self.platform or ""),
                 "manifesto-digest": str(self.manifesto_digest),
             }
         )
-        for key, value in (("platforms", self.platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
+        platforms = {str(plat): str(digest) for plat, digest in self.platforms.items()}
+        for key, value in (("platforms", platforms), ("labels", self.labels), ("manifesto", self.manifesto)):
             if value:
                 table[key] = dict(sorted(value.items()))
         if self.platform_manifestos:
-            table["platform-manifestos"] = {
-                plat: dict(sorted(self.platform_manifestos[plat].items())) for plat in sorted(self.platform_manifestos)
-            }
+            others = {str(plat): dict(sorted(m.items())) for plat, m in self.platform_manifestos.items()}
+            table["platform-manifestos"] = dict(sorted(others.items()))
         if self.referrers:
             table["referrers"] = [r.to_toml() for r in self.referrers]
         return table
@@ -147,26 +154,31 @@ class LockEntry:
         for key in ("platforms", "manifesto", "labels"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
-        others = _platform_manifestos(table.get("platform-manifestos", {}), where)
-        if str(table.get("platform", "")) in others:
-            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
+        primary = str(table.get("platform", ""))
         try:
+            others = _platform_manifestos(table.get("platform-manifestos", {}), where)
             entry = cls(
                 name=name,
-                repository=_str(table, "repository", where),
+                repository=ImageRef.parse_repository(_str(table, "repository", where)),
                 tag=_str(table, "tag", where),
                 revision=table.get("revision"),
                 digest=Digest.parse(_str(table, "digest", where)),
                 media_type=_str(table, "media-type", where),
-                platform=str(table.get("platform", "")),
-                platforms={str(k): str(Digest.parse(str(v))) for k, v in (table.get("platforms") or {}).items()},
+                platform=Platform.parse(primary) if primary else None,
+                platforms={
+                    Platform.parse(str(k)): Digest.parse(str(v)) for k, v in (table.get("platforms") or {}).items()
+                },
                 manifesto=_facts(table.get("manifesto") or {}),
                 labels={str(k): str(v) for k, v in (table.get("labels") or {}).items()},
                 platform_manifestos=others,
                 referrers=referrers_from_toml(table.get("referrers", []), where),
             )
+        except ConfigError:
+            raise
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
+        if entry.platform is not None and entry.platform in others:
+            raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
         revision = entry.revision
         if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or revision < 1):
             raise ConfigError(f"{where}: revision must be a whole number >= 1", _EDIT_HINT)
@@ -181,11 +193,11 @@ class LockEntry:
 _EDIT_HINT = "the lockfile was edited by hand: restore it with `git checkout -- lockfiles/` and re-lock"
 
 
-def _platform_manifestos(value: Any, where: str) -> dict[str, Any]:
+def _platform_manifestos(value: Any, where: str) -> dict[Platform, dict[str, str]]:
     """``[images.X.platform-manifestos."linux/arm64"]`` tables: platform -> manifesto."""
     if not isinstance(value, dict) or not all(isinstance(m, dict) for m in value.values()):
         raise ConfigError(f"{where}: platform-manifestos must be a table of tables", _EDIT_HINT)
-    return {str(plat): _facts(m) for plat, m in value.items()}
+    return {Platform.parse(str(plat)): _facts(m) for plat, m in value.items()}
 
 
 def _facts(table: dict[str, object]) -> dict[str, str]:

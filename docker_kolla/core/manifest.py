@@ -1,7 +1,7 @@
 """Manifests and indexes parsed from the exact bytes a registry sent.
 
 The bytes are kept as received: a digest is always computed over them, never over
-a re-serialisation (protocols.md 3.3, 4.4).
+a re-serialisation (OCI distribution-spec "Pulling manifests"; image-spec descriptor.md "Digests").
 """
 
 from __future__ import annotations

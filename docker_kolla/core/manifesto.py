@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 
-# A JSON object label listing versions, e.g. {"nova": "15.0.2"} (kolla.md 1.3).
+# A JSON object label listing versions, e.g. {"nova": "15.0.2"} (docs/design.md, Manifesto).
 MANIFESTO_LABELS = ("org.openstack.kolla.manifesto", "manifesto")
 _VERSION_LABEL = re.compile(r"(^|[._-])version$")
 

@@ -1,7 +1,7 @@
 """The promote plan, as data: per image copy, move the channel tag, already present, or refused.
 
 Pure: the destination's current tags are observed by the caller and passed in,
-so ``--dry-run`` prints exactly what a real run would do. Rules (DESIGN.md,
+so ``--dry-run`` prints exactly what a real run would do. Rules (docs/design.md,
 issue 4):
 
 * ``:<tag-revision>`` (``ocata-3``, or the release tag of a static channel) is
@@ -22,43 +22,13 @@ from typing import Any, Iterable, Mapping, Sequence
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.states import Step
 from docker_kolla.errors import UsageError
 
-COPY = "copy"  # the immutable tag is absent: copy content, then put the tags
-TAG = "tag"  # content and immutable tag present; only ``:<channel>`` moves
-PRESENT = "present"  # everything already as locked: no request that writes
-REFUSED = "refused"  # the immutable tag holds another digest (or no platform matched)
+COPY, TAG, PRESENT, REFUSED = Step.COPY, Step.TAG, Step.PRESENT, Step.REFUSED  # what a plan decides
 ACTIONS = (COPY, TAG, PRESENT, REFUSED)
 
 _ATTESTATION_REF = "vnd.docker.reference.digest"
-_TO_HINT = "write --to as HOST[:PORT][/NAMESPACE], e.g. --to registry.example.com:5000/kolla"
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where ``--to`` points: a registry host and an optional namespace."""
-
-    host: str
-    namespace: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Destination:
-        """``HOST[/NAMESPACE]``; the first component is always the host."""
-        host, _, namespace = (text or "").strip().strip("/").partition("/")
-        if not host or "@" in text or "://" in text:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT)
-        try:
-            ImageRef.from_parts(host, f"{namespace}/x" if namespace else "x")
-        except UsageError:
-            raise UsageError(f"malformed --to {text!r}", _TO_HINT) from None
-        return cls(host, namespace)
-
-    def repository(self, source: ImageRef) -> ImageRef:
-        """The destination repository (no tag) for a source repository."""
-        last = source.path.rsplit("/", 1)[-1]
-        path = f"{self.namespace}/{last}" if self.namespace else source.path
-        ref = ImageRef.from_parts(self.host, path)
-        return ImageRef(ref.registry, ref.path)
 
 
 @dataclass(frozen=True)
@@ -101,7 +71,7 @@ class Observed:
 @dataclass(frozen=True)
 class PlanItem:
     target: Target
-    action: str
+    action: Step
     put_tags: tuple[str, ...] = ()
     reason: str = ""
 
@@ -112,7 +82,7 @@ class Plan:
     destination: str
     items: tuple[PlanItem, ...] = field(default_factory=tuple)
 
-    def by_action(self, action: str) -> list[PlanItem]:
+    def by_action(self, action: Step) -> list[PlanItem]:
         return [i for i in self.items if i.action == action]
 
     @property
@@ -120,7 +90,7 @@ class Plan:
         """True if a real run would write anything (or refuse something)."""
         return any(i.action != PRESENT for i in self.items)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Step, int]:
         return {a: len(self.by_action(a)) for a in ACTIONS}
 
 

@@ -113,10 +113,23 @@ class ImageRef:
             raise InvalidReference(f"malformed tag {tag!r}", _HINT)
         return cls(reg, norm_path, tag, digest)
 
+    @classmethod
+    def parse_repository(cls, text: str) -> ImageRef:
+        """``registry/path`` (no tag, no digest), as a lockfile stores it."""
+        ref = cls.parse(text, default_tag="")
+        if ref.tag or ref.digest is not None:
+            raise InvalidReference(f"repository {text!r} carries a tag or digest", _HINT)
+        return ref
+
     @property
     def repository(self) -> str:
         """``registry/path``, the name without tag or digest."""
         return f"{self.registry}/{self.path}"
+
+    @property
+    def bare(self) -> ImageRef:
+        """The repository alone: this reference without tag or digest."""
+        return replace(self, tag="", digest=None)
 
     @property
     def api_host(self) -> str:
@@ -143,3 +156,31 @@ class ImageRef:
         if self.digest:
             text += f"@{self.digest}"
         return text
+
+
+@dataclass(frozen=True)
+class Location:
+    """``HOST[:PORT][/NAMESPACE]``: where images go (``promote --to``) or live (``export --registry``)."""
+
+    host: str
+    namespace: str = ""
+
+    @classmethod
+    def parse(cls, text: str, option: str = "--to") -> Location:
+        """The first component is always the host; the rest, if any, the namespace."""
+        hint = f"write {option} as HOST[:PORT][/NAMESPACE], e.g. {option} registry.example.com:5000/kolla"
+        host, _, namespace = (text or "").strip().strip("/").partition("/")
+        if not host or "@" in text or "://" in text:
+            raise InvalidReference(f"malformed {option} {text!r}", hint)
+        try:
+            ImageRef.from_parts(host, f"{namespace}/x" if namespace else "x")
+        except InvalidReference:
+            raise InvalidReference(f"malformed {option} {text!r}", hint) from None
+        return cls(host, namespace)
+
+    def repository(self, source: ImageRef) -> ImageRef:
+        """Where ``source``'s repository goes: ``HOST/NAMESPACE/<last component>``, or
+        ``HOST/<source path>`` without a namespace. No tag, no digest."""
+        last = source.path.rsplit("/", 1)[-1]
+        path = f"{self.namespace}/{last}" if self.namespace else source.path
+        return ImageRef.from_parts(self.host, path)

@@ -13,12 +13,11 @@ old digest vanished upstream, or under ``--bump-on digest``. That one rule lets
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from docker_kolla.core.channels import Channel
-from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockfile import LockEntry, Lockfile, described_digest
+from docker_kolla.core.lockfile import LockEntry, Lockfile
 
 
 class Outcome(str, enum.Enum):
@@ -33,51 +32,21 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """What the registry says an image is now."""
-
-    name: str
-    repository: str
-    digest: Digest
-    media_type: str
-    platform: str
-    platforms: dict[str, Any] = field(default_factory=dict)
-    manifesto: dict[str, Any] = field(default_factory=dict)
-    labels: dict[str, Any] = field(default_factory=dict)
-    platform_manifestos: dict[str, Any] = field(default_factory=dict)  # every other described platform
-
-    @property
-    def manifesto_digest(self) -> Digest:
-        """What the revision policy compares: covers every described platform."""
-        return described_digest(self.platform, self.manifesto, self.platform_manifestos)
-
-
-@dataclass(frozen=True)
 class Decision:
     entry: LockEntry
     outcome: Outcome
     previous: LockEntry | None = None
 
 
-def _entry(channel: Channel, resolved: Resolved, revision: int | None) -> LockEntry:
-    return LockEntry(
-        name=resolved.name,
-        repository=resolved.repository,
-        tag=channel.revision_tag(revision),
-        revision=None if channel.static else revision,
-        digest=resolved.digest,
-        media_type=resolved.media_type,
-        platform=resolved.platform,
-        platforms=dict(resolved.platforms),
-        manifesto=dict(resolved.manifesto),
-        labels=dict(resolved.labels),
-        platform_manifestos={plat: dict(m) for plat, m in resolved.platform_manifestos.items()},
-    )
+def _placed(channel: Channel, resolved: LockEntry, revision: int | None) -> LockEntry:
+    """The resolved image with the tag and revision the policy gives it."""
+    static = channel.static
+    return replace(resolved, tag=channel.revision_tag(revision), revision=None if static else revision)
 
 
 def decide(
     channel: Channel,
-    resolved: Resolved,
+    resolved: LockEntry,
     previous: LockEntry | None,
     *,
     bump_on: str = "manifesto",
@@ -92,21 +61,21 @@ def decide(
         previous_gone: the previous digest no longer exists upstream.
     """
     if previous is None:
-        return Decision(_entry(channel, resolved, 1), Outcome.NEW)
+        return Decision(_placed(channel, resolved, 1), Outcome.NEW)
     if resolved.digest == previous.digest:
         kept = replace(previous, repository=resolved.repository)
         return Decision(kept, Outcome.UNCHANGED, previous)
     if channel.static:
         if accept_moved:
-            return Decision(_entry(channel, resolved, None), Outcome.ACCEPTED_MOVE, previous)
+            return Decision(_placed(channel, resolved, None), Outcome.ACCEPTED_MOVE, previous)
         return Decision(previous, Outcome.MOVED, previous)
     same_manifesto = resolved.manifesto_digest == previous.manifesto_digest  # every described platform
     next_revision = (previous.revision or 0) + 1
     if same_manifesto and bump_on != "digest":
         if previous_gone:
-            return Decision(_entry(channel, resolved, next_revision), Outcome.REPLACED, previous)
+            return Decision(_placed(channel, resolved, next_revision), Outcome.REPLACED, previous)
         return Decision(previous, Outcome.REBUILT, previous)
-    return Decision(_entry(channel, resolved, next_revision), Outcome.BUMPED, previous)
+    return Decision(_placed(channel, resolved, next_revision), Outcome.BUMPED, previous)
 
 
 @dataclass(frozen=True)

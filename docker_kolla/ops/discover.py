@@ -63,9 +63,8 @@ def reverify(discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: i
     strict = replace(policy, require="signature")
 
     def one(entry) -> Refusal | None:
-        ref = ImageRef.parse(entry.repository)
         try:
-            found = discoverer.discover(ImageRef(ref.registry, ref.path), entry.digest, entry.platforms)
+            found = discoverer.discover(entry.repository, entry.digest, entry.platforms)
         except KollaError as exc:
             return Refusal(entry.name, f"signatures could not be read: {exc.message}")
         return check_policy(entry.name, entry.digest, found, strict)
@@ -132,16 +131,20 @@ class Discoverer:
             return None
 
     def _has_api(self, ref: ImageRef, subject: Digest) -> list[dict] | None:
-        """The referrers API answer, or None when the host has no API (asked once per host)."""
+        """The referrers API answer, or None when the host has no API (found out once per host:
+        the first digest on a host asks while the others wait; then all ask in parallel)."""
         host = ref.api_host
-        with self._guard:
-            probe = self._probes.setdefault(host, threading.Lock())
-        with probe:  # the first digest on a host finds out; the others wait for the answer
-            if self._api.get(host) is False:
-                return None
-            listed = self.client.get_referrers(ref, subject)
-            self._api[host] = listed is not None
-            return listed if listed is not None else None
+        known = self._api.get(host)
+        if known is None:
+            with self._guard:
+                probe = self._probes.setdefault(host, threading.Lock())
+            with probe:
+                if host not in self._api:
+                    listed = self.client.get_referrers(ref, subject)
+                    self._api[host] = listed is not None
+                    return listed
+            known = self._api[host]
+        return self.client.get_referrers(ref, subject) if known else None
 
     def has_api(self, ref: ImageRef, digest: Digest) -> bool:
         """Does ``ref``'s registry serve the referrers API (asked once per host)?"""

@@ -15,7 +15,6 @@ from docker_kolla.core.channels import Channel, parse_channels
 from docker_kolla.core.exports import KollaAnsible, relocate, render
 from docker_kolla.core.kolla_eras import release_of
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import CheckFailed, ConfigError
 from docker_kolla.ops.common import CHANNELS_PATH, load_lock_at, pick_channel, tag_digest
 from docker_kolla.ops.parallel import parallel_map
@@ -90,8 +89,7 @@ def check_tags(client, lock: Lockfile, names: list[str], registry: str | None, j
     entries = [relocate(lock.images[n], registry) for n in names]
 
     def one(entry):
-        ref = ImageRef.parse(entry.repository)
-        return tag_digest(client, ImageRef(ref.registry, ref.path).with_tag(entry.tag))
+        return tag_digest(client, entry.repository.with_tag(entry.tag))
 
     found = parallel_map(one, entries, jobs)
     missing = [e for e, digest in zip(entries, found) if digest is None]

@@ -213,11 +213,14 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             or current.digest != previous.digest
             or current.manifesto_digest != previous.manifesto_digest
         ):
+            assert data is not None  # current came from this version's text
             current_entry = reader.entry(data, image, where)
+            assert current_entry is not None
             if previous is not None and previous_entry is None:
+                assert state.previous_at is not None  # set whenever previous is
                 at_commit, at_blob = state.previous_at
                 previous_entry = reader.entry(repo.blob(at_blob), image, lockhistory.where(path, at_commit))
-            pkgs = package_changes(previous_entry.facts if previous is not None else {}, current_entry.facts)
+            pkgs = package_changes(previous_entry.facts if previous_entry is not None else {}, current_entry.facts)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
             entries.append(
                 LogEntry(ref.commit, ref.time, ref.author, current.revision, current.tag, current.digest, change, pkgs)
@@ -346,7 +349,6 @@ def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
     A pinned digest that no longer exists (or a channel tag that vanished) is a
     problem; a channel tag that moved is a note: it is what the next `lock` reviews.
     """
-    from docker_kolla.core.reference import ImageRef
     from docker_kolla.errors import NotFoundError
     from docker_kolla.ops.common import load_channels, load_lock_at
 
@@ -357,7 +359,7 @@ def run_verify_remote(repo, channel: str, client) -> tuple[list, list]:
         chan = None  # without channels.toml only the pinned digests can be checked
     problems, notes = [], []
     for name, entry in sorted(lock.images.items()):
-        ref = ImageRef.parse(entry.repository + ":latest")
+        ref = entry.repository
         try:
             client.head_manifest(ref.with_digest(entry.digest))
         except NotFoundError:

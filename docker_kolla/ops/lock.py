@@ -11,6 +11,7 @@ import contextlib
 import fnmatch
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from docker_kolla.core.attached import PREFIX, layer_of
 from docker_kolla.core.channels import Channel
@@ -19,7 +20,7 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import Lockfile, conflicted_images
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import MANIFESTO
-from docker_kolla.core.revisions import Decision, Outcome, Resolved, decide
+from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
@@ -160,8 +161,8 @@ def summary_text(result: LockResult) -> str:
     for name in result.removed:
         lines.append(f"- {name}: removed")
     for h in result.held:
-        moved = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
-        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + moved)
+        upstream = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
+        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + upstream)
     for group in result.diff.groups[:20]:
         c = group.change
         lines.append(
@@ -261,7 +262,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
 
     holds = {h.name: h for h in channel.holds if h.name in wanted}
     by_revision = _by_revision(repo, path, base) if any(h.revision for h in holds.values()) else {}
-    held: dict = {}
+    held: dict[str, dict[str, Any]] = {}
 
     def keep_held(name: str, ref, previous, hold) -> tuple[Decision | None, list, list]:
         """A held image stays at its hold's digest whatever the tag does (taken forward if needed)."""
@@ -277,9 +278,11 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
         except NotFoundError:
             now = None
         if previous is not None and previous.digest == target:
-            decision = decide(channel, _same(previous, ref), previous, bump_on=bump_on)
+            decision = decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on)
         elif at is not None:
-            decision = decide(channel, _same(at, ref), previous, bump_on="digest", accept_moved=True)
+            # the held revision's image as if resolved now: its tag and referrers are the policy's to give
+            fresh = replace(at, repository=ref.bare, tag="", revision=None, referrers=())
+            decision = decide(channel, fresh, previous, bump_on="digest", accept_moved=True)
         else:
             if not resolver.exists(ref, target):
                 raise UsageError(
@@ -314,7 +317,11 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
             # free on Docker Hub and usually all a re-lock needs.
             head = (heads.take(name) if heads else resolver.head(ref)) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
-                return attach(decide(channel, _same(previous, ref), previous, bump_on=bump_on), ref), [], []
+                return (
+                    attach(decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on), ref),
+                    [],
+                    [],
+                )
             report = resolver.resolve(name, ref, head)
         except NotFoundError:
             if name in channel.optional_images:
@@ -417,19 +424,4 @@ def _attached_note(client, ref, referrer, entry) -> str:
     return (
         f"attached manifesto {Digest.parse(referrer.digest).short} (tag {notes.get(PREFIX + 'tag', '?')}) "
         f"{'matches' if same else 'differs from'} the scanned content"
-    )
-
-
-def _same(previous, ref) -> Resolved:
-    """A Resolved equal to the previous entry (the tag still points at the locked digest)."""
-    return Resolved(
-        name=previous.name,
-        repository=ref.repository,
-        digest=previous.digest,
-        media_type=previous.media_type,
-        platform=previous.platform,
-        platforms=previous.platforms,
-        manifesto=previous.manifesto,
-        labels=previous.labels,
-        platform_manifestos=previous.platform_manifestos,
     )

@@ -4,7 +4,7 @@ cancelled and in-flight work is not waited for (it only holds network reads)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Generic, Iterable, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,7 +22,7 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> list[R]
     return results
 
 
-class Prefetch:
+class Prefetch(Generic[T, R]):
     """``fn(x)`` for every ``x``, started now on up to ``jobs`` threads; :meth:`take` waits
     for one result (or raises its error). For work whose inputs are known before the
     rest of a step is ready (a re-lock's HEADs, while the lockfile is parsed).
@@ -37,7 +37,7 @@ class Prefetch:
         future = self._futures.pop(x, None)
         return self._fn(x) if future is None else future.result()
 
-    def __enter__(self) -> Prefetch:
+    def __enter__(self) -> Prefetch[T, R]:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,9 +17,10 @@ from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.manifest import INDEX_TYPES, Platform, parse_manifest
+from docker_kolla.core.manifest import INDEX_TYPES, Index, Platform, parse_manifest
 from docker_kolla.core.promote_plan import CopyStats
-from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.reference import Location
+from docker_kolla.core.states import Step
 from docker_kolla.core.trust import TrustPolicy
 from docker_kolla.errors import KollaError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
@@ -33,9 +34,9 @@ if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
 
 log = logging.getLogger(__name__)
 
-COPIED, TAGGED, PRESENT, REFUSED, FAILED = "copied", "tagged", "already present", "refused", "failed"
-UNVERIFIED = "unverified"  # promote --verify: its signature did not verify at the source; nothing copied
-STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED, UNVERIFIED)
+COPIED, TAGGED, PRESENT, REFUSED, FAILED = Step.COPIED, Step.TAGGED, Step.PRESENT, Step.REFUSED, Step.FAILED
+UNVERIFIED = Step.UNVERIFIED  # promote --verify: its signature did not verify at the source; nothing copied
+STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED, UNVERIFIED)  # what a run did, per image
 
 
 @dataclass
@@ -54,7 +55,7 @@ class PromoteOptions:
 @dataclass
 class ImageOutcome:
     item: pp.PlanItem
-    status: str
+    status: Step
     stats: CopyStats = field(default_factory=CopyStats)
     error: str = ""
     carried: int = 0  # signatures, attestations and referrers copied for it
@@ -67,7 +68,7 @@ class PromoteResult:
     totals: CopyStats = field(default_factory=CopyStats)
     commit: str = ""  # full sha of the lock commit promoted
 
-    def by_status(self, status: str) -> list[ImageOutcome]:
+    def by_status(self, status: Step) -> list[ImageOutcome]:
         return [o for o in self.outcomes if o.status == status]
 
     @property
@@ -86,14 +87,8 @@ def _channel(repo, name: str) -> Channel | None:
         return None
 
 
-def repository_ref(repository: str) -> ImageRef:
-    """A lock entry's ``registry/path`` as a reference without tag."""
-    ref = ImageRef.parse(repository)
-    return ImageRef(ref.registry, ref.path)
-
-
 def build_targets(
-    lock: Lockfile, chan: Channel | None, dest: pp.Destination, names: list[str], platforms: tuple, src: RegistryClient
+    lock: Lockfile, chan: Channel | None, dest: Location, names: list[str], platforms: tuple, src: RegistryClient
 ) -> tuple[list[pp.Target], dict]:
     """Targets for the selected images, and the bytes of every new (subset) index by name."""
     static = lock.static or bool(chan and chan.static)
@@ -104,7 +99,7 @@ def build_targets(
         entry: LockEntry = lock.images[name]
         digest, subset, note = entry.digest, False, ""
         if wanted and entry.media_type in INDEX_TYPES:
-            index = src.get_manifest(repository_ref(entry.repository), entry.digest)
+            index = src.get_manifest(entry.repository, entry.digest)
             made = pp.subset_index(index.raw, wanted)
             if made is not None:
                 if not made[1]:
@@ -112,9 +107,9 @@ def build_targets(
                 else:
                     tops[name] = made[0]
                     digest, subset = Digest.of(made[0]), True
-        elif wanted and entry.platform and Platform.parse(entry.platform) not in wanted:
+        elif wanted and entry.platform and entry.platform not in wanted:
             note = f"{entry.repository} is a single {entry.platform} image, not one of {', '.join(platforms)}"
-        source = repository_ref(entry.repository)
+        source = entry.repository
         targets.append(
             pp.Target(
                 name=name,
@@ -146,13 +141,13 @@ def observe(dst: RegistryClient, targets: list[pp.Target], jobs: int) -> dict[st
 
 def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
     t = item.target
-    if item.action == pp.PRESENT:
+    if item.action == PRESENT:
         return ImageOutcome(item, PRESENT)
-    if item.action == pp.REFUSED:
+    if item.action == REFUSED:
         return ImageOutcome(item, REFUSED, error=item.reason)
     src, dst = t.source, t.destination
     try:
-        if item.action == pp.TAG:
+        if item.action == Step.TAG:
             raw = tops.get(t.name) or copier.dst.get_manifest(dst, t.digest).raw
             return ImageOutcome(item, TAGGED, copier.put_tags(dst, raw, t.media_type, item.put_tags))
         raw = tops.get(t.name) or copier.src.get_manifest(src, t.locked).raw
@@ -173,7 +168,8 @@ def _carry(outcome: ImageOutcome, entry: LockEntry | None, carrier: Carrier | No
     t = outcome.item.target
     platforms = dict(entry.platforms)
     if t.subset and t.name in tops:
-        kept = {str(d.digest) for d in parse_manifest(tops[t.name]).manifests}
+        top = parse_manifest(tops[t.name])
+        kept = {str(d.digest) for d in top.manifests} if isinstance(top, Index) else set()
         platforms = {p: d for p, d in platforms.items() if str(d) in kept}
     try:
         done = carrier.carry(t.source, t.destination, t.locked, platforms, outcome.stats, top=not t.subset)
@@ -225,7 +221,7 @@ def plan_promote(
     lock: Lockfile, chan: Channel | None, opts: PromoteOptions, src: RegistryClient, dst: RegistryClient
 ) -> tuple[pp.Plan, dict]:
     """Observe the destination and decide: (plan, subset index bytes by image)."""
-    dest = pp.Destination.parse(opts.to)
+    dest = Location.parse(opts.to, "--to")
     names = pp.select_images(lock.images, opts.images)
     targets, tops = build_targets(lock, chan, dest, names, tuple(opts.platforms), src)
     observed = observe(dst, targets, opts.jobs)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.repo_names import normalise_repo
+from docker_kolla.core.states import Step
 from docker_kolla.errors import CheckFailed, EngineError, KollaError, UsageError
 from docker_kolla.ops.parallel import parallel_map
 
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 # starving the engine's extraction.
 DEFAULT_JOBS = 4
 
-PULLED, PRESENT, FAILED = "pulled", "present", "failed"
-UNVERIFIED = "unverified"  # pull --verify: its signature did not verify; not pulled, not tagged
+PULLED, PRESENT, FAILED = Step.PULLED, Step.PRESENT, Step.FAILED
+UNVERIFIED = Step.UNVERIFIED  # pull --verify: its signature did not verify; not pulled, not tagged
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class PullOutcome:
     """
 
     entry: LockEntry
-    action: str
+    action: Step
     error: str = ""
     tags: tuple = ()
 
@@ -60,7 +61,7 @@ class PullResult:
     def failed(self) -> list:
         return [o for o in self.outcomes if o.action == FAILED]
 
-    def count(self, action: str) -> int:
+    def count(self, action: Step) -> int:
         return sum(1 for o in self.outcomes if o.action == action)
 
     def raise_for_failures(self) -> None:
@@ -114,7 +115,7 @@ def present_pins(images: list) -> dict:
 
 
 def pinned_key(entry: LockEntry) -> str:
-    return f"{normalise_repo(entry.repository)}@{entry.digest}"
+    return f"{normalise_repo(str(entry.repository))}@{entry.digest}"
 
 
 def run_pull(
@@ -184,7 +185,7 @@ def _pull(engine: Engine, entry: LockEntry, progress: PullProgress) -> None:
             layers[message["id"]] = (detail.get("current", 0), detail["total"])
             progress.advance(entry, sum(c for c, _ in layers.values()), sum(t for _, t in layers.values()))
 
-    engine.pull(entry.repository, str(entry.digest), on_event)
+    engine.pull(str(entry.repository), str(entry.digest), on_event)
 
 
 def _verify(engine: Engine, entry: LockEntry) -> ImageInfo:
@@ -201,7 +202,7 @@ def _verify(engine: Engine, entry: LockEntry) -> ImageInfo:
 
 def _tag(engine: Engine, entry: LockEntry, held: ImageInfo, tags: dict, channel: str, mark: str | None) -> tuple:
     """Tag ``repository:<tag-revision>`` (and the mark) unless it already points at this image."""
-    repo = entry.repository
+    repo = str(entry.repository)
     done = []
     if tags.get(f"{normalise_repo(repo)}:{entry.tag}") != held.id:
         engine.tag(held.id, repo, entry.tag)

@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass, field
 
 from docker_kolla.core.digest import Digest
+from docker_kolla.core.lockfile import LockEntry
 from docker_kolla.core.manifest import Descriptor, Index, Manifest, Platform, parse_config
 from docker_kolla.core.manifesto import build_manifesto
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.core.revisions import Resolved
 from docker_kolla.errors import NotFoundError, RegistryError, ScanError
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,14 @@ class LayerScanner:
 class ImageReport:
     """Everything learnt about one image reference."""
 
-    resolved: Resolved | None
+    resolved: LockEntry | None
     notes: list = field(default_factory=list)  # scan notes (skipped foreign layers, ...)
     label_conflicts: list = field(default_factory=list)  # a version label disagreeing with the content
     described: list = field(default_factory=list)  # the platforms described, primary first
 
 
 class Resolver:
-    """Turns references into :class:`Resolved` values (digests + manifesto)."""
+    """Turns references into pinned images (:class:`LockEntry` without tag: digests + manifesto)."""
 
     def __init__(
         self, client, scanner: LayerScanner | None, *, platforms=("linux/amd64",), sources=("labels", "content")
@@ -140,7 +140,7 @@ class Resolver:
         if isinstance(top, Index):
             for entry in top.platform_entries():
                 if entry.platform is not None:
-                    platforms.setdefault(str(entry.platform), str(entry.digest))
+                    platforms.setdefault(entry.platform, entry.digest)
             chosen = self._select(ref, top, platforms)
         else:
             chosen = [(None, top)]
@@ -150,16 +150,16 @@ class Resolver:
             for wanted, m in chosen
         ]
         (platform, manifesto, labels), *others = described
-        report.resolved = Resolved(
+        report.resolved = LockEntry(
             name=name,
-            repository=ref.repository,
+            repository=ref.bare,
             digest=top.digest,
             media_type=top.media_type,
-            platform=str(platform),
+            platform=platform,
             platforms=platforms,
             manifesto=manifesto,
             labels=labels,
-            platform_manifestos={str(plat): facts for plat, facts, _ in others},
+            platform_manifestos={plat: facts for plat, facts, _ in others},
         )
         return report
 
@@ -174,7 +174,7 @@ class Resolver:
         if not chosen:
             raise RegistryError(
                 f"{ref}: no manifest for {', '.join(map(str, self.platforms))} "
-                f"(index offers {', '.join(offered) or 'none'})",
+                f"(index offers {', '.join(map(str, offered)) or 'none'})",
                 "set platforms in lockfiles/channels.toml to one the image provides",
             )
         return chosen

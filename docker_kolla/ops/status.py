@@ -1,7 +1,7 @@
 """``status``: compare the containers running on one or more engines with a lock.
 
 Per engine: one ``containers(all=False)`` call and one ``images()`` call, joined
-on ImageID -> RepoDigests (containers carry no digests; protocols.md 7.3). A
+on ImageID -> RepoDigests (containers carry no digests: Engine API `GET /containers/json` gives ImageID, `GET /images/{id}/json` RepoDigests). A
 container matches a lock entry by repository, or failing that by a digest the
 entry had at some point in the lock history (an image promoted to another
 registry keeps its digest). The lock history tells how many revisions a running
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.repo_names import normalise_repo, split_ref
+from docker_kolla.core.states import Sync
 from docker_kolla.errors import ConfigError
 
 if TYPE_CHECKING:  # the docker SDK loads only when a command talks to an engine
     from docker_kolla.adapters.engine import ContainerInfo, Engine
 
-IN_SYNC, BEHIND, UNKNOWN_DIGEST, NOT_IN_LOCK = "in-sync", "behind", "unknown-digest", "not-in-lock"
+IN_SYNC, BEHIND, UNKNOWN_DIGEST, NOT_IN_LOCK = Sync.IN_SYNC, Sync.BEHIND, Sync.UNKNOWN_DIGEST, Sync.NOT_IN_LOCK
 # States that make `status --exit-code` exit 1: a locked image not at its pin.
 # Containers of images the lock does not know (a registry, a monitoring agent) are not drift.
 DRIFT = (BEHIND, UNKNOWN_DIGEST)
@@ -46,7 +47,7 @@ class ContainerStatus:
     image: str
     digests: tuple
     entry: LockEntry | None
-    state: str
+    state: Sync
     behind: int = 0
     running_tag: str = ""
     labels: dict = field(default_factory=dict)
@@ -69,7 +70,7 @@ class LockHistory:
     def __init__(self, current: Lockfile, versions: list) -> None:
         self.current = current
         self.versions = list(versions)  # Lockfile or LockSummary, oldest first, ending with current
-        self._by_repo = {normalise_repo(e.repository): e for e in current.images.values()}
+        self._by_repo = {normalise_repo(str(e.repository)): e for e in current.images.values()}
 
     def entry_for(self, repos: set, digests: set) -> LockEntry | None:
         for repo in sorted(repos):

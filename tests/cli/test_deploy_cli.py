@@ -11,6 +11,8 @@ import yaml
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 
 REG = "registry.example:4000/kolla"
 IMAGES = ("keystone", "nova-api", "nova-placement-api", "dnsmasq", "openvswitch-db-server", "nova-base")
@@ -25,12 +27,12 @@ def git(repo: Path, env: dict, *args: str) -> str:
 def entry(name: str, revision: int) -> LockEntry:
     return LockEntry(
         name=name,
-        repository=f"{REG}/centos-binary-{name}",
+        repository=ImageRef.parse_repository(f"{REG}/centos-binary-{name}"),
         tag=f"ocata-{revision}",
         revision=revision,
         digest=Digest.of(f"{name}@{revision}".encode()),
         media_type="application/vnd.docker.distribution.manifest.v2+json",
-        platform="linux/amd64",
+        platform=Platform.parse("linux/amd64"),
     )
 
 

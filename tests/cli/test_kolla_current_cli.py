@@ -111,6 +111,13 @@ def test_export_kolla_ansible_override_bad_version_is_exit_2(docker_cli, registr
     assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     older = docker_cli.kolla("--repo", str(repo), "export", "2025.1", "--kolla-ansible", "18.8.0", "--no-check")
     assert older.returncode == 0 and "kolla-ansible 2024.1 variables" in older.stdout
+    for wanted, release in (("9.3.2", "train"), ("train", "train"), ("16", "2023.1"), ("6.2.3", "queens")):
+        between = docker_cli.kolla("--repo", str(repo), "export", "2025.1", "--kolla-ansible", wanted, "--no-check")
+        assert between.returncode == 0 and f"kolla-ansible {release} variables" in between.stdout, between.stderr
+        assert f"{TAG}-1" in yaml.safe_load(between.stdout).values()  # keystone pinned by that release's variable
+    later = docker_cli.kolla("--repo", str(repo), "export", "2025.1", "--kolla-ansible", "23.0.0")
+    assert later.returncode == 2 and "no kolla-ansible variable table for 2026.2 ('23.0.0')" in later.stderr
+    assert "ocata to 2026.1" in later.stderr and len(later.stderr.strip().splitlines()) == 1
 
 
 def test_export_refuses_a_tag_revision_that_points_elsewhere(docker_cli, registry, tmp_path):

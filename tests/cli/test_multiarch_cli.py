@@ -130,7 +130,7 @@ def test_layers_shared_between_platforms_are_scanned_once(fleet):
     client = RegistryClient(session, Authenticator(session, CredentialStore({}, {})))
     scanner = LayerScanner(client)
     report = Resolver(client, scanner, platforms=TWO).resolve("nova-api", ImageRef.parse(fleet.image_ref("nova-api")))
-    assert set(report.resolved.platform_manifestos) == {"linux/arm64"}
+    assert set(map(str, report.resolved.platform_manifestos)) == {"linux/arm64"}
     per_arch = [{layer.digest for layer in fleet.layers("nova-api", arch)} for arch in ("amd64", "arm64")]
     assert per_arch[0] & per_arch[1]  # the fleet does share layers between arches
     assert scanner.scanned == len(per_arch[0] | per_arch[1])  # each unique layer once

@@ -24,6 +24,8 @@ from docker_kolla.adapters.registry import RegistryClient
 from docker_kolla.core import lockfile
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.ops.promote import COPIED, FAILED, PRESENT, TAGGED, PromoteOptions, run_promote
 from tests.support import KollaFleet
 from tests.support.paths import PLUGIN
@@ -80,13 +82,13 @@ def write_lock_repo(
         lock = lock.with_entry(
             LockEntry(
                 name=image,
-                repository=f"{host}/{fleet.repo(image)}",
+                repository=ImageRef.parse_repository(f"{host}/{fleet.repo(image)}"),
                 tag=fleet.tag if static else f"{fleet.tag}-{revision}",
                 revision=None if static else revision,
                 digest=Digest.parse(pushed.digest),
                 media_type=pushed.media_type,
-                platform="linux/amd64",
-                platforms={p: k.digest for p, k in kids.items()},
+                platform=Platform.parse("linux/amd64"),
+                platforms={Platform.parse(p): Digest.parse(k.digest) for p, k in kids.items()},
                 manifesto={"label:kolla_version": "4.0.0"},
             )
         )

@@ -15,6 +15,8 @@ import pytest
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from tests.support.paths import PLUGIN
 
 pytestmark = pytest.mark.engine
@@ -68,12 +70,12 @@ def new_lock_repo(path: Path, images=IMAGES) -> Path:
 def lock_entry(repository: str, image: str, revision: int, pushed) -> LockEntry:
     return LockEntry(
         name=image,
-        repository=repository,
+        repository=ImageRef.parse_repository(repository),
         tag=f"ocata-{revision}",
         revision=revision,
         digest=Digest.parse(pushed.digest),
         media_type=pushed.media_type,
-        platform="linux/amd64",
+        platform=Platform.parse("linux/amd64"),
     )
 
 
@@ -143,8 +145,9 @@ def test_pull_previous_then_head_then_nothing(setup, dockerd):
     assert old_nova.pinned in image_attrs(dockerd, f"{old_nova.repository}:ocata-1")["RepoDigests"]
     for image in ("keystone", "glance-api"):
         assert image_attrs(dockerd, f"{pins[image][0].repository}:ocata-2") is None
+    # the engine resolved the new pin at the registry; its layers may already sit in the
+    # session dockerd's content-addressed store from another test, so no blob count is certain
     assert proxy.count(kind="manifest") >= 1
-    assert proxy.count(kind="blob") >= 1
 
     proxy.reset_counts()
     third = docker(env, "-H", dockerd.host, "kolla", "--repo", str(repo), "pull", "ocata", "--format", "json", cwd=repo)
@@ -215,13 +218,13 @@ def test_multiarch_index_digest_is_pulled_and_verified(tmp_path, fleet, registry
     repo = new_lock_repo(tmp_path / "locks", images=("heat-api",))
     pin = LockEntry(
         name="heat-api",
-        repository=f"{registry.host}/{fleet.repo('heat-api')}",
+        repository=ImageRef.parse_repository(f"{registry.host}/{fleet.repo('heat-api')}"),
         tag="ocata-1",
         revision=1,
         digest=Digest.parse(index.digest),
         media_type=index.media_type,
-        platform="linux/amd64",
-        platforms={"linux/amd64": fleet.children["heat-api"]["linux/amd64"].digest},
+        platform=Platform.parse("linux/amd64"),
+        platforms={Platform.parse("linux/amd64"): Digest.parse(fleet.children["heat-api"]["linux/amd64"].digest)},
     )
     commit_lock(repo, [pin], "lock multi-arch")
     env = plugin_env(tmp_path / "docker-config")

@@ -7,10 +7,17 @@ renders a variable the way Ansible does: a string with ``{{ ... }}`` is a Jinja2
 template over the other variables, resolved recursively. So ``nova_api_image_full``
 follows ``nova_api_tag -> nova_tag -> openstack_tag -> openstack_release`` as far as
 the vars file lets it. Independent of docker_kolla's own tables.
+
+Some releases read what the deploy host reports into their tag defaults (Train's
+``openstack_tag_suffix`` reads ``ansible_distribution_major_version``, Victoria's
+the base64 content of ``/etc/centos-release`` that a task registers as
+``kolla_centos_release``): :data:`HOST_FACTS` stands for such a host, between the
+defaults and the extra vars as Ansible ranks them, and ``b64decode`` is Ansible's filter.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 import tarfile
@@ -22,6 +29,14 @@ import yaml
 
 SDISTS = Path(__file__).resolve().parents[1] / "fixtures" / "kolla" / "sdists"
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined)
+_ENV.filters["b64decode"] = lambda text: base64.b64decode(str(text)).decode()
+
+# A CentOS Stream 8 deploy host: the facts and registered results tag defaults read.
+HOST_FACTS = {
+    "ansible_distribution_major_version": "8",
+    "ansible_facts": {"distribution_major_version": "8"},
+    "kolla_centos_release": {"content": base64.b64encode(b"CentOS Stream release 8\n").decode()},
+}
 
 
 def sdist(project: str, version: str) -> Path:
@@ -69,7 +84,7 @@ def _compiled(text: str) -> tuple[jinja2.Template, frozenset[str]]:
 
 class Resolver:
     def __init__(self, variables: dict, extra: dict):
-        self.vars = {**variables, **extra}
+        self.vars = {**variables, **HOST_FACTS, **extra}
         self.cache: dict = {}
 
     def value(self, name: str, stack: tuple = ()):

@@ -10,6 +10,8 @@ from docker_kolla.core import lockfile
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
 from docker_kolla.core.locktext import split
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import ConfigError
 
 ODD = "\"\\\n\t\r\b\f\x00\x01\x1f\x7f é€𝄞 .[]=#'" + string.ascii_letters
@@ -32,20 +34,25 @@ def dg(rng: random.Random) -> Digest:
     return Digest("sha256", "".join(rng.choice("0123456789abcdef") for _ in range(64)))
 
 
+AMD, ARM = Platform.parse("linux/amd64"), Platform.parse("linux/arm64")
+
+
 def rand_entry(rng: random.Random, name: str, static: bool = False) -> LockEntry:
     revision = None if static else rng.randint(1, 5)
     others = {}
     if rng.random() < 0.3:
-        others = {"linux/arm64": {f"rpm:{rand_text(rng, 3)}": rand_text(rng) for _ in range(rng.randint(0, 3))}}
-    platforms = {"linux/amd64": str(dg(rng)), "linux/arm64": str(dg(rng))} if others or rng.random() < 0.3 else {}
+        others = {ARM: {f"rpm:{rand_text(rng, 3)}": rand_text(rng) for _ in range(rng.randint(0, 3))}}
+    platforms = {AMD: dg(rng), ARM: dg(rng)} if others or rng.random() < 0.3 else {}
     return LockEntry(
         name=name,
-        repository=f"r.example/kolla/{re.sub('[^a-z0-9]+', '-', name.lower()).strip('-') or 'x'}",
+        repository=ImageRef.parse_repository(
+            f"r.example/kolla/{re.sub('[^a-z0-9]+', '-', name.lower()).strip('-') or 'x'}"
+        ),
         tag="4.0.0" if static else f"ocata-{revision}",
         revision=revision,
         digest=dg(rng),
         media_type="application/vnd.oci.image.index.v1+json",
-        platform="linux/amd64",
+        platform=AMD,
         platforms=platforms,
         manifesto={f"rpm:{rand_text(rng, 4)}": rand_text(rng) for _ in range(rng.randint(0, 6))},
         labels={"build-date": rand_text(rng)} if rng.random() < 0.5 else {},

@@ -1,7 +1,7 @@
 """The real CNCF distribution registry (Debian ``docker-registry``) on a free port.
 
 Configured per instance: filesystem storage in a temp dir, deletes enabled, no redis,
-and optionally htpasswd (bcrypt) or Bearer-token auth (protocols.md section 9).
+and optionally htpasswd (bcrypt) or Bearer-token auth (distribution docs/configuration.md "auth").
 """
 
 from __future__ import annotations

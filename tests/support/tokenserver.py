@@ -1,4 +1,4 @@
-"""A real Bearer-token server for distribution's ``auth: token`` mode (protocols.md 9).
+"""A real Bearer-token server for distribution's ``auth: token`` mode (distribution docs/spec/auth/token.md).
 
 Tokens are RS256 compact JWS signed by a key made in-process; the self-signed
 certificate travels in the header's ``x5c`` and is the registry's ``rootcertbundle``.

@@ -10,7 +10,9 @@ from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import diff_locks
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.revisions import Outcome, Resolved, decide, recompute
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.revisions import Outcome, decide, recompute
 from docker_kolla.errors import ConfigError, UnknownChannel
 
 GOLDEN = Path(__file__).parent / "golden" / "ocata.toml"
@@ -25,14 +27,14 @@ def dg(n: int) -> Digest:
     return Digest.of(str(n).encode())
 
 
-def resolved(name="nova-api", digest=1, nova="15.0.2", **kw) -> Resolved:
-    return Resolved(
+def resolved(name="nova-api", digest=1, nova="15.0.2", **kw) -> LockEntry:
+    return LockEntry(
         name=name,
-        repository=f"docker.io/kolla/centos-binary-{name}",
+        repository=ImageRef.parse_repository(f"docker.io/kolla/centos-binary-{name}"),
         digest=dg(digest),
         media_type="application/vnd.oci.image.index.v1+json",
-        platform="linux/amd64",
-        platforms={"linux/amd64": str(dg(digest + 100))},
+        platform=Platform.parse("linux/amd64"),
+        platforms={Platform.parse("linux/amd64"): dg(digest + 100)},
         manifesto={"python:nova": nova, "deb:openssl": "1.1.0f-3+deb9u2", **kw},
         labels={"build-date": "20170419"},
     )

@@ -10,8 +10,10 @@ from docker_kolla.core import lockfile
 from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import diff_locks
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.revisions import Outcome, Resolved, decide, recompute
+from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.revisions import Outcome, decide, recompute
 from docker_kolla.errors import ConfigError
 
 OCATA = parse_channels(
@@ -30,15 +32,15 @@ def canonical_sha(value) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def resolved(name="nova-api", digest=1, arm=None, **amd) -> Resolved:
-    others = {} if arm is None else {"linux/arm64": {**AMD, **arm}}
-    return Resolved(
+def resolved(name="nova-api", digest=1, arm=None, **amd) -> LockEntry:
+    others = {} if arm is None else {Platform.parse("linux/arm64"): {**AMD, **arm}}
+    return LockEntry(
         name=name,
-        repository=f"docker.io/kolla/centos-binary-{name}",
+        repository=ImageRef.parse_repository(f"docker.io/kolla/centos-binary-{name}"),
         digest=dg(digest),
         media_type="application/vnd.oci.image.index.v1+json",
-        platform="linux/amd64",
-        platforms={"linux/amd64": str(dg(digest + 100)), "linux/arm64": str(dg(digest + 200))},
+        platform=Platform.parse("linux/amd64"),
+        platforms={Platform.parse("linux/amd64"): dg(digest + 100), Platform.parse("linux/arm64"): dg(digest + 200)},
         manifesto={**AMD, **amd},
         labels={"build-date": "20170419"},
         platform_manifestos=others,
@@ -105,7 +107,7 @@ def test_policy_compares_every_described_platform():
     arm_only = decide(OCATA, resolved(digest=3, arm={"python:nova": "15.0.3"}), first)
     assert arm_only.outcome is Outcome.BUMPED and arm_only.entry.tag == "ocata-2"
     assert arm_only.entry.manifesto == first.manifesto
-    assert arm_only.entry.platform_manifestos["linux/arm64"]["python:nova"] == "15.0.3"
+    assert arm_only.entry.platform_manifestos[Platform.parse("linux/arm64")]["python:nova"] == "15.0.3"
     gone = decide(OCATA, resolved(digest=4, arm={}), first, previous_gone=True)
     assert gone.outcome is Outcome.REPLACED
 

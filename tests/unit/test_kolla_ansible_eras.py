@@ -19,12 +19,15 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.exports import KollaAnsible, render
 from docker_kolla.core.kolla_eras import release_of
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import UsageError
 from tests.support import kolla_ansible as ka
 from tests.unit.test_kolla_releases import VERSIONS
 
-OLD_NAMES = {"ocata", "pike"}  # <distro>-<type>-<image> on Docker Hub's kolla/
 REVISIONS = {"nova-conductor": 10, "httpd": 4, "neutron-server": 5, "keystone": 6, "keystone-fernet": 6}
+# The common tag is openstack_release up to Stein; Train (kolla-ansible 9) adds openstack_tag above it.
+RELEASE_IS_COMMON = {"ocata", "pike", "queens", "rocky", "stein"}
 
 
 def revision(image: str, revisions: dict | None = None) -> int:
@@ -34,14 +37,26 @@ def revision(image: str, revisions: dict | None = None) -> int:
     return 9 if image.startswith("nova-") else 7
 
 
+def name_prefix(release: str) -> str:
+    """``<distro>-<install type>-`` of that release's default image names (Ocata to Yoga), else ''."""
+    own = ka.defaults(VERSIONS[release])
+    kind = own.get("kolla_install_type")
+    return f"{own['kolla_base_distro']}-{kind}-" if kind else ""
+
+
 def repository(release: str, image: str) -> str:
-    if release in OLD_NAMES:
-        return f"docker.io/kolla/centos-binary-{image}"
-    return f"quay.io/openstack.kolla/{image}"
+    """Where that release pulls from by default: Docker Hub's kolla/ to Wallaby, quay.io's openstack.kolla/ since."""
+    own = ka.defaults(VERSIONS[release])
+    return f"{own['docker_registry'] or 'docker.io'}/{own['docker_namespace']}/{name_prefix(release)}{image}"
 
 
 def dest(release: str) -> str:
-    return "registry.example:4000/" + ("kolla" if release in OLD_NAMES else "openstack.kolla")
+    return "registry.example:4000/" + ("kolla" if name_prefix(release) else "openstack.kolla")
+
+
+def base_tag(release: str) -> str:
+    """What kolla tagged that release's images: ``train`` while names carried the distro, then ``zed-rocky-9``."""
+    return release if name_prefix(release) else f"{release}-rocky-9"
 
 
 def options(release: str) -> KollaAnsible:
@@ -50,16 +65,16 @@ def options(release: str) -> KollaAnsible:
 
 
 def make_lock(release: str, images, revisions: dict | None = None) -> Lockfile:
-    tag = "ocata" if release in OLD_NAMES else f"{release}-rocky-9"
+    tag = base_tag(release)
     entries = {
         name: LockEntry(
             name=name,
-            repository=repository(release, name),
+            repository=ImageRef.parse_repository(repository(release, name)),
             tag=f"{tag}-{revision(name, revisions)}",
             revision=revision(name, revisions),
             digest=Digest.of(name.encode()),
             media_type="application/vnd.oci.image.manifest.v1+json",
-            platform="linux/amd64",
+            platform=Platform.parse("linux/amd64"),
         )
         for name in sorted(images)
     }
@@ -87,14 +102,14 @@ def check_against_kolla_ansible(release: str, lk: Lockfile, doc: dict) -> None:
     assert set(doc) <= known, sorted(set(doc) - known)  # every variable is one that release reads
     before = ka.image_fulls(version, {})
     after = ka.image_fulls(version, doc)
-    wanted = {f"{dest(release)}/{e.repository.rsplit('/', 1)[-1]}": e.tag for e in lk.images.values()}
+    wanted = {f"{dest(release)}/{e.repository.path.rsplit('/', 1)[-1]}": e.tag for e in lk.images.values()}
     seen = set()
     for var, full in after.items():
         repo, _, tag = full.rpartition(":")
         if repo in wanted:
             assert tag == wanted[repo], (var, full)
             seen.add(repo)
-        elif repo.rsplit("/", 1)[-1].removeprefix("centos-binary-") not in unbuilt(release):
+        elif repo.rsplit("/", 1)[-1].removeprefix(name_prefix(release)) not in unbuilt(release):
             # a container the lock does not cover keeps kolla-ansible's own default tag (kolla does
             # not build the unbuilt ones for this distro at all, so nothing can be deployed there)
             assert full.rpartition(":")[2] == before[var].rpartition(":")[2], (var, full, before[var])
@@ -113,10 +128,16 @@ def test_full_lock_resolves_every_container_to_its_tag_revision(release):
     else:
         assert doc["nova_tag"].endswith("-9")  # the whole nova project shares one tag-revision
         assert doc["nova_conductor_tag"].endswith("-10")
-    if release in OLD_NAMES:
+    # The common tag is the top of that release's own chain: openstack_tag wherever it is defined.
+    assert ("openstack_tag" in ka.known_variables(VERSIONS[release])) == (release not in RELEASE_IS_COMMON)
+    if release in RELEASE_IS_COMMON:
         assert table.common == "openstack_release"
     else:  # openstack_release also drives source checkouts: never touched
         assert table.common == "openstack_tag" and "openstack_release" not in doc
+    if name_prefix(release):  # the names' distro and type are kolla-ansible variables of their own
+        assert (doc["kolla_base_distro"], doc["kolla_install_type"]) == tuple(name_prefix(release).split("-")[:2])
+    else:
+        assert "kolla_base_distro" not in doc and "kolla_install_type" not in doc
 
 
 @pytest.mark.parametrize("release", sorted(VERSIONS))
@@ -155,13 +176,27 @@ def test_2026_1_one_image_feeds_several_variables():
 
 @pytest.mark.parametrize(
     "text,release",
-    [("2025.1", "2025.1"), ("20.6.0", "2025.1"), ("20", "2025.1"), ("4.0.3", "ocata"), ("Ocata", "ocata")],
+    [
+        ("2025.1", "2025.1"),
+        ("20.6.0", "2025.1"),
+        ("20", "2025.1"),
+        ("4.0.3", "ocata"),
+        ("Ocata", "ocata"),
+        ("6.2.3", "queens"),
+        ("9.3.2", "train"),
+        ("9", "train"),
+        ("Train", "train"),
+        ("14.11.0", "yoga"),
+        ("zed", "zed"),
+        ("16.1.0", "2023.1"),
+        ("2023.1", "2023.1"),
+    ],
 )
 def test_kolla_ansible_release_names_and_versions(text, release):
     assert release_of(text, releases.era_names()) == release
 
 
-@pytest.mark.parametrize("text", ["1.0", "zed", "16.1.0", "master", ""])
+@pytest.mark.parametrize("text", ["1.0", "3.0.0", "23.0.0", "2026.2", "master", ""])
 def test_unknown_or_unshipped_kolla_ansible_is_bad_input(text):
     with pytest.raises(UsageError) as err:
         release_of(text, releases.era_names())
@@ -193,3 +228,12 @@ def test_images_kolla_does_not_build_for_the_channel_do_not_block_the_common_tag
     x86 = KollaAnsible(table, not_built_key="debian")
     text = render(lk, "kolla-ansible", kolla_ansible=x86)
     assert "openstack_tag" not in yaml.safe_load(text) and "(bifrost-deploy)" in text
+
+
+def test_train_pins_opendaylight_without_openstack_release_which_names_source_branches():
+    # kolla-ansible 9.3.2: opendaylight_tag reads openstack_release directly, and
+    # kolla_source_version is "stable/{{ openstack_release }}"; openstack_tag is the common tag.
+    assert ka.defaults(VERSIONS["train"])["opendaylight_tag"] == "{{ openstack_release }}"
+    lk = make_lock("train", deployable("train"))
+    doc = yaml.safe_load(render(lk, "kolla-ansible", registry=dest("train"), kolla_ansible=options("train")))
+    assert "openstack_release" not in doc and doc["openstack_tag"] == doc["opendaylight_tag"] == "train-7"

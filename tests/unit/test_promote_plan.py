@@ -9,7 +9,7 @@ import pytest
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import OCI_INDEX, Platform
-from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.reference import ImageRef, Location
 from docker_kolla.errors import UsageError
 
 A = Digest.of(b"a")
@@ -97,13 +97,13 @@ def test_plan_counts_and_work():
 )
 def test_destination_repository(to, source, expected):
     src = ImageRef.parse(source)
-    assert pp.Destination.parse(to).repository(ImageRef(src.registry, src.path)).repository == expected
+    assert Location.parse(to).repository(ImageRef(src.registry, src.path)).repository == expected
 
 
 @pytest.mark.parametrize("bad", ["", "https://x.example/kolla", "x.example/Bad Name", "x.example/a@sha256:00"])
 def test_destination_rejects_malformed(bad):
     with pytest.raises(UsageError):
-        pp.Destination.parse(bad)
+        Location.parse(bad)
 
 
 def test_select_images():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
+from docker_kolla.core.manifest import Platform
+from docker_kolla.core.reference import ImageRef
 from docker_kolla.ops.status import BEHIND, IN_SYNC, UNKNOWN_DIGEST, LockHistory
 
 
@@ -13,12 +15,12 @@ def test_lock_history_matching_without_an_engine():
     def lock(revision: int, digest: str) -> Lockfile:
         entry = LockEntry(
             name="nova-api",
-            repository="reg.test/kolla/centos-binary-nova-api",
+            repository=ImageRef.parse_repository("reg.test/kolla/centos-binary-nova-api"),
             tag=f"ocata-{revision}",
             revision=revision,
             digest=Digest.of(digest.encode()),
             media_type="m",
-            platform="linux/amd64",
+            platform=Platform.parse("linux/amd64"),
         )
         return Lockfile("ocata", {"nova-api": entry})
 
