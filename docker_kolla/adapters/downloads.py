@@ -8,37 +8,25 @@ for; a mismatch raises DigestMismatch and is never retried (distribution-spec "P
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Iterator
 
 import requests
 import urllib3
 
 from docker_kolla.adapters.challenges import repository_scopes
 from docker_kolla.adapters.http import check_deadline, redact
-from docker_kolla.adapters.responses import registry_error, stream_broken
+from docker_kolla.adapters.responses import ClientParts, registry_error, stream_broken
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import DigestMismatch, NotFoundError, RegistryError
 
-if TYPE_CHECKING:
-    from docker_kolla.adapters.registry import RegistryStats
-
 # 1 MiB reads keep per-blob memory small while costing few syscalls.
 CHUNK_SIZE = 1024 * 1024
 
 
-class BlobDownloads:
+class BlobDownloads(ClientParts):
     """``blob_exists``, ``get_blob`` and ``open_blob`` for RegistryClient."""
-
-    if TYPE_CHECKING:  # provided by RegistryClient, which mixes this in
-        stats: RegistryStats
-
-        def _base(self, ref: ImageRef) -> str: ...
-
-        def _request(
-            self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any
-        ) -> requests.Response: ...
 
     def blob_exists(self, ref: ImageRef, digest: Digest) -> bool:
         """HEAD the blob (following redirects to storage)."""

@@ -6,6 +6,8 @@ build carries the redacted URL, never the one with secrets in its query.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import requests
 import urllib3
 
@@ -13,6 +15,10 @@ from docker_kolla.adapters.http import body_error, check_deadline, redact
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
 from docker_kolla.errors import InvalidReference, RegistryError, StreamBroken
+
+if TYPE_CHECKING:
+    from docker_kolla.adapters.registry import RegistryStats
+    from docker_kolla.core.reference import ImageRef
 
 
 def registry_error(resp: requests.Response, what: str) -> RegistryError:
@@ -71,3 +77,17 @@ def stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> 
         url=redact(resp.url),
     )
     return body_error(resp, exc, broken)
+
+
+class ClientParts:
+    """What RegistryClient gives its blob mixins (downloads.py, uploads.py): declared for
+    type checkers only, so each mixin may call the client's plumbing."""
+
+    if TYPE_CHECKING:  # provided by RegistryClient, which mixes this in
+        stats: RegistryStats
+
+        def _base(self, ref: ImageRef) -> str: ...
+
+        def _request(
+            self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any
+        ) -> requests.Response: ...

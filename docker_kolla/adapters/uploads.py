@@ -7,32 +7,18 @@ A mixin of :class:`~docker_kolla.adapters.registry.RegistryClient` (like
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Iterable
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from docker_kolla.adapters.challenges import repository_scopes
 from docker_kolla.adapters.http import SizedReader
-from docker_kolla.adapters.responses import registry_error
+from docker_kolla.adapters.responses import ClientParts, registry_error
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.reference import ImageRef
 
-if TYPE_CHECKING:
-    import requests
 
-    from docker_kolla.adapters.registry import RegistryStats
-
-
-class BlobUploads:
+class BlobUploads(ClientParts):
     """``mount_blob`` and ``upload_blob`` for RegistryClient."""
-
-    if TYPE_CHECKING:  # provided by RegistryClient, which mixes this in
-        stats: RegistryStats
-
-        def _base(self, ref: ImageRef) -> str: ...
-
-        def _request(
-            self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any
-        ) -> requests.Response: ...
 
     def mount_blob(self, dst: ImageRef, digest: Digest, src_path: str) -> bool:
         """Cross-repository mount; True if mounted, False if the registry declined."""
