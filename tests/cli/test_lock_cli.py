@@ -9,6 +9,7 @@ import pytest
 import tomli
 
 from tests.cli.lockrepo import git, make_repo, snapshot
+from tests.support.skopeo import skopeo_copy
 
 IMAGES = ["nova-api", "nova-compute", "keystone", "glance-api", "mariadb"]
 
@@ -201,21 +202,7 @@ def test_image_subset_no_commit_and_registry_override(seeded, docker_cli, regist
     host = fleet.host.replace("127.0.0.1", "localhost")
     mirror = f"{fleet.namespace}-mirror"
     assert host != fleet.host
-    subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{fleet.image_ref('mariadb')}",
-            f"docker://{host}/{mirror}/{fleet.name('mariadb')}:{fleet.tag}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    skopeo_copy(fleet.image_ref("mariadb"), f"{host}/{mirror}/{fleet.name('mariadb')}:{fleet.tag}")
     before = load(repo)
     other = docker_cli.kolla(
         "lock", "ocata", "--image", "mariadb", "--registry", host, "--namespace", mirror, "--no-commit", cwd=repo

@@ -29,6 +29,7 @@ from docker_kolla.core.reference import ImageRef
 from docker_kolla.ops.promote import COPIED, FAILED, PRESENT, TAGGED, PromoteOptions, run_promote
 from tests.support import KollaFleet
 from tests.support.paths import PLUGIN
+from tests.support.skopeo import skopeo_copy
 
 FAST = RetryPolicy(attempts=3, backoff_base=0.01, backoff_cap=0.05, retry_after_cap=0.1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -357,21 +358,7 @@ def test_present_revision_is_retagged_without_copying(fleet, registry, tmp_path,
     fleet.seed(["keystone"])
     digest = fleet.pushed["keystone"].digest
     dest = f"{registry.host}/{ns}/{fleet.name('keystone')}"
-    subprocess.run(
-        [
-            "skopeo",
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            f"docker://{fleet.digest_ref('keystone')}",
-            f"docker://{dest}:ocata-1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    skopeo_copy(fleet.digest_ref("keystone"), f"{dest}:ocata-1")
     assert skopeo_missing(f"{dest}:ocata")
     repo = write_lock_repo(tmp_path / "locks", fleet, {"keystone": 1})
     client = make_client()
