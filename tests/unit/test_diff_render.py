@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from docker_kolla.cli.render import GITHUB_BODY_LIMIT, diff_json, diff_markdown
+from docker_kolla.cli.render_history import GITHUB_BODY_LIMIT, diff_json, diff_markdown
 from docker_kolla.core.diff import diff_locks
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
