@@ -84,10 +84,7 @@ def sbom(
         versions = repo.history(lock_path(name), sha)
         when = max((v.time for v in versions), default=0)
         distro = config.channels[name].distro if name in config.channels else ""
-    facts = [
-        sb.ImageFacts(e.name, str(e.repository), str(e.digest), e.tag, dict(e.manifesto))
-        for e in (locked.images[n] for n in (images or sorted(locked.images)))
-    ]
+    facts = [sb.image_facts(locked.images[n]) for n in (images or sorted(locked.images))]
     created = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     title = images[0] if images else name
     text = sb.render(fmt, title, facts, created, __version__, distro)

@@ -88,10 +88,67 @@ def test_sbom_validates_with_the_reference_libraries(tmp_path, docker_cli, fleet
             comps = doc["components"]
             purls = {c["purl"] for c in comps} | {c["purl"] for top in comps for c in top.get("components", [])}
         assert "pkg:pypi/nova@15.0.2" in purls
-        assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2" in purls
+        assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2?arch=amd64" in purls
     assert docker_cli.kolla("sbom", "nova-api", "--format", fmt, cwd=repo).stdout == one.read_text()  # deterministic
     bad = docker_cli.kolla("sbom", "nova-api", "--format", "xml", cwd=repo)
     assert bad.returncode == 2
+
+
+def validated(fmt: str, text: str, path) -> dict:
+    """The SBOM parsed after the reference library accepted it."""
+    path.write_text(text)
+    if fmt == "spdx":
+        assert validate_full_spdx_document(parse_file(str(path))) == []
+    else:
+        assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(text) is None
+    return json.loads(text)
+
+
+def test_sbom_covers_every_described_platform(tmp_path, docker_cli, fleet):
+    """A two-platform lock whose arm64 build has another nova: each platform's packages, with
+    its arch, under a package/component for that platform's manifest digest."""
+    from tests.cli.test_multiarch_cli import TWO, rebuild_arm64_only
+
+    fleet.multiarch("nova-api")
+    rebuild_arm64_only(fleet, "nova-api", {"nova": "15.0.3"})
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["nova-api"], platforms=TWO)
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    entry = tomli.loads((repo / "lockfiles" / "ocata.toml").read_text())["images"]["nova-api"]
+    amd, arm = entry["platforms"]["linux/amd64"], entry["platforms"]["linux/arm64"]
+
+    spdx = validated("spdx", docker_cli.kolla("sbom", "nova-api", cwd=repo).stdout, tmp_path / "s.json")
+    by_id = {p["SPDXID"]: p for p in spdx["packages"]}
+    contains: dict = {}
+    for rel in spdx["relationships"]:
+        if rel["relationshipType"] == "CONTAINS":
+            contains.setdefault(rel["spdxElementId"], []).append(by_id[rel["relatedSpdxElement"]])
+    platforms = {p["checksums"][0]["checksumValue"]: p for p in contains["SPDXRef-Image-0"]}
+    assert set(platforms) == {amd.split(":")[1], arm.split(":")[1]}
+
+    def purls_of(package) -> set:
+        return {r["referenceLocator"] for p in contains[package["SPDXID"]] for r in p["externalRefs"]}
+
+    amd_purls, arm_purls = purls_of(platforms[amd.split(":")[1]]), purls_of(platforms[arm.split(":")[1]])
+    assert "pkg:pypi/nova@15.0.2" in amd_purls and "pkg:pypi/nova@15.0.3" in arm_purls
+    assert "pkg:pypi/nova@15.0.3" not in amd_purls
+    assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2?arch=amd64" in amd_purls
+    assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2?arch=arm64" in arm_purls
+    assert any(
+        r["referenceLocator"].startswith(f"pkg:oci/{fleet.name('nova-api')}@{arm.replace(':', '%3A')}?arch=arm64")
+        for r in platforms[arm.split(":")[1]]["externalRefs"]
+    )
+
+    cdx = validated(
+        "cyclonedx", docker_cli.kolla("sbom", "nova-api", "-f", "cyclonedx", cwd=repo).stdout, tmp_path / "c.json"
+    )
+    assert cdx["metadata"]["component"]["hashes"][0]["content"] == entry["digest"].split(":")[1]
+    kids = {c["properties"][0]["value"]: c for c in cdx["components"]}
+    assert set(kids) == set(TWO)
+    assert kids["linux/arm64"]["hashes"][0]["content"] == arm.split(":")[1]
+    arm_libs = {c["purl"] for c in kids["linux/arm64"]["components"]}
+    amd_libs = {c["purl"] for c in kids["linux/amd64"]["components"]}
+    assert "pkg:pypi/nova@15.0.3" in arm_libs and "pkg:pypi/nova@15.0.2" in amd_libs
+    assert "pkg:deb/debian/openssl@1.1.0f-3%2Bdeb9u2?arch=arm64" in arm_libs
 
 
 def test_lock_reads_an_attached_manifesto_and_says_so(tmp_path, docker_cli, fleet):
