@@ -295,3 +295,14 @@ def plain_table(headers, rows) -> str:
 def table(columns, rows) -> None:
     """A plain table on stdout."""
     out(plain_table([c.upper() for c in columns], rows))
+
+
+def attach_table(outcomes) -> None:
+    """``attach``: one row per image; a signature column when a key signed the artifacts."""
+    signed = any(o.signature for o in outcomes)
+    columns = ["image", "result", "artifact", "repository"] + (["signature"] if signed else [])
+    rows = [
+        (o.name, o.status, o.artifact.split(":")[1][:12], o.repository) + ((o.signature,) if signed else ())
+        for o in outcomes
+    ]
+    table(columns, rows)
