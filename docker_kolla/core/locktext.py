@@ -363,6 +363,8 @@ class LockReader:
                 return None  # not the writer's order, or a repeated image
             last = name
             items.append((piece, item[0], item[1]))
+        if len(seen) > 2 * len(items) + 256:  # keep what the next version can reuse: memory flat in the history
+            self._pieces = {piece: seen[piece] for piece, _, _ in items}
         return channel_static[0], channel_static[1], items
 
     def _head(self, head: bytes) -> tuple[str, bool] | None:
