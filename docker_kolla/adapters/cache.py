@@ -19,12 +19,14 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from docker_kolla.adapters import fsio
 from docker_kolla.core.digest import Digest
 from docker_kolla.errors import ScanError
-from docker_kolla.scan.layers import SCANNER_VERSION, LayerFacts
+
+if TYPE_CHECKING:
+    from docker_kolla.scan.layers import LayerFacts
 
 _FORMAT = 1  # envelope layout version
 _DAY = 86400
@@ -56,18 +58,20 @@ class LayerCache:
 
     def get(self, layer_digest: Digest) -> LayerFacts | None:
         """The cached facts, or None when absent, damaged, or from another scanner version."""
+        from docker_kolla.scan import layers  # the scanners load when a layer is looked up, not before
+
         path = self._path(layer_digest)
         try:
             envelope = json.loads(path.read_text(encoding="utf-8"))
             body = envelope["body"]
             if (
                 envelope.get("format") != _FORMAT
-                or envelope.get("scanner") != SCANNER_VERSION
+                or envelope.get("scanner") != layers.SCANNER_VERSION
                 or envelope.get("digest") != str(layer_digest)
                 or envelope.get("sha256") != hashlib.sha256(body.encode("utf-8")).hexdigest()
             ):
                 return None
-            facts = LayerFacts.from_json(body)
+            facts = layers.LayerFacts.from_json(body)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, ScanError):
             return None
         try:
@@ -78,12 +82,14 @@ class LayerCache:
 
     def put(self, layer_digest: Digest, facts: LayerFacts) -> None:
         """Store ``facts`` atomically (temp file + rename in the same directory), without an fsync."""
+        from docker_kolla.scan import layers
+
         path = self._path(layer_digest)
         path.parent.mkdir(parents=True, exist_ok=True)
         body = facts.to_json()
         envelope = {
             "format": _FORMAT,
-            "scanner": SCANNER_VERSION,
+            "scanner": layers.SCANNER_VERSION,
             "digest": str(layer_digest),
             "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest(),
             "body": body,

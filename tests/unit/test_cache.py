@@ -8,9 +8,9 @@ import os
 import time
 from pathlib import Path
 
-from docker_kolla.adapters import cache as cache_mod
 from docker_kolla.adapters.cache import LayerCache, default_cache_dir
 from docker_kolla.core.digest import Digest
+from docker_kolla.scan import layers
 from docker_kolla.scan.layers import LayerFacts
 
 DIGEST = Digest.of(b"layer one")
@@ -51,7 +51,7 @@ def test_corrupted_entry_is_detected(tmp_path):
 def test_other_scanner_version_or_digest_is_ignored(tmp_path, monkeypatch):
     cache = LayerCache(tmp_path)
     cache.put(DIGEST, facts())
-    monkeypatch.setattr(cache_mod, "SCANNER_VERSION", cache_mod.SCANNER_VERSION + 1)
+    monkeypatch.setattr(layers, "SCANNER_VERSION", layers.SCANNER_VERSION + 1)
     assert cache.get(DIGEST) is None
     monkeypatch.undo()
     path = _entry(tmp_path)
