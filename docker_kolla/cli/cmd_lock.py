@@ -81,6 +81,7 @@ def lock(
             strict_labels=strict_labels,
             refresh_referrers=refresh_referrers,
             dry_run=dry_run,
+            discoverer=factory.discoverer,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:

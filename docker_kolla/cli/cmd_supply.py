@@ -19,7 +19,6 @@ from docker_kolla.ops.common import load_channels, load_lock_at, lock_path, pick
 def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8) -> list:
     """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``."""
     from docker_kolla.ops.attach import attach_all
-    from docker_kolla.ops.discover import Discoverer
 
     sha, lock = load_lock_at(repo, channel, rev)
     dest = Location.parse(to, "--to") if to else None
@@ -31,7 +30,7 @@ def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), 
         entry = lock.images[name]
         source = entry.repository
         targets.append((dest.repository(source) if dest else source, entry))
-    return attach_all(client, Discoverer(client), targets, sha, jobs)
+    return attach_all(client, factory.discoverer(client), targets, sha, jobs)
 
 
 @base.app.command("attach")

@@ -478,7 +478,9 @@ def promote_json(result, lock: dict, statuses: tuple) -> str:
 
 def _referrer_word(r) -> str:
     where = f"{r.platform} " if r.platform else ""
-    how = f", verified by {_short(r.verified_by)}" if r.verified_by else (f", {r.note}" if r.note else "")
+    by = _short(r.verified_by) if r.verified_by.startswith("sha256:") else r.verified_by  # a key, or keyless:ID
+    how = f", verified by {by}" if r.verified_by else (f", {r.note}" if r.note else "")
+    how += f", signed as {r.signed_as}" if r.signed_as else ""
     return f"{where}{r.kind} {_short(r.digest)} ({r.found_via}{how})"
 
 
@@ -536,6 +538,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
                 "old": _pin(d.previous),
                 "new": _pin(d.entry),
                 "packages": [_package(p) for p in packages.get(d.entry.name, ())],
+                "referrers": [{"kind": r.kind, **r.to_toml()} for r in d.entry.referrers],
             }
             for d in sorted(result.decisions, key=lambda d: d.entry.name)
         ],

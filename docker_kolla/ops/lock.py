@@ -24,7 +24,7 @@ from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
-from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
+from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -47,6 +47,7 @@ class LockOptions:
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
     dry_run: bool = False  # compute and report everything, write and push nothing
     exclude: tuple = ()  # glob patterns of images to leave as they are
+    discoverer: Any = None  # cli/factory.discoverer (keyless verification); None: ops.discover.plain
 
 
 @dataclass
@@ -238,7 +239,7 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
     old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
-    discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
+    discoverer = (opts.discoverer or plain)(resolver.client, load_keys(repo, policy) if policy.keys else (), policy)
     refusals: dict = {}
     attached_notes: dict = {}  # name -> what an attached docker-kolla manifesto says (lock still scans)
 
@@ -249,7 +250,11 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
         fresh = previous is None or entry.digest != previous.digest
         if not fresh and not opts.refresh_referrers:
             return decision
-        found = discoverer.discover(ref, entry.digest, entry.platforms)
+        # a signature may name the channel's configured repository or the one the lock recorded
+        # (a re-lock from a mirror in another namespace: `lock --registry --namespace`)
+        named = [channel.image_ref(entry.name).repository] + ([str(previous.repository)] if previous else [])
+        also = tuple(dict.fromkeys(named))
+        found = discoverer.discover(ref, entry.digest, entry.platforms, also=also)
         decision = replace(decision, entry=replace(entry, referrers=found))
         for r in found:
             if r.kind == MANIFESTO and r.subject == str(entry.digest):

@@ -191,7 +191,7 @@ class Resolver:
         Notes of a platform other than the first described one name it.
         """
         config = parse_config(self.client.get_blob(ref, manifest.config.digest, CONFIG_MAX_BYTES))
-        platform = platform or config.platform
+        platform = platform or (config.platform if str(config.platform) else None)  # None: no os/arch in it
         prefix = f"{platform}: " if report.described else ""
         content: dict = {}
         if "content" in self.sources and self.scanner is not None:
