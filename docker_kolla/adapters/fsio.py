@@ -11,7 +11,9 @@ from pathlib import Path
 from docker_kolla.errors import KollaError
 
 
-def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: int | None = None) -> None:
+def write_atomic(
+    target: Path, data: bytes, *, executable: bool = False, mode: int | None = None, durable: bool = True
+) -> None:
     """Replace ``target`` with ``data`` so readers see the old or the new file, never half.
 
     A temp file in the same directory (so the rename stays on one filesystem) is
@@ -20,6 +22,11 @@ def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: i
     created with mode 0666/0777 so the umask applies as for any new file; an
     existing file's permissions are kept; ``mode`` sets them outright. The
     parent directory must exist.
+
+    ``durable=False`` skips the fsync: for files whose loss in a crash costs only
+    recomputation and whose readers detect a torn or empty file themselves (the
+    layer cache checksums every entry). The rename still makes the file appear whole
+    to every other process.
     """
     target = Path(target)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
@@ -29,7 +36,8 @@ def write_atomic(target: Path, data: bytes, *, executable: bool = False, mode: i
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if mode is not None:

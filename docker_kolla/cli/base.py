@@ -10,11 +10,51 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from docker_kolla.cli import interrupts
 from docker_kolla.cli.helpfmt import COMMON_PARAMS, Typer
 from docker_kolla.errors import KollaError
+
+
+def _coerce_only_what_needs_it() -> None:
+    """typer (0.27 on) coerces every parameter through a pydantic TypeAdapter, built on the
+    first value it sees, including an option left unset: on a run of ``lock`` that is ~0.1-0.2 s
+    of pydantic imports and schema building before the first registry request. Give each
+    parameter a coercion that answers the values whose result is known without pydantic (an
+    absent value; a plain ``str`` already a str; the command's own default) and builds
+    typer's own coercion for anything else (``--jobs 99`` still fails as typer says).
+    With a typer that has no such hook this does nothing."""
+    core = getattr(typer, "core", None)
+    parameter = getattr(core, "_TyperParameter", None)
+    build = getattr(core, "build_runtime_param", None)
+    if parameter is None or build is None or not hasattr(parameter, "get_runtime_param"):
+        return
+
+    class Deferred:
+        def __init__(self, descriptor) -> None:
+            self._descriptor = descriptor
+            self._built = None
+
+        def coerce(self, value, param, ctx):
+            if value is None:  # what typer answers for it, without building anything
+                return () if param.multiple or param.nargs == -1 else None
+            info = self._descriptor.parameter_info
+            plain_str = self._descriptor.annotation is str and getattr(info, "parser", None) is None
+            if (plain_str and type(value) is str) or (value is param.default and not param.multiple):
+                return value
+            if self._built is None:
+                self._built = build(self._descriptor)
+            return self._built.coerce(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self):
+        if self._runtime_param is None:
+            self._runtime_param = Deferred(self.type_descriptor)
+        return self._runtime_param
+
+    parameter.get_runtime_param = get_runtime_param
+
+
+_coerce_only_what_needs_it()
 
 app = Typer(
     name="docker kolla",
@@ -25,8 +65,25 @@ app = Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-console_err = Console(stderr=True, highlight=False, soft_wrap=True)
-console_out = Console(highlight=False, soft_wrap=True)
+
+def __getattr__(name: str):
+    """``console_err`` / ``console_out``: rich consoles, built on first use (rich costs a
+    run ~50 ms of imports, and most runs print only plain lines)."""
+    if name not in ("console_err", "console_out"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    globals().setdefault("console_err", Console(stderr=True, highlight=False, soft_wrap=True))
+    globals().setdefault("console_out", Console(highlight=False, soft_wrap=True))
+    return globals()[name]
+
+
+def may_be_terminal(stream) -> bool:
+    """False when ``stream`` is plainly no terminal (rich's own variables unset), so a
+    progress display can be skipped without importing rich to ask ``Console.is_terminal``."""
+    forced = os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))
+    isatty = getattr(stream, "isatty", None)
+    return forced or bool(isatty and isatty())
 
 
 @dataclass
@@ -69,11 +126,14 @@ def out(text: str = "") -> None:
 
 
 def warn(text: str) -> None:
-    console_err.print(f"warning: {text}", markup=False)
+    info(f"warning: {text}")
 
 
 def info(text: str) -> None:
-    console_err.print(text, markup=False)
+    """A line for the user on stderr, as written (no markup, no emoji codes; a live
+    progress display redirects sys.stderr and keeps the line above itself)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def error_line(exc: KollaError) -> str:

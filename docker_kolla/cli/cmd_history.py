@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, render
+from docker_kolla.cli import base, render, render_history
 from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
 from docker_kolla.ops.common import load_channels, pick_channel, resolve_rev
@@ -44,11 +44,11 @@ def diff(
         return
     if fmt == "json":
         old = render.revision(result.old_rev, result.old_commit)
-        base.out(render.diff_json(result.diffs, old, render.revision(result.new_rev, result.new_commit)))
+        base.out(render_history.diff_json(result.diffs, old, render.revision(result.new_rev, result.new_commit)))
     elif fmt == "markdown":
-        base.out(render.diff_markdown(result.diffs, result.old_rev, result.new_rev, held=result.held))
+        base.out(render_history.diff_markdown(result.diffs, result.old_rev, result.new_rev, held=result.held))
     else:
-        render.diff_text(result.diffs, result.old_rev, result.new_rev, held=result.held)
+        render_history.diff_text(result.diffs, result.old_rev, result.new_rev, held=result.held)
     if exit_code and not result.empty:
         raise CheckFailed()
 
@@ -77,17 +77,17 @@ def log(
             entries = run_log(repo, image, name, rev)
     if image is None:
         if fmt == "json":
-            base.out(render.channel_log_json(name, render.revision(rev, commit), commits))
+            base.out(render_history.channel_log_json(name, render.revision(rev, commit), commits))
         else:
-            render.channel_log_text(commits)
+            render_history.channel_log_text(commits)
         return
     if fmt == "json":
-        base.out(render.log_json(image, name, render.revision(rev, commit), entries))
+        base.out(render_history.log_json(image, name, render.revision(rev, commit), entries))
         return
     if quiet:
         base.out("\n".join(e.tag for e in entries if e.tag))
         return
-    base.out(render.log_text(entries))
+    base.out(render_history.log_text(entries))
 
 
 @base.app.command("verify")
@@ -133,7 +133,7 @@ def verify(
             results.append((result, problems, notes))
     failures = sum(len(r.mismatches) + len(r.problems) + len(p or ()) for r, p, _ in results)
     if fmt == "json":
-        base.out(render.verify_json(results))
+        base.out(render_history.verify_json(results))
     else:
         for result, problems, notes in results:
             name = result.channel

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, factory, render
+from docker_kolla.cli import base, factory, render, render_history
 from docker_kolla.cli.progress import ImageProgress
 from docker_kolla.core.revisions import Outcome
 from docker_kolla.errors import CheckFailed
@@ -123,7 +123,7 @@ def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:
     base.out(result.summary)
     if dry_run:
         if result.changed:
-            render.diff_text([result.diff], (result.base or "")[:7] or "(none)", "dry run")
+            render_history.diff_text([result.diff], (result.base or "")[:7] or "(none)", "dry run")
         base.info(
             f"dry run: lockfiles/{channel}.toml {'would change' if result.changed else 'unchanged'}; nothing written"
         )

@@ -10,13 +10,15 @@ to copy (its destination tags were left untouched; re-run to finish).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from docker_kolla.cli import base, factory, render
+from docker_kolla.cli.cmd_supply import SIGN_KEY_HELP, signing_key
 from docker_kolla.cli.progress import ImageProgress
-from docker_kolla.errors import CheckFailed, KollaError
+from docker_kolla.errors import CheckFailed, KollaError, UsageError
 from docker_kolla.ops import promote as op
 
 
@@ -56,8 +58,9 @@ def _exit(result: op.PromoteResult, dry_run: bool) -> None:
         raise CheckFailed()
 
 
-def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int) -> list:
-    """--attach-manifesto: for every image now at the destination with its locked digest."""
+def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, jobs: int, key=None) -> list:
+    """--attach-manifesto: for every image now at the destination with its locked digest
+    (signed with ``key``, from --sign-key)."""
     from docker_kolla.cli.cmd_supply import attach_lock
 
     done = [
@@ -68,7 +71,7 @@ def _attach(client, repo, result: op.PromoteResult, opts: op.PromoteOptions, job
     if not done:
         return []
     channel = result.plan.channel
-    return attach_lock(client, repo, channel, opts.rev, opts.to, tuple(done), jobs)
+    return attach_lock(client, repo, channel, opts.rev, opts.to, tuple(done), jobs, key)
 
 
 @base.app.command("promote")
@@ -96,6 +99,7 @@ def promote(
     attach_manifesto: bool = typer.Option(
         False, "--attach-manifesto", help="Also push each promoted digest's manifesto as an OCI artifact (see attach)."
     ),
+    sign_key: Optional[Path] = typer.Option(None, "--sign-key", metavar="FILE", help=SIGN_KEY_HELP),
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="List every image, also those already present at the destination."
     ),
@@ -106,6 +110,9 @@ def promote(
     Prints what changed (or, with --dry-run, what would) and a summary; --verbose lists every image.
     """
     render.check_format(fmt, ("text", "json"))
+    if sign_key is not None and not attach_manifesto:
+        raise UsageError("--sign-key signs the attached manifestos", "add --attach-manifesto, or drop --sign-key")
+    key = signing_key(sign_key)  # before any copy: a bad key or password changes nothing
     state = base.state()
     # each of the `jobs` images waits on its blobs: the blob workers (HEADs, mounts, uploads)
     # are twice as many, and the pool keeps a connection for every worker of both kinds
@@ -138,9 +145,10 @@ def promote(
             progress=progress.update,
             on_plan=lambda p: progress.set_total(len(p.items)),
         )
-        attached = _attach(client, repo, result, opts, jobs) if attach_manifesto and not dry_run else []
+        attached = _attach(client, repo, result, opts, jobs, key) if attach_manifesto and not dry_run else []
     if attached:
-        base.info(f"attached the manifesto to {len(attached)} promoted image(s)")
+        signed = f", signed by {key.fingerprint}" if key is not None else ""
+        base.info(f"attached the manifesto to {len(attached)} promoted image(s){signed}")
     carried = sum(o.carried for o in result.outcomes)
     if carried:
         base.info(f"carried {carried} signature, attestation and referrer manifest(s) to the destination")

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, render
+from docker_kolla.cli import base, render, render_status
 from docker_kolla.cli.factory import engine_for, open_repo
 from docker_kolla.errors import CheckFailed
 from docker_kolla.ops.common import pick_channel
@@ -61,14 +61,14 @@ def status(
         for _, engine in engines:
             engine.close()
     if fmt == "json":
-        base.out(render.status_json(report, render.revision(lock, commit)))
+        base.out(render_status.status_json(report, render.revision(lock, commit)))
     elif "{{" in fmt:
-        base.out(render.template_lines(fmt, [render.status_fields(r) for r in report.rows]))
+        base.out(render_status.template_lines(fmt, [render_status.status_fields(r) for r in report.rows]))
     elif quiet:
         base.out("\n".join(r.container for r in report.rows))
     else:
         width = shutil.get_terminal_size((100, 24)).columns
-        base.out(render.status_text(report, lock, labels=labels, width=width, trunc=not no_trunc))
+        base.out(render_status.status_text(report, lock, labels=labels, width=width, trunc=not no_trunc))
     if exit_code and report.drift:
         raise CheckFailed(
             f"{len(report.drift)} container(s) not at the lock's pins",

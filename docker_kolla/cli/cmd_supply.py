@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -15,10 +16,32 @@ from docker_kolla.core.reference import Location
 from docker_kolla.errors import UsageError
 from docker_kolla.ops.common import load_channels, load_lock_at, lock_path, pick_channel
 
+SIGN_KEY_HELP = (
+    "Sign each manifesto artifact with this PEM EC P-256 private key (cosign .sig tag); "
+    "an encrypted key's password comes from $DOCKER_KOLLA_SIGN_PASSWORD."
+)
 
-def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8) -> list:
-    """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``."""
-    from docker_kolla.ops.attach import attach_all
+
+def signing_key(path: Path | None):
+    """``--sign-key FILE`` read and parsed (the password from the environment, never echoed), or None."""
+    from docker_kolla.core.signing import PASSWORD_ENV, load_signing_key
+
+    if path is None:
+        return None
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read signing key {path}: {exc.strerror}", "pass --sign-key a readable PEM file"
+        ) from exc
+    password = os.environ.get(PASSWORD_ENV)
+    return load_signing_key(str(path), pem, password.encode() if password else None)
+
+
+def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8, sign_key=None) -> list:
+    """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``;
+    with ``sign_key`` (core.signing.SigningKey) sign each artifact."""
+    from docker_kolla.ops.attach import Signer, attach_all
 
     sha, lock = load_lock_at(repo, channel, rev)
     dest = Location.parse(to, "--to") if to else None
@@ -30,7 +53,8 @@ def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), 
         entry = lock.images[name]
         source = entry.repository
         targets.append((dest.repository(source) if dest else source, entry))
-    return attach_all(client, factory.discoverer(client), targets, sha, jobs)
+    signer = Signer(client, sign_key) if sign_key is not None else None
+    return attach_all(client, factory.discoverer(client), targets, sha, jobs, signer)
 
 
 @base.app.command("attach")
@@ -41,18 +65,19 @@ def attach(
     image: Optional[List[str]] = typer.Option(None, "--image", "-i", help="Only this image (repeatable)."),
     jobs: int = typer.Option(8, "--jobs", "-j", min=1, max=64, help="Parallel images."),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
+    sign_key: Optional[Path] = typer.Option(None, "--sign-key", metavar="FILE", help=SIGN_KEY_HELP),
 ) -> None:
     """Push each locked digest's manifesto as an OCI artifact whose subject is that digest."""
+    key = signing_key(sign_key)  # before any request: a bad key or password changes nothing
     state = base.state()
     client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs)
     repo = factory.open_repo(state.repo)
     with repo, client:
         name = pick_channel(repo, channel, lock)
-        outcomes = attach_lock(client, repo, name, lock, to, tuple(image or ()), jobs)
-    render.table(
-        ["image", "result", "artifact", "repository"],
-        [(o.name, o.status, o.artifact.split(":")[1][:12], o.repository) for o in outcomes],
-    )
+        outcomes = attach_lock(client, repo, name, lock, to, tuple(image or ()), jobs, key)
+    render.attach_table(outcomes)
+    if key is not None:
+        base.info(f"manifesto artifacts signed by {key.fingerprint}")
 
 
 @base.app.command("sbom")
@@ -83,10 +108,7 @@ def sbom(
         versions = repo.history(lock_path(name), sha)
         when = max((v.time for v in versions), default=0)
         distro = config.channels[name].distro if name in config.channels else ""
-    facts = [
-        sb.ImageFacts(e.name, str(e.repository), str(e.digest), e.tag, dict(e.manifesto))
-        for e in (locked.images[n] for n in (images or sorted(locked.images)))
-    ]
+    facts = [sb.image_facts(locked.images[n]) for n in (images or sorted(locked.images))]
     created = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     title = images[0] if images else name
     text = sb.render(fmt, title, facts, created, __version__, distro)

@@ -18,21 +18,12 @@ from typing import Any
 
 from docker_kolla.core.canonical import canonical_json
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockfile import LockEntry
+from docker_kolla.core.lockfile import LockEntry, described_value
 from docker_kolla.core.manifest import OCI_MANIFEST
 from docker_kolla.core.referrers import EMPTY_CONFIG, MANIFESTO_ARTIFACT
 
 EMPTY_BLOB = b"{}"
 PREFIX = "dev.docker-kolla."
-
-
-def manifesto_value(entry: LockEntry) -> dict[str, Any]:
-    """What ``manifesto-digest`` covers: the manifesto alone, or ``{platform: manifesto}`` for several."""
-    if not entry.platform_manifestos:
-        return dict(sorted(entry.manifesto.items()))
-    every = {str(p): dict(sorted(m.items())) for p, m in entry.platform_manifestos.items()}
-    every[str(entry.platform or "")] = dict(sorted(entry.manifesto.items()))
-    return every
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,7 @@ class Artifact:
 
 
 def build(entry: LockEntry, subject_size: int, commit: str) -> Artifact:
-    layer = canonical_json(manifesto_value(entry))
+    layer = canonical_json(described_value(entry.platform, entry.manifesto, entry.platform_manifestos))
     annotations = {
         f"{PREFIX}image": entry.name,
         f"{PREFIX}tag": entry.tag,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import tomli
 
@@ -19,12 +19,27 @@ from docker_kolla.core.canonical import digest_of_value
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockcheck import check_document, check_entry
 from docker_kolla.core.manifest import Platform
-from docker_kolla.core.manifesto import manifesto_digest
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import Referrer, referrers_from_toml
 from docker_kolla.errors import ConfigError, UsageError
 
 SCHEMA = 1
+
+
+def described_value(
+    platform: Platform | None, manifesto: dict[str, Any], platform_manifestos: dict[Platform, Any]
+) -> dict[str, Any]:
+    """Everything an entry describes, as one value: the manifesto alone when only the
+    primary platform is described, else ``{platform: manifesto}`` for every described one.
+
+    Its canonical JSON is what ``manifesto-digest`` covers (:func:`described_digest`) and
+    the layer of the attached manifesto artifact (core.attached).
+    """
+    if not platform_manifestos:
+        return dict(sorted(manifesto.items()))
+    every = {str(plat): dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
+    every[str(platform or "")] = dict(sorted(manifesto.items()))
+    return every
 
 
 def described_digest(
@@ -37,11 +52,7 @@ def described_digest(
     covers ``{platform: manifesto}`` for all of them, so a package change in any
     described platform changes it.
     """
-    if not platform_manifestos:
-        return manifesto_digest(manifesto)
-    every = {str(plat): dict(sorted(m.items())) for plat, m in platform_manifestos.items()}
-    every[str(platform or "")] = dict(sorted(manifesto.items()))
-    return digest_of_value(every)
+    return digest_of_value(described_value(platform, manifesto, platform_manifestos))
 
 
 def flat_facts(manifesto: dict[str, Any], platform_manifestos: dict[Platform, dict[str, str]]) -> dict[str, Any]:
@@ -204,6 +215,9 @@ def _facts(table: dict[str, object]) -> dict[str, str]:
     """A manifesto table as str -> str, interned: a fleet's images share most package
     names and versions, so a 2,000-image lock holds each string once."""
     intern = sys.intern
+    if set(map(type, table)) <= {str} and set(map(type, table.values())) <= {str}:
+        strs = cast("dict[str, str]", table)
+        return dict(zip(map(intern, strs), map(intern, strs.values())))  # the same, without a Python loop
     return {intern(str(k)): intern(str(v)) for k, v in table.items()}
 
 

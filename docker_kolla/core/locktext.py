@@ -14,17 +14,38 @@ names are unique and sorted. Then the whole text *is* ``dumps`` of those
 entries, which parses back to them. Anything else (a hand edit in another
 format, a broken table, an unknown key) falls back to the full parser, which
 gives exactly today's result or error.
+
+A changed piece is parsed against the image's previous piece when it can be
+(:meth:`LockReader._patch`): a lock changes an image's values (digest,
+revision, a few package versions) and rarely its keys. When the two texts have
+the same lines except for ``key = value`` lines whose key is the same, the new
+table is the old one with those values read from their lines (each must be
+exactly the writer's rendering of its value, so TOML reads the same value
+there), and the entry is built from it by ``LockEntry.from_toml``, which checks
+everything it checks for a full parse. The writer's text of that entry is the
+piece: every other line is the old piece's, which was the writer's text of the
+old table; the new entry's table has the same shape (keys, order, types) as the
+patched one (checked), so the writer lays it out line for line the same
+(``tomlwrite.layout``); and each changed line is the writer's own rendering of
+its key and value. Anything else is parsed whole.
+
+``pick`` reads one image of a version without the others (what ``log IMAGE``
+needs): it finds the image's piece by its header and parses just that; it
+checks the version's head but not the other images' tables, which is
+``verify``'s job. A version where the image's text is not found in the
+writer's form is read whole, so its result or error is the full parser's.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import tomli
 
-from docker_kolla.core import lockfile
+from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
 
 _SEP = b"\n\n[images."
@@ -147,6 +168,43 @@ def _piece_end(data: bytes, start: int) -> int:
 
 FullParse = Callable[[bytes, str], Lockfile]
 
+_UNSET: tomlwrite.Layout = []
+
+
+@dataclass
+class _Text:
+    """The last accepted text of one image (by its header line), to parse its next text against.
+
+    ``doc`` is ``{"images": {name: entry.to_toml()}}``, whose writer text is ``piece``.
+    """
+
+    piece: bytes
+    doc: dict[str, Any]
+    entry: LockEntry
+    lines: list[bytes] | None = None
+    layout: tomlwrite.Layout | None = field(default_factory=lambda: _UNSET)
+
+
+def _slot(layout: tomlwrite.Layout, line: int) -> tuple[tuple[str, ...], str] | None:
+    """(table path, key) of the value the writer puts on ``line``; None for a header or a blank line."""
+    for start, path, keys in layout:
+        if start <= line < start + len(keys):
+            return path, keys[line - start]
+    return None
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two tables have the same keys in the same order and equal values of the same types."""
+    if list(a.items()) != list(b.items()):
+        return False
+    if set(map(type, a.values())) <= {str}:
+        return True  # equal to strs, so strs (the common case: a manifesto)
+    for k, v in a.items():
+        w = b[k]
+        if type(v) is not type(w) or (type(v) is dict and not _same(v, w)):
+            return False
+    return True
+
 
 class LockReader:
     """Parses lockfile versions, each distinct image text once.
@@ -169,7 +227,9 @@ class LockReader:
         self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
+        self._texts: dict[bytes, _Text] = {}  # header line -> that image's last accepted text
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
+        self.patched = 0  # of those, parsed against the image's previous text
         self.full_parses = 0  # versions that needed the full parser
 
     # -- public -------------------------------------------------------------
@@ -300,6 +360,13 @@ class LockReader:
     def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
         """The entry a piece holds if it is exactly the writer's text for it, else None."""
         self.parsed += 1
+        header = _first_line(piece)
+        old = self._texts.get(header)
+        if old is not None:
+            entry = self._patch(old, piece, where)
+            if entry is not None:
+                self.patched += 1
+                return entry
         try:
             doc = tomli.loads(piece.decode("utf-8"))
             images = doc.get("images")
@@ -309,8 +376,55 @@ class LockReader:
             if not isinstance(table, dict):
                 return None
             entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]")
-            if entry_text(entry, name).encode("utf-8") != piece:
+            mine: dict[str, Any] = {"images": {name: entry.to_toml()}}
+            if tomlwrite.dumps(mine).encode("utf-8") != piece:  # entry_text(entry, name)
                 return None
-            return entry
         except Exception:  # noqa: BLE001 - any doubt goes to the full parser, which decides
             return None
+        self._texts[header] = _Text(piece, mine, entry)
+        return entry
+
+    def _patch(self, old: _Text, piece: bytes, where: str) -> LockEntry | None:
+        """The entry of ``piece`` read as ``old``'s table with the values of the lines that
+        differ (see the module docstring), or None to parse it whole."""
+        if old.lines is None:
+            old.lines = old.piece.split(b"\n")
+        lines = piece.split(b"\n")
+        if len(lines) != len(old.lines):
+            return None
+        if old.layout is _UNSET:
+            old.layout = tomlwrite.layout(old.doc)
+        layout = old.layout
+        if not layout:
+            return None
+        copies: dict[tuple[str, ...], dict[str, Any]] = {(): dict(old.doc)}
+
+        def table_at(path: tuple[str, ...]) -> dict[str, Any]:
+            hit = copies.get(path)
+            if hit is None:
+                parent = table_at(path[:-1])
+                hit = copies[path] = dict(parent[path[-1]])
+                parent[path[-1]] = hit
+            return hit
+
+        try:
+            for i, (was, now) in enumerate(zip(old.lines, lines)):
+                if was == now:
+                    continue
+                slot = _slot(layout, i)
+                if slot is None:
+                    return None  # a header or a blank line changed
+                path, key = slot
+                prefix = (tomlwrite.key_text(key) + " = ").encode("utf-8")
+                if not now.startswith(prefix):
+                    return None
+                table_at(path)[key] = tomlwrite.literal(now[len(prefix) :].decode("utf-8"))
+            ((name, table),) = copies[()]["images"].items()
+            entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]")
+            mine = {"images": {name: entry.to_toml()}}
+            if not _same(mine["images"][name], table):
+                return None
+        except Exception:  # noqa: BLE001 - parsed whole instead, which decides
+            return None
+        self._texts[_first_line(piece)] = _Text(piece, mine, entry, lines, layout)
+        return entry

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import tomli
 import tomli_w
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -89,3 +90,79 @@ def dumps(doc: dict[str, object]) -> str:
     except _Unsupported:
         return tomli_w.dumps(doc)
     return "".join(out)
+
+
+# -- the writer's line structure, for readers that patch a text line by line ----
+
+_INT = re.compile(r"-?[0-9]+")
+
+Layout = list[tuple[int, tuple[str, ...], list[str]]]
+
+
+def layout(doc: dict[str, object]) -> Layout | None:
+    """Where :func:`dumps` writes each scalar of ``doc``, or None when ``dumps`` hands
+    ``doc`` to ``tomli_w``.
+
+    One ``(line, path, keys)`` per table that has ``key = value`` lines: line
+    ``line + i`` of ``dumps(doc).split("\\n")`` is ``keys[i]`` of the table at
+    ``path`` (keys from ``doc`` down). It walks ``doc`` exactly as the writer does,
+    so a document of the same shape (same keys in the same order, the same values
+    tables) has the same layout, and its text differs only on the lines of the
+    values that differ.
+    """
+    out: Layout = []
+    try:
+        _layout(doc, (), "", 0, out)
+    except _Unsupported:
+        return None
+    return out
+
+
+def _layout(table: dict[str, object], path: tuple[str, ...], name: str, line: int, out: Layout) -> int:
+    keys: list[str] = []
+    tables: list[tuple[str, dict[str, object]]] = []
+    for k, v in table.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            _key(k), _literal(v)  # raise _Unsupported as dumps would
+            keys.append(k)
+    yielded = False
+    if name and (keys or not tables):
+        yielded = True
+        line += 1
+    if keys:
+        yielded = True
+        out.append((line, path, keys))
+        line += len(keys)
+    for k, sub in tables:
+        if yielded:
+            line += 1
+        else:
+            yielded = True
+        part = _key(k)
+        line = _layout(sub, (*path, k), f"{name}.{part}" if name else part, line, out)
+    return line
+
+
+def key_text(k: str) -> str:
+    """How :func:`dumps` writes the key ``k``."""
+    return _key(k)
+
+
+def literal(text: str) -> str | int | bool:
+    """The value :func:`dumps` writes as exactly ``text`` after ``key = `` (and that TOML
+    reads back from it); ValueError when ``text`` is not such a rendering."""
+    if text == "true" or text == "false":
+        return text == "true"
+    if text.startswith('"'):
+        if len(text) >= 2 and text.endswith('"') and _ESCAPE.search(text, 1, len(text) - 1) is None:
+            return text[1:-1]  # nothing to unescape: the writer writes it as it is
+        value = tomli.loads("v = " + text)["v"]  # TOMLDecodeError is a ValueError
+        if isinstance(value, str) and _string(value) == text:
+            return value
+    elif _INT.fullmatch(text):
+        number = int(text)
+        if str(number) == text:
+            return number
+    raise ValueError(f"not the writer's literal: {text!r}")

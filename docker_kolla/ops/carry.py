@@ -63,6 +63,8 @@ class Carrier:
         if self.mode == "none":
             return done
         found = [r for r in self.source.discover(src, digest, platforms, top=top) if selected(r, self.mode)]
+        if not found:
+            return done
         listed: dict = {}  # subject -> descriptors to list in the destination's tag-schema index
         for r in found:
             if r.found_via == rf.COSIGN_TAG:
@@ -76,6 +78,51 @@ class Carrier:
         there = {(r.subject, r.digest) for r in self.destination.discover(dst, digest, platforms, top=top)}
         done.missing = [f"{r.digest} ({r.kind})" for r in found if (r.subject, r.digest) not in there]
         return done
+
+    def settled(self, dst: ImageRef, recorded, digest: Digest, platforms: dict, *, top: bool = True) -> bool:
+        """Is every referrer in ``recorded`` (a lock entry's, those this mode carries) at ``dst``?
+
+        Only the subjects carried count (``digest`` unless ``top`` is False, and the platform
+        digests). cosign tags: one HEAD each, holding the recorded digest; the others: one
+        listing per subject (the referrers API where the destination has it, else its
+        tag-schema index) naming every recorded digest. False on any doubt: the caller then
+        discovers at the source and carries in full.
+        """
+        subjects = {str(d) for d in platforms.values()} | ({str(digest)} if top else set())
+        wanted = [r for r in recorded if selected(r, self.mode) and r.subject in subjects]
+        listed: dict = {}
+        for r in wanted:
+            if r.found_via == rf.COSIGN_TAG:
+                if not self._tag_holds(dst, r):
+                    return False
+            else:
+                listed.setdefault(r.subject, set()).add(r.digest)
+        client = self.copier.dst
+        for subject, digests in sorted(listed.items()):
+            if self.destination.has_api(dst, digest):
+                descriptors = client.get_referrers(dst, Digest.parse(subject))
+            else:
+                try:
+                    raw = client.get_manifest(dst.with_tag(rf.schema_tag(Digest.parse(subject)))).raw
+                except NotFoundError:
+                    return False
+                descriptors = rf.index_descriptors(raw)
+            if not digests <= {d["digest"] for d in descriptors or []}:
+                return False
+        return True
+
+    def _tag_holds(self, dst: ImageRef, r: Referrer) -> bool:
+        """Does one of cosign's tags for ``r.subject`` (the one its payload type names first) hold ``r.digest``?"""
+        by_type = {rf.SIMPLE_SIGNING: "sig", rf.DSSE_ENVELOPE: "att", rf.IN_TOTO: "att"}
+        first = by_type.get(r.artifact_type, "sbom" if r.kind == rf.SBOM else "att")
+        for suffix in (first, *(s for s in rf.COSIGN_SUFFIXES if s != first)):
+            try:
+                held = self.copier.dst.head_manifest(dst.with_tag(rf.cosign_tag(Digest.parse(r.subject), suffix)))
+            except NotFoundError:
+                continue
+            if held.digest is not None and str(held.digest) == r.digest:
+                return True
+        return False
 
     def _tag(self, src: ImageRef, dst: ImageRef, r: Referrer, done: Carried, stats) -> None:
         """A cosign tag: same tag, same bytes; a destination tag with other signatures is not overwritten."""

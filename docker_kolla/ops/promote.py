@@ -162,6 +162,9 @@ def _execute_one(item: pp.PlanItem, tops: dict, copier: Copier) -> ImageOutcome:
 def _carry(outcome: ImageOutcome, entry: LockEntry | None, carrier: Carrier | None, tops: dict) -> ImageOutcome:
     """After the image is at the destination: its signatures, attestations and referrers too.
 
+    An image that was there already (present, or only its channel tag moved) whose recorded
+    referrers are all at the destination costs nothing more; else, and for every copied
+    image, what the source has is carried and checked at the destination afterwards.
     For a --platform subset only the copied platforms' referrers go (the locked index is not there).
     """
     if carrier is None or entry is None or outcome.status not in (COPIED, TAGGED, PRESENT):
@@ -173,6 +176,10 @@ def _carry(outcome: ImageOutcome, entry: LockEntry | None, carrier: Carrier | No
         kept = {str(d.digest) for d in top.manifests} if isinstance(top, Index) else set()
         platforms = {p: d for p, d in platforms.items() if str(d) in kept}
     try:
+        if outcome.status != COPIED and carrier.settled(
+            t.destination, entry.referrers, t.locked, platforms, top=not t.subset
+        ):
+            return outcome  # already promoted with what its lock records: nothing read at the source
         done = carrier.carry(t.source, t.destination, t.locked, platforms, outcome.stats, top=not t.subset)
     except KollaError as exc:
         return replace(outcome, status=FAILED, error=f"carrying signatures and referrers: {exc.line()}")

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile, dumps
-from docker_kolla.core.manifest import Platform
-from docker_kolla.core.reference import ImageRef
+from tests.support.entries import pinned
 
 REG = "registry.example:4000/kolla"
 IMAGES = ("keystone", "nova-api", "nova-placement-api", "dnsmasq", "openvswitch-db-server", "nova-base")
@@ -25,15 +23,7 @@ def git(repo: Path, env: dict, *args: str) -> str:
 
 
 def entry(name: str, revision: int) -> LockEntry:
-    return LockEntry(
-        name=name,
-        repository=ImageRef.parse_repository(f"{REG}/centos-binary-{name}"),
-        tag=f"ocata-{revision}",
-        revision=revision,
-        digest=Digest.of(f"{name}@{revision}".encode()),
-        media_type="application/vnd.docker.distribution.manifest.v2+json",
-        platform=Platform.parse("linux/amd64"),
-    )
+    return pinned(name, revision, repo=REG, media_type="application/vnd.docker.distribution.manifest.v2+json")
 
 
 @pytest.fixture
@@ -89,7 +79,7 @@ def test_export_yaml_formats_pin_digests(docker_cli, lock_repo, fmt):
     text = json.dumps(yaml.safe_load(result.stdout))
     for image in IMAGES:
         revision = 2 if image in ("nova-api", "nova-placement-api") else 1
-        assert f"mirror.test/ops/centos-binary-{image}@{Digest.of(f'{image}@{revision}'.encode())}" in text
+        assert f"mirror.test/ops/centos-binary-{image}@{entry(image, revision).digest}" in text
 
 
 def test_compose_export_is_accepted_by_compose(docker_cli, lock_repo, tmp_path):

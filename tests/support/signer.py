@@ -70,6 +70,11 @@ class KeyPair:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
+    def private_pem(self, password: bytes | None = None) -> bytes:
+        """The private key as PKCS#8 PEM, encrypted with ``password`` when given."""
+        crypt = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        return self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, crypt)
+
     @property
     def fingerprint(self) -> str:
         """sha256 of the DER SubjectPublicKeyInfo, the form docker-kolla records."""

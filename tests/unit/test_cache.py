@@ -8,9 +8,9 @@ import os
 import time
 from pathlib import Path
 
-from docker_kolla.adapters import cache as cache_mod
 from docker_kolla.adapters.cache import LayerCache, default_cache_dir
 from docker_kolla.core.digest import Digest
+from docker_kolla.scan import layers
 from docker_kolla.scan.layers import LayerFacts
 
 DIGEST = Digest.of(b"layer one")
@@ -51,7 +51,7 @@ def test_corrupted_entry_is_detected(tmp_path):
 def test_other_scanner_version_or_digest_is_ignored(tmp_path, monkeypatch):
     cache = LayerCache(tmp_path)
     cache.put(DIGEST, facts())
-    monkeypatch.setattr(cache_mod, "SCANNER_VERSION", cache_mod.SCANNER_VERSION + 1)
+    monkeypatch.setattr(layers, "SCANNER_VERSION", layers.SCANNER_VERSION + 1)
     assert cache.get(DIGEST) is None
     monkeypatch.undo()
     path = _entry(tmp_path)
@@ -99,3 +99,39 @@ def test_default_cache_dir():
     assert default_cache_dir({"XDG_CACHE_HOME": "/x", "HOME": "/h"}) == Path("/x/docker-kolla")
     assert default_cache_dir({"XDG_CACHE_HOME": "rel", "HOME": "/h"}) == Path("/h/.cache/docker-kolla")
     assert default_cache_dir({"HOME": "/h"}) == Path("/h/.cache/docker-kolla")
+
+
+def test_entries_torn_by_a_crash_read_as_misses(tmp_path):
+    """Entries are written without an fsync: after a crash one may be empty, zero-filled
+    (data blocks never written) or cut short anywhere. Each is a miss, never an error,
+    and the next put repairs it."""
+    cache = LayerCache(tmp_path)
+    cache.put(DIGEST, facts())
+    path = _entry(tmp_path)
+    whole = path.read_bytes()
+    torn = [b"", b"\0" * len(whole), whole[:1], whole[: len(whole) - 2]]
+    torn.append(whole[:4096] + b"\0" * (len(whole) - 4096))  # the first page written, the rest not
+    envelope = json.loads(whole)
+    envelope["body"] = envelope["body"][: len(envelope["body"]) // 3]  # valid JSON, body cut short
+    torn.append(json.dumps(envelope).encode())
+    for data in torn:
+        path.write_bytes(data)
+        assert cache.get(DIGEST) is None, data[:80]
+    cache.put(DIGEST, facts())
+    assert cache.get(DIGEST) == facts()
+
+
+def test_put_leaves_no_temp_file_and_prune_removes_stale_ones(tmp_path):
+    cache = LayerCache(tmp_path)
+    cache.put(DIGEST, facts())
+    folder = tmp_path / "layers" / "sha256"
+    assert [p.name for p in folder.iterdir()] == [f"{DIGEST.hex}.json"]
+    left = folder / f".{DIGEST.hex}.json.0123456789ab.tmp"  # what an interrupted write leaves
+    left.write_bytes(b"{")
+    fresh = folder / f".{DIGEST.hex}.json.ba9876543210.tmp"  # maybe a write in progress: kept
+    fresh.write_bytes(b"{")
+    stale = time.time() - 2 * 86400
+    os.utime(left, (stale, stale))
+    assert cache.prune(older_than_days=30) == 0
+    assert not left.exists() and fresh.exists()
+    assert cache.get(DIGEST) == facts()

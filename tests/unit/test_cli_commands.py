@@ -1,4 +1,5 @@
-"""The registry of commands in cli/app.py: every command module is listed, and a bad name fails loudly."""
+"""The registry of commands in cli/app.py: every command module and verb is listed, a run imports
+only its verb's module, and a bad name fails loudly."""
 
 from __future__ import annotations
 
@@ -23,6 +24,68 @@ def test_the_registry_yields_every_verb():
     app._load_commands()
     names = set(typer.main.get_command(base.app).commands)
     assert {"lock", "diff", "log", "verify", "pull", "export", "status", "promote", "init", "inspect"} <= names
+
+
+def test_each_verb_maps_to_the_module_that_registers_it():
+    app._load_commands()
+    found = {c.name: c.callback.__module__ for c in base.app.registered_commands}
+    for group in base.app.registered_groups:
+        modules = {c.callback.__module__ for c in group.typer_instance.registered_commands}
+        assert len(modules) == 1, (group.name, modules)
+        found[group.name] = modules.pop()
+    assert {verb: f"docker_kolla.cli.{module}" for verb, module in app.VERBS.items()} == found
+
+
+@pytest.mark.parametrize(
+    "args,verb",
+    [
+        (["lock", "ocata"], "lock"),
+        (["--repo", "lock", "diff", "HEAD~1"], "diff"),  # the value of --repo is not the verb
+        (["--repo=/r", "cache", "prune"], "cache"),
+        (["--help"], None),
+        (["-v"], None),
+        ([], None),
+        (["--", "lock"], None),
+        (["lokc"], "lokc"),
+    ],
+)
+def test_the_invoked_verb(args, verb):
+    assert app.invoked_verb(args) == verb
+
+
+def test_commands_for_a_run():
+    assert app.commands_for(["lock", "ocata"]) == ("cmd_lock",)
+    assert app.commands_for(["cache", "prune"]) == ("cmd_misc",)
+    assert app.commands_for(["--help"]) == app.COMMANDS
+    assert app.commands_for(["lokc"]) == app.COMMANDS  # typer names the unknown verb among all of them
+
+
+def _modules_after(args: list, prefix: str = "docker_kolla.cli.cmd_", cwd=None) -> list:
+    """The exit code and the modules named ``prefix...`` after running ``args`` in a fresh interpreter."""
+    code = (
+        "import sys\nfrom docker_kolla.cli import app\nfrom docker_kolla.cli.plugin import GlobalFlags\n"
+        f"code = app.run(GlobalFlags(), {args!r})\n"
+        f"print(code, ' '.join(sorted(m for m in sys.modules if m.startswith({prefix!r}))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split("\n")[-2].split()
+
+
+def test_a_run_imports_only_its_verbs_module():
+    code, *modules = _modules_after(["lock", "--help"])
+    assert code == "0" and modules == ["docker_kolla.cli.cmd_lock"]
+    code, *modules = _modules_after(["--help"])
+    assert code == "0" and modules == sorted(f"docker_kolla.cli.{m}" for m in app.COMMANDS)
+
+
+def test_parsing_builds_typers_pydantic_coercion_only_for_values_that_need_it(tmp_path):
+    """A run with plain values (a channel name, options left unset or at their defaults) does
+    not load pydantic; a value that needs converting still goes through typer's coercion."""
+    code, *loaded = _modules_after(["lock", "ocata", "--format", "json"], "pydantic", cwd=tmp_path)
+    assert code != "0" and loaded == []  # it got past parsing: no lock repository here
+    code, *loaded = _modules_after(["lock", "ocata", "--jobs", "99"], "pydantic", cwd=tmp_path)
+    assert code == "2" and "pydantic" in loaded  # out of range, as typer says
 
 
 def test_a_typo_in_the_registry_fails_loudly():

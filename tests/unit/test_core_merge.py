@@ -8,26 +8,17 @@ import pytest
 
 from docker_kolla.core import lockfile
 from docker_kolla.core.channels import parse_channels
-from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile, conflicted_images
 from docker_kolla.core.merge import conflict_text, merge_locks
 from docker_kolla.core.revisions import recompute
 from docker_kolla.errors import ConfigError
+from tests.support.entries import pinned
 
 OCATA = parse_channels('[channels.ocata]\nimages = ["nova-api", "keystone", "glance-api"]\n').get("ocata")
 
 
 def entry(name: str, n: int, revision: int) -> LockEntry:
-    return LockEntry(
-        name=name,
-        repository=f"docker.io/kolla/centos-binary-{name}",
-        tag=f"ocata-{revision}",
-        revision=revision,
-        digest=Digest.of(f"{name}-{n}".encode()),
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform="linux/amd64",
-        manifesto={"python:nova": f"15.0.{n}"},
-    )
+    return pinned(name, revision, seed=n, manifesto={"python:nova": f"15.0.{n}"})
 
 
 def lock(**entries) -> Lockfile:

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from docker_kolla.cli.render import GITHUB_BODY_LIMIT, diff_json, diff_markdown
+from docker_kolla.cli.render_history import GITHUB_BODY_LIMIT, diff_json, diff_markdown
 from docker_kolla.core.diff import diff_locks
-from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.manifest import Platform
-from docker_kolla.core.reference import ImageRef
+from tests.support.entries import pinned
 
 
 def entry(name: str, n: int, revision: int = 1, repo: str = "docker.io/kolla", **manifesto) -> LockEntry:
-    return LockEntry(
-        name=name,
-        repository=ImageRef.parse_repository(f"{repo}/centos-binary-{name}"),
-        tag=f"ocata-{revision}",
-        revision=revision,
-        digest=Digest.of(f"{name}-{n}".encode()),
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform.parse("linux/amd64"),
-        manifesto={"deb:openssl": "1.1.0f-3+deb9u3", "python:nova": "15.0.2", **manifesto},
-    )
+    packages = {"deb:openssl": "1.1.0f-3+deb9u3", "python:nova": "15.0.2", **manifesto}
+    return pinned(name, revision, seed=n, repo=repo, manifesto=packages)
 
 
 def fleet(names, **kw) -> Lockfile:

@@ -9,26 +9,16 @@ import pytest
 import yaml
 
 from docker_kolla import releases
-from docker_kolla.core.digest import Digest
 from docker_kolla.core.exports import FORMATS, KollaAnsible, render, yaml_lines
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.manifest import Platform
-from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import UsageError
+from tests.support.entries import pinned
 
 REG = "localhost:5000/kolla"
 
 
 def entry(name: str, revision: int, repo: str = REG) -> LockEntry:
-    return LockEntry(
-        name=name,
-        repository=ImageRef.parse_repository(f"{repo}/centos-binary-{name}"),
-        tag=f"ocata-{revision}",
-        revision=revision,
-        digest=Digest.of(f"{name}-{revision}".encode()),
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        platform=Platform.parse("linux/amd64"),
-    )
+    return pinned(name, revision, repo=repo)
 
 
 def lock(*entries: LockEntry) -> Lockfile:

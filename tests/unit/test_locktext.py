@@ -6,13 +6,14 @@ import random
 from dataclasses import replace
 
 import pytest
+import tomli
 import tomli_w
 
 from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.locktext import LockReader, split, state_of
 from docker_kolla.errors import ConfigError
-from tests.support.lockgen import NAMES, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
+from tests.support.lockgen import NAMES, dg, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
 
 
 def rand_doc(rng: random.Random, depth: int = 0) -> dict:
@@ -178,3 +179,140 @@ def test_split_with_an_earlier_version_finds_the_same_boundaries():
 @pytest.mark.parametrize("data", [b"", b"[lock]\n", b"\n\n[images.\n", b"\n\n[images.x", b"\xff\n\n[images.a]\n"])
 def test_odd_texts_get_the_full_parsers_answer(data):
     assert outcome(LockReader(full_parse).summary, data, "w") == outcome(reference_summary, data, "w")
+
+
+def test_layout_says_where_the_writer_puts_each_value():
+    rng = random.Random(9)
+    laid = 0
+    for _ in range(2000):
+        doc = rand_doc(rng)
+        lines = tomlwrite.dumps(doc).split("\n")
+        where = tomlwrite.layout(doc)
+        if where is None:
+            continue
+        laid += 1
+        scalars = 0
+        for start, path, keys in where:
+            table = doc
+            for part in path:
+                table = table[part]
+            for i, key in enumerate(keys):
+                assert lines[start + i] == f"{tomlwrite.key_text(key)} = {tomlwrite._literal(table[key])}"
+            scalars += len(keys)
+        assert scalars == sum(1 for line in lines if " = " in line and not line.startswith("["))
+    assert laid > 1000
+    assert tomlwrite.layout({"a": [1]}) is None  # what dumps leaves to tomli_w
+
+
+def test_literal_reads_exactly_the_writers_renderings():
+    rng = random.Random(10)
+    for _ in range(3000):
+        value = rng.choice([rand_text(rng, 12), rng.randint(-(10**20), 10**20), rng.random() < 0.5])
+        text = tomlwrite._literal(value)
+        got = tomlwrite.literal(text)
+        assert got == value and type(got) is type(value)
+        assert tomli.loads(f"v = {text}")["v"] == value
+    for text in [
+        '"a" # c',
+        "'a'",
+        '"\\u0041"',
+        '"\\x"',
+        "+1",
+        "01",
+        "-0",
+        "1_0",
+        "True",
+        '"a',
+        '"',
+        "1.0",
+        '"""a"""',
+        "",
+    ]:
+        with pytest.raises(ValueError):
+            tomlwrite.literal(text)
+
+
+def bumped(rng: random.Random, entry, static: bool):
+    """The same image locked again: the same keys, other values (what most re-locks are)."""
+    manifesto = dict(entry.manifesto)
+    for key in rng.sample(sorted(manifesto), rng.randint(0, len(manifesto))):
+        manifesto[key] = rand_text(rng)
+    labels = {k: rand_text(rng) for k in entry.labels}
+    others = {
+        p: {k: rand_text(rng) if rng.random() < 0.5 else v for k, v in m.items()}
+        for p, m in entry.platform_manifestos.items()
+    }
+    revision = None if static else entry.revision + 1
+    tag = entry.tag if static else f"ocata-{revision}"
+    return replace(
+        entry,
+        digest=dg(rng),
+        manifesto=manifesto,
+        labels=labels,
+        platform_manifestos=others,
+        revision=revision,
+        tag=tag,
+    )
+
+
+LINE_EDITS = [
+    lambda line, rng: line.replace(' = "', ' = "x', 1),  # another value: the manifesto-digest no longer matches
+    lambda line, rng: line.replace(" = ", " =  ", 1),  # other spacing
+    lambda line, rng: line + " # ok",  # a comment
+    lambda line, rng: line.replace(' = "', " = '", 1).removesuffix('"') + "'",  # a literal string
+    lambda line, rng: line.replace(" = ", " = +", 1) if line.startswith("revision") else line + "x",  # +N
+    lambda line, rng: line.replace(" = ", " = 0", 1),  # a leading zero, or a broken string
+    lambda line, rng: line.replace(' = "', ' = "\\u0041', 1),  # an escape the writer would not write
+    lambda line, rng: line.replace("sha256:", "SHA256:", 1),  # a bad digest
+    lambda line, rng: line.replace(" = ", " = true #", 1),  # another type
+    lambda line, rng: "x" + line,  # a renamed key
+    lambda line, rng: line.replace("rpm:", "rpx:", 1).replace("tag = ", "tax = ", 1),  # one of the same length
+    lambda line, rng: "",  # a removed line (same count of lines)
+    lambda line, rng: line + "\n" + line,  # a repeated key (one more line)
+    lambda line, rng: line + "\n",  # a blank line more
+    lambda line, rng: line.replace('"linux/amd64"', '"linux/x86_64"'),  # values the parser normalises:
+    lambda line, rng: line.replace('"linux/arm64"', '"linux/arm64/v8"'),  # they parse, but the writer
+    lambda line, rng: line.replace('"r.example/kolla/', '"docker.io/'),  # writes them otherwise
+]
+
+
+def test_changed_images_are_read_against_their_previous_text_exactly_as_a_full_parse():
+    rng = random.Random(11)
+    patched = edited = 0
+    for _ in range(30):
+        static = rng.random() < 0.25
+        lock = Lockfile("ocata" if not static else "4.0.0", {n: rand_entry(rng, n, static) for n in NAMES}, static)
+        reader = LockReader(full_parse)
+        entries_reader = LockReader(full_parse, keep_entries=True)
+        for i in range(20):
+            changed = rng.sample(NAMES, rng.randint(1, 3))
+            for name in changed:
+                lock = lock.with_entry(bumped(rng, lock.images[name], static))
+            text = lockfile.dumps(lock)
+            if rng.random() < 0.4:  # a hand edit on one line of a changed image's text
+                piece = lockfile.entry_text(lock.images[changed[0]])
+                lines = piece.split("\n")
+                edit = rng.choice(LINE_EDITS)
+                hits = [j for j, line in enumerate(lines[:-1]) if edit(line, rng) != line]
+                at = rng.choice(hits) if hits and rng.random() < 0.8 else rng.randrange(len(lines) - 1)
+                lines[at] = edit(lines[at], rng)
+                if rng.random() < 0.3 and len(lines) > 3:  # or two lines swapped
+                    j = rng.randrange(len(lines) - 1)
+                    lines[at], lines[j] = lines[j], lines[at]
+                text = text.replace(piece, "\n".join(lines), 1)
+                edited += 1
+            data = encode(text)
+            where = f"lockfiles/ocata.toml@{i:07d}"
+            expected = outcome(reference_summary, data, where)
+            got = outcome(reader.summary, data, where)
+            if expected[0] == "ok":
+                states, parsed = expected[1]
+                assert got[0] == "ok", got
+                assert got[1].images == states and (got[1].channel, got[1].static) == (parsed.channel, parsed.static)
+                assert entries_reader.lock(data, where) == parsed
+            else:
+                assert got == expected
+                assert outcome(entries_reader.lock, data, where) == expected
+        patched += reader.patched
+    assert edited > 150
+    assert patched > 500  # the patch path was taken (and checked against the full parser above)
