@@ -394,3 +394,7 @@ def _good_message(key, signed: dict, manifest: bytes) -> bool:
     if not manifest or claimed != hashlib.sha256(manifest).digest():
         return False
     return _good(key, base64.b64decode(signed.get("signature", "")), manifest)
+
+
+def _payload_digest(payload: bytes) -> str:
+    return json.loads(payload)["critical"]["image"]["docker-manifest-digest"]
