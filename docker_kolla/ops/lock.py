@@ -84,9 +84,9 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tuple[bytes | None, Lockfile | None, dict]:
-    """The lockfile at the base commit (bytes and parsed), and the last entry of every wanted
-    image ever locked.
+def _previous(repo, channel: str, base: str | None, data: bytes | None, wanted: list, reader) -> tuple:
+    """The lockfile at the base commit parsed (``data``: its bytes), and the last entry of
+    every wanted image ever locked: ``(Lockfile | None, {name: entry})``.
 
     The history is read only when a wanted image is missing from the current lock (a
     re-added image continues its numbering instead of reusing revision numbers that
@@ -94,12 +94,11 @@ def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tup
     even then each distinct image text is parsed once, and only the missing images' entries.
     """
     if base is None:
-        return None, None, {}
+        return None, {}
     path = lock_path(channel)
-    data = repo.read(base, path)
     current = reader.lock(data, path) if data is not None else None
     if current is not None and all(name in current.images for name in wanted):
-        return data, current, dict(current.images)
+        return current, dict(current.images)
     refs, _ = lockhistory.walk_back(repo, path, base, lambda _commit: None)
     history = lockhistory.new_reader()
     names = set(wanted)
@@ -111,7 +110,7 @@ def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tup
         where = lockhistory.where(path, ref.commit)
         for name in names.intersection(history.summary(version, where).images):
             found[name] = (version, where)
-    return data, current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
+    return current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
 
 
 def _by_revision(repo, path: str, base: str | None) -> dict:
@@ -181,11 +180,8 @@ def _committed(repo, path: str) -> bool:
         return False
 
 
-def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
-    config = load_channels(repo)
-    channel: Channel = config.get(opts.channel)
-    path = lock_path(opts.channel)
+def _check_worktree(repo, opts: LockOptions, path: str) -> None:
+    """The lockfile in the work tree: no conflict markers, and no edits a commit would overwrite."""
     work = repo.worktree_bytes(path)
     if work is not None and conflicted_images(work.decode("utf-8", "replace")) is not None:
         parse_lock(work, path)  # raises: names the conflicted images and the fix
@@ -199,6 +195,14 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             f"{path} was written but never committed (lock --no-commit?)",
             f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
         )
+
+
+def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None, config=None) -> LockResult:
+    """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image;
+    ``config``: channels.toml as the caller already read it (read here when None)."""
+    config = config if config is not None else load_channels(repo)
+    channel: Channel = config.get(opts.channel)
+    path = lock_path(opts.channel)
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
     unknown = [i for i in opts.images if i not in configured]
@@ -223,20 +227,25 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     names = sorted(wanted)
     with contextlib.ExitStack() as stack:
         heads = None
-        if base is not None and repo.read(base, path) is not None:
-            # a re-lock: its HEADs need nothing from the lockfile, so they start now and
-            # the lockfile is parsed while they are on the wire
+        old_bytes = repo.read(base, path) if base is not None else None
+        if old_bytes is not None:
+            # a re-lock: its HEADs need nothing from the lockfile, so they start now and the
+            # work tree is checked and the lockfile parsed while they are on the wire (a
+            # HEAD changes nothing: a failed check below only cancels the rest)
             heads = stack.enter_context(Prefetch(lambda n: resolver.head(refs[n]), names, opts.jobs))
-        return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads)
+        _check_worktree(repo, opts, path)
+        return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads, old_bytes)
 
 
-def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, base, heads) -> LockResult:
+def _decide_all(
+    repo, resolver, opts, progress, channel: Channel, refs: dict, base, heads, old_bytes: bytes | None
+) -> LockResult:
     """The rest of :func:`plan_lock`: ``refs`` name -> reference of every wanted image;
-    ``heads`` the HEADs already on the wire (a re-lock) or None."""
+    ``heads`` the HEADs already on the wire (a re-lock) or None; ``old_bytes`` the lockfile at ``base``."""
     path = lock_path(opts.channel)
     wanted, names = list(refs), sorted(refs)
     reader = lockhistory.new_reader(keep_entries=True)
-    old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
+    current, seen = _previous(repo, opts.channel, base, old_bytes, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
     discoverer = (opts.discoverer or plain)(resolver.client, load_keys(repo, policy) if policy.keys else (), policy)
