@@ -1,17 +1,20 @@
-"""Benchmark (issue 4): `docker kolla promote` vs `skopeo sync` of the same images.
+"""Benchmark (issues 4, 14): `docker kolla promote` vs `skopeo sync` of the same images.
 
-Three real registries: a source holding a generated Kolla fleet, and one empty
-destination per tool. Both tools read the source through the same counting Proxy
-(optionally with latency), so "bytes moved" is what each one pulled from the
-source; counting proxies in front of the destinations count the writes.
+Real registries: a source holding a generated Kolla fleet, and one empty
+destination per tool (fresh ones for every repetition). Requests and bytes are
+counted at the registries themselves, from their access logs, so nothing sits
+between a tool and a registry on loopback (``--latency-ms 0``); with latency, each
+registry is reached through a Proxy that adds it each way (both tools the same).
 
-Measured in one run:
+Measured in one run, each tool against its own destination, alternating:
 1. cold: promote the whole lock into an empty destination vs `skopeo sync` of the
-   same `:ocata` tags into another empty destination (wall time, bytes, requests);
+   same `:ocata` tags into another empty destination (wall time, bytes, requests),
+   ``--repeat`` times; the medians count, every run is listed;
 2. bump: rebuild 2 images with new package versions, lock them at revision 2 and
    promote again; bytes moved must be only those images' new layers, configs and
    manifests (reported next to that expected figure); `skopeo sync` re-run too.
-Prints one JSON object. Usage: python bench/promote_bench.py [--images 200] [--latency-ms 5]
+The load average is reported with every figure: the ratios are what to quote.
+Prints one JSON object. Usage: python bench/promote_bench.py [--images 200] [--latency-ms 5] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +39,52 @@ from tests.support import KollaFleet, Proxy, Registry  # noqa: E402
 
 CLI = Path(sys.executable).parent / "docker-kolla"
 BUMPED = ("nova-api", "keystone")
+_FIELD = re.compile(r'http\.(request\.method|request\.uri|response\.written)="?([^" ]*)')
+
+
+def _kind(uri: str) -> str:
+    for part, kind in (("/blobs/uploads", "upload"), ("/blobs/", "blob"), ("/manifests/", "manifest")):
+        if part in uri:
+            return kind
+    return "tags" if "/tags/list" in uri else "referrers" if "/referrers/" in uri else "other"
+
+
+class Counted:
+    """A registry's requests, read from its own access log (distribution logs one
+    "response completed" line per request, with method, URI and body bytes written)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.path = Path(registry.log_path)
+        self.offset = 0
+        self.mark()
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size
+
+    def _lines(self) -> list:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            return [line for line in f.read().decode(errors="replace").splitlines() if "response completed" in line]
+
+    def read(self) -> dict:
+        """Counters since ``mark()``; waits until the log stops growing (it is written after the answer)."""
+        lines, deadline = self._lines(), time.monotonic() + 3
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            again = self._lines()
+            if len(again) == len(lines):
+                break
+            lines = again
+        by, sent = Counter(), 0
+        for line in lines:
+            fields = dict(_FIELD.findall(line))
+            by[f"{fields.get('request.method', '?')} {_kind(fields.get('request.uri', ''))}"] += 1
+            sent += int(fields.get("response.written") or 0)
+        return {"requests": sum(by.values()), "bytes_sent": sent, "by_kind": dict(sorted(by.items()))}
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
 
 
 def _run(cmd: list, env: dict) -> tuple[float, str]:
@@ -43,27 +94,6 @@ def _run(cmd: list, env: dict) -> tuple[float, str]:
     if proc.returncode != 0:
         raise SystemExit(f"bench: {' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     return elapsed, proc.stdout
-
-
-def _window(proxies: dict) -> dict:
-    """Reset the counters of every proxy; returns a function reading them afterwards."""
-    for p in proxies.values():
-        p.reset_counts()
-
-    def read() -> dict:
-        return {
-            name: {
-                "bytes_sent": p.bytes_sent,
-                "puts": p.count("PUT"),
-                "posts": p.count("POST"),
-                "blob_gets": p.count("GET", "blob"),
-                "manifest_gets": p.count("GET", "manifest"),
-                "requests": p.count(),
-            }
-            for name, p in proxies.items()
-        }
-
-    return read
 
 
 def promote(repo: Path, to: str, env: dict, jobs: int) -> tuple[float, dict]:
@@ -93,85 +123,139 @@ def new_bytes(fleet: KollaFleet, before: dict, images) -> int:
     return total
 
 
-def run(n: int, latency_ms: float, jobs: int, layer_size: int) -> dict:
+class Bench:
+    """The registries of one run, each reached directly or through a latency Proxy."""
+
+    def __init__(self, work: Path, latency_ms: float) -> None:
+        self.work, self.latency_ms = work, latency_ms
+        self.registries: list = []
+        self.proxies: list = []
+
+    def registry(self, name: str) -> tuple[Registry, str, Counted]:
+        """A started registry, the host the tools use for it, and its counters."""
+        reg = Registry(self.work / name).start()
+        self.registries.append(reg)
+        host = reg.host
+        if self.latency_ms:
+            proxy = Proxy(reg.host, latency_ms=self.latency_ms).start()
+            self.proxies.append(proxy)
+            host = proxy.host
+        return reg, host, Counted(reg)
+
+    def close(self) -> None:
+        for p in self.proxies:
+            p.stop()
+        for r in self.registries:
+            r.stop()
+
+
+def measure(counters: tuple, fn, *args) -> tuple:
+    """(what ``fn(*args)`` returned, the (source, destination) counters of its window, load average before)."""
+    load = _load()
+    for c in counters:
+        c.mark()
+    result = fn(*args)
+    return result, {name: c.read() for name, c in zip(("source", "destination"), counters)}, load
+
+
+def _median(values: list) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def run(n: int, latency_ms: float, jobs: int, layer_size: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="promote-bench-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "DOCKER_CONFIG": str(work / "docker-config"), "HOME": str(work)}
-        regs = {name: Registry(work / name).start() for name in ("src", "dst-promote", "dst-skopeo")}
-        proxies = {
-            "source": Proxy(regs["src"].host, latency_ms=latency_ms).start(),
-            "dst-promote": Proxy(regs["dst-promote"].host, latency_ms=latency_ms).start(),
-            "dst-skopeo": Proxy(regs["dst-skopeo"].host, latency_ms=latency_ms).start(),
-        }
+        bench = Bench(work, latency_ms)
         try:
-            fleet = KollaFleet(regs["src"].host, namespace="kolla", layer_size=layer_size)
+            src, src_host, source = bench.registry("src")
+            fleet = KollaFleet(src.host, namespace="kolla", layer_size=layer_size)
             images = fleet.generate(n)
-            src_host = proxies["source"].host
             repo = write_lock_repo(work / "locks", fleet, {i: 1 for i in images}, source_host=src_host)
-            to_promote = f"{proxies['dst-promote'].host}/mirror"
-            to_skopeo = f"{proxies['dst-skopeo'].host}/mirror"
 
-            read = _window(proxies)
-            t_promote, doc = promote(repo, to_promote, env, jobs)
-            cold_promote = read()
-            read = _window(proxies)
-            t_skopeo = skopeo_sync(fleet, images, src_host, to_skopeo, work, env)
-            cold_skopeo = read()
+            cold = []
+            for r in range(repeat):
+                _, p_host, p_count = bench.registry(f"dst-promote-{r}")
+                _, s_host, s_count = bench.registry(f"dst-skopeo-{r}")
+                to_promote, to_skopeo = f"{p_host}/mirror", f"{s_host}/mirror"
+                runs = {}
+                for tool in ("promote", "skopeo") if r % 2 == 0 else ("skopeo", "promote"):
+                    if tool == "promote":
+                        runs[tool] = measure((source, p_count), promote, repo, to_promote, env, jobs)
+                    else:
+                        runs[tool] = measure(
+                            (source, s_count), skopeo_sync, fleet, images, src_host, to_skopeo, work, env
+                        )
+                cold.append(runs)
 
             before = dict(fleet.pushed)
             for i, image in enumerate(BUMPED):
                 fleet.rebuild(image, versions={"deb:openssl": f"1.1.0f-3+deb9u{10 + i}"})
             revisions = {i: (2 if i in BUMPED else 1) for i in images}
             write_lock_repo(repo, fleet, revisions, source_host=src_host, message="bump 2 images")
-            read = _window(proxies)
-            t_bump, bump_doc = promote(repo, to_promote, env, jobs)
-            bump_promote = read()
-            read = _window(proxies)
-            t_bump_skopeo = skopeo_sync(fleet, images, src_host, to_skopeo, work, env)
-            bump_skopeo = read()
+            (t_bump, bump_doc), bump_promote_req, load_bump = measure(
+                (source, p_count), promote, repo, to_promote, env, jobs
+            )
+            t_bump_skopeo, bump_skopeo_req, _ = measure(
+                (source, s_count), skopeo_sync, fleet, images, src_host, to_skopeo, work, env
+            )
             expected = new_bytes(fleet, before, BUMPED)
+            t_promote = _median([c["promote"][0][0] for c in cold])
+            t_skopeo = _median([c["skopeo"][0] for c in cold])
+            last = cold[-1]
             return {
                 "bench": "promote",
                 "images": n,
                 "latency_ms_each_way": latency_ms,
                 "jobs": jobs,
+                "counted_at": "the registries' access logs",
                 "cold": {
                     "promote_s": round(t_promote, 2),
                     "skopeo_sync_s": round(t_skopeo, 2),
                     "ratio_skopeo_over_promote": round(t_skopeo / t_promote, 2),
-                    "promote_bytes_from_source": cold_promote["source"]["bytes_sent"],
-                    "skopeo_bytes_from_source": cold_skopeo["source"]["bytes_sent"],
-                    "promote_reported": doc["totals"],
-                    "promote_requests": cold_promote,
-                    "skopeo_requests": cold_skopeo,
+                    "runs": [
+                        {
+                            "promote_s": round(c["promote"][0][0], 2),
+                            "skopeo_sync_s": round(c["skopeo"][0], 2),
+                            "ratio": round(c["skopeo"][0] / c["promote"][0][0], 2),
+                            "load_average": [c["promote"][2], c["skopeo"][2]],
+                        }
+                        for c in cold
+                    ],
+                    "promote_reported": last["promote"][0][1]["totals"],
+                    "promote_requests": last["promote"][1],
+                    "skopeo_requests": last["skopeo"][1],
                 },
                 "bump_2_images": {
                     "promote_s": round(t_bump, 2),
                     "skopeo_sync_s": round(t_bump_skopeo, 2),
+                    "ratio_skopeo_over_promote": round(t_bump_skopeo / t_bump, 2),
+                    "load_average": load_bump,
                     "promote_statuses": bump_doc["statuses"],
-                    "promote_bytes_from_source": bump_promote["source"]["bytes_sent"],
+                    "promote_bytes_from_source": bump_promote_req["source"]["bytes_sent"],
                     "expected_new_layer_config_manifest_bytes": expected,
-                    "skopeo_bytes_from_source": bump_skopeo["source"]["bytes_sent"],
+                    "skopeo_bytes_from_source": bump_skopeo_req["source"]["bytes_sent"],
                     "promote_reported": bump_doc["totals"],
-                    "promote_requests": bump_promote,
-                    "skopeo_requests": bump_skopeo,
+                    "promote_requests": bump_promote_req,
+                    "skopeo_requests": bump_skopeo_req,
                 },
             }
         finally:
-            for p in proxies.values():
-                p.stop()
-            for r in regs.values():
-                r.stop()
+            bench.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--latency-ms", type=float, default=5)
+    parser.add_argument("--latency-ms", type=float, default=5, help="added each way by a proxy; 0: direct")
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--layer-size", type=int, default=64 * 1024, help="incompressible bytes per image layer")
+    parser.add_argument("--repeat", type=int, default=1, help="cold runs (fresh destinations), alternating order")
     args = parser.parse_args()
-    print(json.dumps(run(args.images, args.latency_ms, args.jobs, args.layer_size), indent=2, sort_keys=True))
+    result = run(args.images, args.latency_ms, args.jobs, args.layer_size, max(1, args.repeat))
+    print(json.dumps(result, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":

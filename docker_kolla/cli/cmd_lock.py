@@ -87,10 +87,11 @@ def lock(
             refresh_referrers=refresh_referrers,
             dry_run=dry_run,
             trust_attached=trust_attached,
+            discoverer=factory.discoverer,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
-            result = plan_lock(repo, resolver, opts, progress=progress.update)
+            result = plan_lock(repo, resolver, opts, progress=progress.update, config=config)
         with base.uninterruptible():
             apply_lock(repo, result, opts)
     finally:

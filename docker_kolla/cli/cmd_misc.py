@@ -208,9 +208,8 @@ def _attached(client, image, digest):
     """The manifesto artifact attached to ``digest`` (ops.attach), or None."""
     from docker_kolla.core.reference import ImageRef
     from docker_kolla.ops.attach import read_attached
-    from docker_kolla.ops.discover import Discoverer
 
-    return read_attached(client, Discoverer(client), ImageRef(image.registry, image.path), digest)
+    return read_attached(client, factory.discoverer(client), ImageRef(image.registry, image.path), digest)
 
 
 def _show_attached(client, image, fmt: str) -> None:

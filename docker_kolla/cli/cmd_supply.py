@@ -41,7 +41,7 @@ def signing_key(path: Path | None):
 def trusted_discoverer(client, channel: str | None):
     """A Discoverer trusting the keys of ``channel``'s trust policy (the only configured
     channel when None), for ``--trust-attached-manifesto`` outside ``lock``."""
-    from docker_kolla.ops.discover import Discoverer, load_keys
+    from docker_kolla.ops.discover import load_keys
 
     fix = 'add keys = ["keys/kolla.pub"] to the channel\'s [trust] in lockfiles/channels.toml'
     try:
@@ -59,17 +59,17 @@ def trusted_discoverer(client, channel: str | None):
                     f"--trust-attached-manifesto: which channel's keys? (configured: {names})", "pass --channel NAME"
                 )
             channel = next(iter(config.channels))
-        keys = load_keys(repo, config.get(channel).trust)
+        policy = config.get(channel).trust
+        keys = load_keys(repo, policy)
     if not keys:
         raise UsageError(f"--trust-attached-manifesto needs trusted keys: channel {channel!r} lists none", fix)
-    return Discoverer(client, keys)
+    return factory.discoverer(client, keys, policy)
 
 
 def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8, sign_key=None) -> list:
     """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``;
     with ``sign_key`` (core.signing.SigningKey) sign each artifact."""
     from docker_kolla.ops.attach import Signer, attach_all
-    from docker_kolla.ops.discover import Discoverer
 
     sha, lock = load_lock_at(repo, channel, rev)
     dest = Location.parse(to, "--to") if to else None
@@ -82,7 +82,7 @@ def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), 
         source = entry.repository
         targets.append((dest.repository(source) if dest else source, entry))
     signer = Signer(client, sign_key) if sign_key is not None else None
-    return attach_all(client, Discoverer(client), targets, sha, jobs, signer)
+    return attach_all(client, factory.discoverer(client), targets, sha, jobs, signer)
 
 
 @base.app.command("attach")

@@ -271,6 +271,30 @@ class LockReader:
                 return entry
         return None
 
+    def pick(
+        self, data: bytes, name: str, where: str, *, entry: bool = False
+    ) -> tuple[ImageState | None, LockEntry | None]:
+        """One image of one version without reading the others: (its state, its entry when
+        ``entry``), or (None, None) when the version does not hold it.
+
+        Only the version's head and the image's own text (the piece under its
+        ``[images.NAME]`` header) are read and checked; the other images' tables are not
+        (``verify`` checks every table of every version). A version whose head or image
+        text is not the writer's is read whole, so its result or error is the full
+        parser's. On a version in the writer's format the result is the full parser's.
+        """
+        first = data.find(_SEP)
+        if first >= 0 and self._head(data[: first + 1]) is not None:
+            header = _SEP + tomlwrite.key_text(name).encode("utf-8") + b"]\n"
+            at = data.find(header, first)
+            if at >= 0:
+                piece = data[at + 2 : _piece_end(data, at + 2)]
+                item = self._piece(piece, where, entry)
+                if item is not None and item[0].name == name:
+                    return item
+        state = self.summary(data, where).images.get(name)
+        return state, self.entry(data, name, where) if entry and state is not None else None
+
     def dumps(self, lock: Lockfile) -> bytes:
         """``lockfile.dumps(lock).encode()``, reusing the bytes of every image whose entry
         equals one this reader parsed in the version it read last (only changed images are

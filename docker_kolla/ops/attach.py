@@ -171,9 +171,10 @@ class Trusted:
         return f"attached manifesto {short} not trusted ({self.why}): layers scanned"
 
 
-def signed_by(discoverer, repo: ImageRef, artifact: Digest) -> tuple[str, str]:
-    """(fingerprint, "") when a trusted key's signature of ``artifact`` verifies, else ("", why)."""
-    found = discoverer.discover(repo, artifact, {})
+def signed_by(discoverer, repo: ImageRef, artifact: Digest, also: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(fingerprint, "") when a trusted key's signature of ``artifact`` verifies, else ("", why).
+    ``also``: other repositories the signature's docker-reference may name."""
+    found = discoverer.discover(repo, artifact, {}, also=also)
     sigs = [r for r in found if r.kind == rf.SIGNATURE and r.subject == str(artifact)]
     good = next((r for r in sigs if r.verified_by), None)
     if good is not None:
@@ -184,7 +185,9 @@ def signed_by(discoverer, repo: ImageRef, artifact: Digest) -> tuple[str, str]:
     return "", f"signature not verified: {'; '.join(notes)}" if notes else "signature not verified"
 
 
-def trusted_manifesto(client, discoverer, repo: ImageRef, digest: Digest, referrers) -> Trusted:
+def trusted_manifesto(
+    client, discoverer, repo: ImageRef, digest: Digest, referrers, also: tuple[str, ...] = ()
+) -> Trusted:
     """The attached manifesto of ``digest`` if one is signed by a key ``discoverer`` trusts.
 
     ``referrers``: what discovery found for ``digest``. Each listed manifesto artifact is
@@ -198,7 +201,7 @@ def trusted_manifesto(client, discoverer, repo: ImageRef, digest: Digest, referr
         if parsed is None:
             reasons.append(Trusted(None, why=why, artifact=artifact))
             continue
-        by, why = signed_by(discoverer, repo, Digest.parse(artifact))
+        by, why = signed_by(discoverer, repo, Digest.parse(artifact), also)
         if not by:
             reasons.append(Trusted(None, why=why, artifact=artifact))
             continue

@@ -200,7 +200,7 @@ class Resolver:
         ``given`` (platform -> manifesto) is taken as it is.
         """
         config = parse_config(self.client.get_blob(ref, manifest.config.digest, CONFIG_MAX_BYTES))
-        platform = platform or config.platform
+        platform = platform or (config.platform if str(config.platform) else None)  # None: no os/arch in it
         prefix = f"{platform}: " if report.described else ""
         if given is not None and str(platform) in given:
             report.described.append(str(platform))

@@ -103,6 +103,8 @@ def test_reader_equals_the_full_parser_on_histories_with_hand_edits():
                 assert entries_reader.lock(data, where) == parsed
                 for name in NAMES:
                     assert reader.entry(data, name, where) == parsed.images.get(name)
+                    assert reader.pick(data, name, where) == (states.get(name), None)
+                    assert entries_reader.pick(data, name, where, entry=True)[1] == parsed.images.get(name)
             else:
                 assert got == expected
                 assert outcome(entries_reader.lock, data, where) == expected
