@@ -23,8 +23,9 @@ from docker_kolla.core.referrers import MANIFESTO
 from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
+from docker_kolla.ops.attach import trusted_manifesto
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
-from docker_kolla.ops.discover import Discoverer, check_policy, load_keys
+from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -47,6 +48,8 @@ class LockOptions:
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
     dry_run: bool = False  # compute and report everything, write and push nothing
     exclude: tuple = ()  # glob patterns of images to leave as they are
+    trust_attached: bool = False  # use an attached manifesto signed by a trusted key instead of scanning
+    discoverer: Any = None  # cli/factory.discoverer (keyless verification); None: ops.discover.plain
 
 
 @dataclass
@@ -83,9 +86,9 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tuple[bytes | None, Lockfile | None, dict]:
-    """The lockfile at the base commit (bytes and parsed), and the last entry of every wanted
-    image ever locked.
+def _previous(repo, channel: str, base: str | None, data: bytes | None, wanted: list, reader) -> tuple:
+    """The lockfile at the base commit parsed (``data``: its bytes), and the last entry of
+    every wanted image ever locked: ``(Lockfile | None, {name: entry})``.
 
     The history is read only when a wanted image is missing from the current lock (a
     re-added image continues its numbering instead of reusing revision numbers that
@@ -93,12 +96,11 @@ def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tup
     even then each distinct image text is parsed once, and only the missing images' entries.
     """
     if base is None:
-        return None, None, {}
+        return None, {}
     path = lock_path(channel)
-    data = repo.read(base, path)
     current = reader.lock(data, path) if data is not None else None
     if current is not None and all(name in current.images for name in wanted):
-        return data, current, dict(current.images)
+        return current, dict(current.images)
     refs, _ = lockhistory.walk_back(repo, path, base, lambda _commit: None)
     history = lockhistory.new_reader()
     names = set(wanted)
@@ -110,7 +112,7 @@ def _previous(repo, channel: str, base: str | None, wanted: list, reader) -> tup
         where = lockhistory.where(path, ref.commit)
         for name in names.intersection(history.summary(version, where).images):
             found[name] = (version, where)
-    return data, current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
+    return current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
 
 
 def _by_revision(repo, path: str, base: str | None) -> dict:
@@ -180,11 +182,8 @@ def _committed(repo, path: str) -> bool:
         return False
 
 
-def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> LockResult:
-    """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image."""
-    config = load_channels(repo)
-    channel: Channel = config.get(opts.channel)
-    path = lock_path(opts.channel)
+def _check_worktree(repo, opts: LockOptions, path: str) -> None:
+    """The lockfile in the work tree: no conflict markers, and no edits a commit would overwrite."""
     work = repo.worktree_bytes(path)
     if work is not None and conflicted_images(work.decode("utf-8", "replace")) is not None:
         parse_lock(work, path)  # raises: names the conflicted images and the fix
@@ -198,6 +197,14 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
             f"{path} was written but never committed (lock --no-commit?)",
             f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
         )
+
+
+def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None, config=None) -> LockResult:
+    """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image;
+    ``config``: channels.toml as the caller already read it (read here when None)."""
+    config = config if config is not None else load_channels(repo)
+    channel: Channel = config.get(opts.channel)
+    path = lock_path(opts.channel)
     configured = channel.images + channel.optional_images
     wanted = list(opts.images) or list(configured)
     unknown = [i for i in opts.images if i not in configured]
@@ -222,25 +229,58 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None) -> Loc
     names = sorted(wanted)
     with contextlib.ExitStack() as stack:
         heads = None
-        if base is not None and repo.read(base, path) is not None:
-            # a re-lock: its HEADs need nothing from the lockfile, so they start now and
-            # the lockfile is parsed while they are on the wire
+        old_bytes = repo.read(base, path) if base is not None else None
+        if old_bytes is not None:
+            # a re-lock: its HEADs need nothing from the lockfile, so they start now and the
+            # work tree is checked and the lockfile parsed while they are on the wire (a
+            # HEAD changes nothing: a failed check below only cancels the rest)
             heads = stack.enter_context(Prefetch(lambda n: resolver.head(refs[n]), names, opts.jobs))
-        return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads)
+        _check_worktree(repo, opts, path)
+        return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads, old_bytes)
 
 
-def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, base, heads) -> LockResult:
+def _decide_all(
+    repo, resolver, opts, progress, channel: Channel, refs: dict, base, heads, old_bytes: bytes | None
+) -> LockResult:
     """The rest of :func:`plan_lock`: ``refs`` name -> reference of every wanted image;
-    ``heads`` the HEADs already on the wire (a re-lock) or None."""
+    ``heads`` the HEADs already on the wire (a re-lock) or None; ``old_bytes`` the lockfile at ``base``."""
     path = lock_path(opts.channel)
     wanted, names = list(refs), sorted(refs)
     reader = lockhistory.new_reader(keep_entries=True)
-    old_bytes, current, seen = _previous(repo, opts.channel, base, wanted, reader)
+    current, seen = _previous(repo, opts.channel, base, old_bytes, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
-    discoverer = Discoverer(resolver.client, load_keys(repo, policy) if policy.keys else ())
+    discoverer = (opts.discoverer or plain)(resolver.client, load_keys(repo, policy) if policy.keys else (), policy)
+    if opts.trust_attached and not discoverer.keys:
+        raise UsageError(
+            "--trust-attached-manifesto needs trusted keys",
+            f'add keys = ["keys/kolla.pub"] to [channels.{opts.channel}.trust] in lockfiles/channels.toml',
+        )
     refusals: dict = {}
     attached_notes: dict = {}  # name -> what an attached docker-kolla manifesto says (lock still scans)
+    trusted: dict = {}  # name -> ops.attach.Trusted (--trust-attached-manifesto)
+    prefound: dict = {}  # name -> (digest, referrers) discovered before the scan, not asked twice
+
+    def named(name: str, previous) -> tuple:
+        """A signature may name the channel's configured repository or the one the lock recorded
+        (a re-lock from a mirror in another namespace: `lock --registry --namespace`)."""
+        names = [channel.image_ref(name).repository] + ([str(previous.repository)] if previous else [])
+        return tuple(dict.fromkeys(names))
+
+    def given(name: str, ref):
+        """--trust-attached-manifesto: discover before scanning; a trusted attached manifesto
+        is used for the platforms it describes (the resolver's ``given`` hook)."""
+
+        def hook(digest: Digest, platforms: dict):
+            also = named(name, seen.get(name))
+            found = discoverer.discover(ref, digest, platforms, also=also)
+            prefound[name] = (digest, found)
+            verdict = trusted_manifesto(resolver.client, discoverer, ref, digest, found, also)
+            if verdict.artifact:
+                trusted[name] = verdict
+            return verdict.attached.platforms if verdict.attached is not None else None
+
+        return hook if opts.trust_attached else None
 
     def attach(decision: Decision, ref) -> Decision | None:
         """Referrers of the digest the decision locks: discovered when it is new (or on
@@ -249,11 +289,24 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
         fresh = previous is None or entry.digest != previous.digest
         if not fresh and not opts.refresh_referrers:
             return decision
-        found = discoverer.discover(ref, entry.digest, entry.platforms)
+        early = prefound.pop(entry.name, None)
+        if early is not None and early[0] == entry.digest:
+            found = early[1]
+        else:
+            found = discoverer.discover(ref, entry.digest, entry.platforms, also=named(entry.name, previous))
         decision = replace(decision, entry=replace(entry, referrers=found))
+        verdict = trusted.get(entry.name)
+        if verdict is not None and verdict.attached is not None:
+            attached_notes[entry.name] = verdict.note()
+            return police(decision, found, fresh)
         for r in found:
             if r.kind == MANIFESTO and r.subject == str(entry.digest):
-                attached_notes[entry.name] = _attached_note(resolver.client, ref, r, entry)
+                note = _attached_note(resolver.client, ref, r, entry)
+                attached_notes[entry.name] = f"{verdict.note()}; {note}" if verdict is not None else note
+        return police(decision, found, fresh)
+
+    def police(decision: Decision, found, fresh: bool) -> Decision | None:
+        entry, previous = decision.entry, decision.previous
         refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
         if refusal is None:
             return decision
@@ -322,11 +375,14 @@ def _decide_all(repo, resolver, opts, progress, channel: Channel, refs: dict, ba
                     [],
                     [],
                 )
-            report = resolver.resolve(name, ref, head)
+            report = resolver.resolve(name, ref, head, given(name, ref))
         except NotFoundError:
             if name in channel.optional_images:
                 return None, [f"{name}: skipped, optional image not found at {ref}"], []
             raise
+        if name in trusted and report.given:
+            scanned = tuple(p for p in report.described if p not in report.given)
+            trusted[name] = replace(trusted[name], scanned=scanned)
         gone = False
         if (
             previous is not None
