@@ -97,6 +97,12 @@ def verify(
     insecure_registry: Optional[List[str]] = typer.Option(
         None, "--insecure-registry", metavar="HOST", help="With --remote: plain HTTP to this registry (repeatable)."
     ),
+    signatures: bool = typer.Option(
+        False, "--signatures", help="Also re-fetch and verify each locked digest's signatures with the [trust] policy."
+    ),
+    at: Optional[str] = typer.Option(
+        None, "--at", metavar="HOST[/NS]", help="With --signatures: check the copies `promote --to HOST[/NS]` made."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the problems found."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     timeout: Optional[float] = base.timeout_option(),
@@ -116,9 +122,14 @@ def verify(
         names = [channel] if channel else channels_in(repo, repo.resolve("HEAD"))
         if not names:
             raise UsageError("no lockfile to verify", "run `docker kolla lock CHANNEL` first")
+        if at is not None and not signatures:
+            raise UsageError("--at needs --signatures", "add --signatures to check the copies' signatures")
         for name in names:
             result = run_verify(repo, name, config)
             problems, notes = _verify_remote(repo, name, insecure_registry or (), timeout) if remote else (None, [])
+            if signatures:
+                more, said = _verify_signatures(repo, name, config, insecure_registry or (), at, timeout)
+                problems, notes = (problems or []) + more, notes + said
             results.append((result, problems, notes))
     failures = sum(len(r.mismatches) + len(r.problems) + len(p or ()) for r, p, _ in results)
     if fmt == "json":
@@ -136,6 +147,26 @@ def verify(
         raise CheckFailed(
             f"verify found {failures} problem(s)", "see the lines above; re-lock or revert the bad commit"
         )
+
+
+def _verify_signatures(repo, channel: str, config, insecure, at: str | None, timeout: float | None) -> tuple:
+    """``--signatures``: (problems, notes) of HEAD's lock, checked at its repositories or ``--at``."""
+    from docker_kolla.cli import factory
+    from docker_kolla.core.reference import Location
+    from docker_kolla.ops.common import load_lock_at
+    from docker_kolla.ops.discover import load_keys, signature_report
+
+    if config is None or channel not in config.channels:
+        raise UsageError(
+            f"--signatures: channel {channel!r} has no [trust] policy", "add it to lockfiles/channels.toml"
+        )
+    policy = config.channels[channel].trust
+    where = Location.parse(at, "--at") if at else None
+    _, lock = load_lock_at(repo, channel, "HEAD")
+    entries = [lock.images[n] for n in sorted(lock.images)]
+    with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
+        discoverer = factory.discoverer(client, load_keys(repo, policy), policy)
+        return signature_report(discoverer, entries, policy, at=where)
 
 
 def _verify_remote(repo, channel: str, insecure, timeout: float | None = None) -> tuple:

@@ -128,6 +128,7 @@ def promote(
         jobs=jobs,
         verify=verify,
         referrers=referrers,
+        discoverer=factory.discoverer,
     )
     repo = factory.open_repo(state.repo)
     with (

@@ -135,11 +135,11 @@ def pull(
 def _verify_first(state, repo, channel: str, locked, names, jobs: int) -> dict:
     """``--verify``: name -> Refusal for every selected image whose signature does not verify now."""
     from docker_kolla.ops.common import load_channels
-    from docker_kolla.ops.discover import Discoverer, load_keys, reverify
+    from docker_kolla.ops.discover import load_keys, reverify
     from docker_kolla.ops.pull import select
 
     policy = load_channels(repo).get(channel).trust
     keys = load_keys(repo, policy)
     client = factory.registry_client(state, jobs=max(jobs, 4))
     with client:
-        return reverify(Discoverer(client, keys), select(locked, names), policy, jobs=max(jobs, 4))
+        return reverify(factory.discoverer(client, keys, policy), select(locked, names), policy, jobs=max(jobs, 4))

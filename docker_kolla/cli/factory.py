@@ -72,3 +72,23 @@ def engine_for(state: State, context: str | None = None, *, pool_size: int = 10,
             config_dir=state.config_dir, env=state.env, context=state.context, host=state.docker_host, tls=tls
         )
     return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size, deadline=timeout)
+
+
+def keyless_verifier(policy=None):
+    """The keyless (sigstore) verifier for a trust policy, or None when it has no identities and
+    the ``sigstore`` extra is not installed (then keyless bundles are noted as not verifiable)."""
+    from docker_kolla.adapters.keyless import KeylessVerifier, available
+
+    identities = policy.identities if policy is not None else ()
+    if not identities and not available():
+        return None
+    return KeylessVerifier(identities)
+
+
+def discoverer(client, keys=(), policy=None):
+    """Finds (and, with ``keys`` or the policy's keyless identities, verifies) what is attached
+    to pinned digests at ``client``'s registries."""
+    from docker_kolla.ops.discover import Discoverer
+
+    verifying = bool(keys) or bool(policy is not None and policy.identities)
+    return Discoverer(client, keys, keyless_verifier(policy) if verifying else None)

@@ -270,6 +270,7 @@ def lock_json(result, *, dry_run: bool, remote: str | None) -> str:
                 "old": pin(d.previous),
                 "new": pin(d.entry),
                 "packages": [package_json(p) for p in packages.get(d.entry.name, ())],
+                "referrers": [{"kind": r.kind, **r.to_toml()} for r in d.entry.referrers],
             }
             for d in sorted(result.decisions, key=lambda d: d.entry.name)
         ],

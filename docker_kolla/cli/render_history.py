@@ -107,7 +107,9 @@ def log_text(entries: list) -> str:
 
 def _referrer_word(r) -> str:
     where = f"{r.platform} " if r.platform else ""
-    how = f", verified by {short(r.verified_by)}" if r.verified_by else (f", {r.note}" if r.note else "")
+    by = short(r.verified_by) if r.verified_by.startswith("sha256:") else r.verified_by  # a key, or keyless:ID
+    how = f", verified by {by}" if r.verified_by else (f", {r.note}" if r.note else "")
+    how += f", signed as {r.signed_as}" if r.signed_as else ""
     return f"{where}{r.kind} {short(r.digest)} ({r.found_via}{how})"
 
 

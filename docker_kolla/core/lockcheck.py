@@ -71,12 +71,14 @@ def check_entry(table: dict[str, Any], where: str) -> None:
 def _entry(table: dict[str, Any], where: str, bad: _Bad) -> None:
     _unknown(table, ENTRY_KEYS, where, bad)
     for key in REQUIRED:
-        if not isinstance(table.get(key), str) or not table[key]:
-            raise bad(where, f"{key} must be a non-empty string")
+        # platform may be "": a single manifest whose config names no os/architecture
+        if not isinstance(table.get(key), str) or (not table[key] and key != "platform"):
+            raise bad(where, f"{key} must be a{'' if key == 'platform' else ' non-empty'} string")
     try:
         ImageRef.parse(table["repository"])
         Digest.parse(table["digest"])
-        Platform.parse(table["platform"])
+        if table["platform"]:
+            Platform.parse(table["platform"])
         if "manifesto-digest" in table:
             Digest.parse(_string(table["manifesto-digest"], "manifesto-digest", where, bad))
     except UsageError as exc:

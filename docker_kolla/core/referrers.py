@@ -73,7 +73,10 @@ class Referrer:
         platform: the subject's platform when the subject is a platform manifest.
         predicate_types: in-toto predicate types, where known, sorted.
         verified_by: fingerprint of the trusted key that verified it, if any.
-        note: why it was not verified (``keyless: not verifiable offline``, ...).
+        note: why it was not verified (``keyless signature: not verifiable offline ...``).
+        signed_as: the repository a verified signature's docker-reference names, when it is
+            not the one the signature was read from (the image's source, after a promote
+            into another namespace).
     """
 
     subject: str
@@ -85,6 +88,7 @@ class Referrer:
     predicate_types: tuple[str, ...] = ()
     verified_by: str = ""
     note: str = ""
+    signed_as: str = ""
     tag: str = field(default="", compare=False)  # the cosign tag it was read from (not recorded)
 
     @property
@@ -97,11 +101,11 @@ class Referrer:
         """What makes two records "the same referrer" in a diff: subject, digest, place."""
         return (self.subject, self.digest, self.found_via)
 
-    def verified(self, by: str) -> Referrer:
-        return replace(self, verified_by=by, note="")
+    def verified(self, by: str, signed_as: str = "") -> Referrer:
+        return replace(self, verified_by=by, note="", signed_as=signed_as)
 
     def noted(self, note: str) -> Referrer:
-        return replace(self, verified_by="", note=note)
+        return replace(self, verified_by="", note=note, signed_as="")
 
     def to_toml(self) -> dict[str, Any]:
         table: dict[str, Any] = {"subject": self.subject}
@@ -117,6 +121,8 @@ class Referrer:
             table["verified-by"] = self.verified_by
         if self.note:
             table["note"] = self.note
+        if self.signed_as:
+            table["signed-as"] = self.signed_as
         return {k.replace("_", "-"): v for k, v in table.items()}
 
     @classmethod
@@ -133,6 +139,7 @@ class Referrer:
             "predicate-types",
             "verified-by",
             "note",
+            "signed-as",
         }
         unknown = sorted(set(table) - allowed)
         if unknown:
@@ -159,6 +166,7 @@ class Referrer:
             predicate_types=tuple(sorted(predicates)),
             verified_by=text.get("verified-by", ""),
             note=text.get("note", ""),
+            signed_as=text.get("signed-as", ""),
         )
 
 

@@ -12,10 +12,22 @@ What is verified, and how (sigstore/cosign ``specs/SIGNATURE_SPEC.md`` and
 - a v0.3 sigstore bundle with a DSSE envelope: the signature is over the DSSE
   pre-authentication encoding of the payload; the in-toto statement's subject
   must list the locked digest.
+- a v0.3 sigstore bundle with a message signature: the signed message is the
+  image manifest itself, so ``messageDigest`` must be the locked digest (SHA2_256)
+  and the signature is verified over that digest as a prehashed SHA-256 message
+  (ECDSA, RSA PKCS#1 v1.5; Ed25519 cannot sign a prehash and is refused).
 
-Not verified offline: keyless (Fulcio certificate) signatures, which need the
-sigstore trust root and transparency log; they are recorded with a note.
-Transparency-log inclusion of key-based signatures is not checked either.
+Keyless (Fulcio certificate) signatures need the sigstore trust root and the
+transparency log: they are recognised here (:func:`is_keyless_bundle`) and left
+to an optional verifier (``adapters.keyless``, the ``sigstore`` package) that the
+caller passes in; without one they are recorded with :data:`KEYLESS`.
+Transparency-log inclusion of key-based signatures is not checked.
+
+Which repository a signature may name (``critical.identity.docker-reference``):
+the one it was read from, or one of the ``also`` repositories the caller vouches
+for (the lock's recorded source of the image, the channel's configured repository),
+like containers-policy.json's ``matchRepository`` with ``remapIdentity``. The
+verdict says which one matched when it was not the first (``Verdict.reference``).
 """
 
 from __future__ import annotations
@@ -29,14 +41,30 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from docker_kolla.core.digest import Digest
 from docker_kolla.errors import ConfigError
 
 REQUIRE = ("none", "signature")
 COSIGN_TYPE = "cosign container image signature"
-KEYLESS = "keyless: not verifiable offline"
+KEYLESS = "keyless signature: not verifiable offline (needs the sigstore extra)"
+KEYLESS_NO_IDENTITY = "keyless signature: no trusted identity configured ([trust] identities)"
+KEYLESS_LEGACY = "keyless signature in a cosign .sig tag: not verifiable offline (only v0.3 bundles are)"
 _FIX = 'fix [trust] in lockfiles/channels.toml: keys = ["keys/kolla.pub"], require = "signature"|"none"'
+_ID_FIX = 'write identities = [{issuer = "https://token.actions.githubusercontent.com", subject = "..."}]'
+
+
+@dataclass(frozen=True, order=True)
+class Identity:
+    """A trusted keyless signer: the OIDC issuer and the certificate's subject (SAN)."""
+
+    issuer: str
+    subject: str
+
+    def label(self) -> str:
+        """What ``verified-by`` records for a keyless signature."""
+        return f"keyless:{self.subject} ({self.issuer})"
 
 
 @dataclass(frozen=True)
@@ -47,15 +75,30 @@ class TrustPolicy:
         keys: paths of PEM public keys, relative to the lock repository.
         require: ``signature`` refuses images without a signature a key verifies.
         attestations: predicate types every image must have an attestation of.
+        identities: trusted keyless signers (verified only with the ``sigstore`` extra).
     """
 
     keys: tuple[str, ...] = ()
     require: str = "none"
     attestations: tuple[str, ...] = ()
+    identities: tuple[Identity, ...] = ()
 
     @property
     def active(self) -> bool:
-        return bool(self.keys or self.require != "none" or self.attestations)
+        return bool(self.keys or self.identities or self.require != "none" or self.attestations)
+
+
+def _identities(value: object, where: str) -> tuple[Identity, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"channels.toml {where}.trust: identities must be an array of tables", _ID_FIX)
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"issuer", "subject"}:
+            raise ConfigError(f"channels.toml {where}.trust: each identity needs issuer and subject only", _ID_FIX)
+        if not all(isinstance(v, str) and v for v in item.values()):
+            raise ConfigError(f"channels.toml {where}.trust: identity issuer and subject must be strings", _ID_FIX)
+        out.append(Identity(item["issuer"], item["subject"]))
+    return tuple(sorted(set(out)))
 
 
 def parse_trust(table: object, where: str, base: TrustPolicy | None = None) -> TrustPolicy:
@@ -63,7 +106,7 @@ def parse_trust(table: object, where: str, base: TrustPolicy | None = None) -> T
     if not isinstance(table, dict):
         raise ConfigError(f"channels.toml {where}: trust must be a table", _FIX)
     base = base or TrustPolicy()
-    unknown = sorted(set(table) - {"keys", "require", "require-attestations"})
+    unknown = sorted(set(table) - {"keys", "require", "require-attestations", "identities"})
     if unknown:
         raise ConfigError(f"channels.toml {where}.trust: unknown key {unknown[0]!r}", _FIX)
     for key in ("keys", "require-attestations"):
@@ -74,12 +117,14 @@ def parse_trust(table: object, where: str, base: TrustPolicy | None = None) -> T
     if require not in REQUIRE:
         raise ConfigError(f"channels.toml {where}.trust: require must be 'signature' or 'none'", _FIX)
     keys = tuple(table["keys"]) if "keys" in table else base.keys
-    if require == "signature" and not keys:
+    identities = _identities(table["identities"], where) if "identities" in table else base.identities
+    if require == "signature" and not (keys or identities):
         raise ConfigError(
-            f"channels.toml {where}.trust: require = 'signature' needs keys", "list the public keys in keys = [...]"
+            f"channels.toml {where}.trust: require = 'signature' needs keys (or keyless identities)",
+            "list the public keys in keys = [...]",
         )
     attestations = tuple(table["require-attestations"]) if "require-attestations" in table else base.attestations
-    return TrustPolicy(keys, require, attestations)
+    return TrustPolicy(keys, require, attestations, identities)
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -107,13 +152,17 @@ def load_key(path: str, pem: bytes) -> PublicKey:
     return PublicKey(path, str(Digest.of(der)), key)
 
 
-def _verifies(key: PublicKey, signature: bytes, data: bytes) -> bool:
+def _verifies(key: PublicKey, signature: bytes, data: bytes, *, prehashed: bool = False) -> bool:
+    """``prehashed``: ``data`` is already the SHA-256 of the signed message."""
     k = key.key
+    algorithm: Any = Prehashed(hashes.SHA256()) if prehashed else hashes.SHA256()
     try:
         if isinstance(k, ec.EllipticCurvePublicKey):
-            k.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+            k.verify(signature, data, ec.ECDSA(algorithm))
         elif isinstance(k, rsa.RSAPublicKey):
-            k.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            k.verify(signature, data, padding.PKCS1v15(), algorithm)
+        elif prehashed:
+            return False  # Ed25519 signs the message itself, never a digest of it
         else:
             k.verify(signature, data)
         return True
@@ -121,8 +170,10 @@ def _verifies(key: PublicKey, signature: bytes, data: bytes) -> bool:
         return False
 
 
-def first_verifying(keys: tuple[PublicKey, ...], signature: bytes, data: bytes) -> PublicKey | None:
-    return next((k for k in keys if _verifies(k, signature, data)), None)
+def first_verifying(
+    keys: tuple[PublicKey, ...], signature: bytes, data: bytes, *, prehashed: bool = False
+) -> PublicKey | None:
+    return next((k for k in keys if _verifies(k, signature, data, prehashed=prehashed)), None)
 
 
 def _b64(text: object) -> bytes:
@@ -137,10 +188,15 @@ def _b64(text: object) -> bytes:
 
 @dataclass(frozen=True)
 class Verdict:
-    """``by``: the verifying key's fingerprint; otherwise ``why`` says what failed."""
+    """``by``: the verifying key's fingerprint; otherwise ``why`` says what failed.
+
+    ``reference``: the signed docker-reference's repository when it matched one of the
+    ``also`` repositories rather than the one the signature was read from.
+    """
 
     by: str = ""
     why: str = ""
+    reference: str = ""
 
     @property
     def ok(self) -> bool:
@@ -170,10 +226,23 @@ def repository_matches(reference: str, repository: str) -> bool:
     return a == b or path(a) == path(b)
 
 
+def matching_repository(reference: str, repository: str, also: tuple[str, ...] = ()) -> str | None:
+    """Which accepted repository a signed docker-reference names: ``repository`` (then ""),
+    the first of ``also`` it names, or None when it names none of them."""
+    if repository_matches(reference, repository):
+        return ""
+    return next((r for r in also if repository_matches(reference, r)), None)
+
+
 def verify_simple_signing(
-    payload: bytes, signature_b64: str, digest: Digest, repository: str, keys: tuple[PublicKey, ...]
+    payload: bytes,
+    signature_b64: str,
+    digest: Digest,
+    repository: str,
+    keys: tuple[PublicKey, ...],
+    also: tuple[str, ...] = (),
 ) -> Verdict:
-    """One legacy cosign signature layer."""
+    """One legacy cosign signature layer; ``also``: other repositories the payload may name."""
     try:
         doc = json.loads(payload)
         critical = doc["critical"]
@@ -189,9 +258,11 @@ def verify_simple_signing(
         return Verdict(why="no trusted key verifies the signature")
     if signed_digest != str(digest):
         return Verdict(why=f"signed payload names {signed_digest}, not the locked digest")
-    if reference and not repository_matches(reference, repository):
-        return Verdict(why=f"signed payload names {reference}, not {repository}")
-    return Verdict(by=key.fingerprint)
+    matched = matching_repository(reference, repository, also) if reference else ""
+    if matched is None:
+        names = " or ".join(dict.fromkeys((repository, *also)))
+        return Verdict(why=f"signed payload names {reference}, not {names}")
+    return Verdict(by=key.fingerprint, reference=matched)
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -231,8 +302,34 @@ def verify_dsse(envelope: object, digest: Digest, keys: tuple[PublicKey, ...]) -
     return Verdict(by=key.fingerprint), predicate
 
 
+def is_keyless_bundle(raw: bytes) -> bool:
+    """Does this sigstore bundle carry a (Fulcio) certificate instead of a public-key hint?"""
+    try:
+        material = json.loads(raw).get("verificationMaterial")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(material, dict) and ("certificate" in material or "x509CertificateChain" in material)
+
+
+def verify_message_signature(signed: object, digest: Digest, keys: tuple[PublicKey, ...]) -> Verdict:
+    """A bundle's ``messageSignature`` over the image manifest: its ``messageDigest`` must be the
+    locked digest, and a trusted key must verify the signature over that (prehashed) digest."""
+    if not isinstance(signed, dict) or not isinstance(signed.get("messageDigest"), dict):
+        return Verdict(why="message signature without a message digest")
+    md = signed["messageDigest"]
+    if md.get("algorithm") != "SHA2_256" or digest.algorithm != "sha256":
+        return Verdict(why=f"message digest algorithm {md.get('algorithm')!r} is not SHA2_256")
+    claimed = _b64(md.get("digest", ""))
+    key = first_verifying(keys, _b64(signed.get("signature", "")), bytes.fromhex(digest.hex), prehashed=True)
+    if key is None:
+        return Verdict(why="no trusted key verifies the signature")
+    if claimed != bytes.fromhex(digest.hex):
+        return Verdict(why="the bundle's message digest is not the locked digest")
+    return Verdict(by=key.fingerprint)
+
+
 def verify_bundle(raw: bytes, digest: Digest, keys: tuple[PublicKey, ...]) -> Verdict:
-    """A v0.3 sigstore bundle: key-based DSSE verified; keyless reported as such."""
+    """A v0.3 sigstore bundle: key-based DSSE or message signature verified; keyless reported as such."""
     try:
         bundle = json.loads(raw)
         material = bundle.get("verificationMaterial") or {}
@@ -245,5 +342,5 @@ def verify_bundle(raw: bytes, digest: Digest, keys: tuple[PublicKey, ...]) -> Ve
     if "dsseEnvelope" in bundle:
         return verify_dsse(bundle["dsseEnvelope"], digest, keys)[0]
     if "messageSignature" in bundle:
-        return Verdict(why="message-signature bundles are not verified offline (no signed payload names the digest)")
+        return verify_message_signature(bundle["messageSignature"], digest, keys)
     return Verdict(why="bundle holds neither a DSSE envelope nor a message signature")

@@ -4,9 +4,12 @@ Per image: one ``tags/list`` of its repository tells which tag-schema and cosign
 tags exist for the locked digest and every platform digest, so an absent one
 costs nothing; the referrers API is asked once per digest only on registries
 that have it (the first 404 on a host turns it off for the run); BuildKit's
-attestation manifests come from the index already read. Signatures are then
-verified offline with the trusted keys (core.trust), reading each signature
-manifest and payload once.
+attestation manifests come from the index already read. The requests of one
+image run in parallel: first the tag list, the index and the API (one per
+digest), then each existing tag-schema index and cosign tag, then the
+verification of each signature found. Signatures are verified offline with the
+trusted keys (core.trust), keyless bundles with the optional keyless verifier
+(adapters.keyless, built in cli/factory.py), reading each manifest and payload once.
 """
 
 from __future__ import annotations
@@ -19,9 +22,19 @@ from dataclasses import dataclass, replace
 from docker_kolla.core import referrers as rf
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Index, Manifest
-from docker_kolla.core.reference import ImageRef
+from docker_kolla.core.reference import ImageRef, Location
 from docker_kolla.core.referrers import Referrer
-from docker_kolla.core.trust import KEYLESS, PublicKey, TrustPolicy, Verdict, load_key, verify_bundle, verify_dsse
+from docker_kolla.core.trust import (
+    KEYLESS,
+    KEYLESS_LEGACY,
+    PublicKey,
+    TrustPolicy,
+    Verdict,
+    is_keyless_bundle,
+    load_key,
+    verify_bundle,
+    verify_dsse,
+)
 from docker_kolla.core.trust import verify_simple_signing as verify_simple
 from docker_kolla.errors import ConfigError, KollaError, NotFoundError, UsageError
 from docker_kolla.ops.parallel import parallel_map
@@ -52,25 +65,65 @@ class Refusal:
         return f"{self.name}: {self.reason}"
 
 
-def reverify(discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: int = 8) -> dict:
+def reverify(
+    discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: int = 8, at: Location | None = None
+) -> dict:
     """Fail closed before a pull or a copy: name -> Refusal for every lock entry whose locked
     digest has, at its repository now, no signature a trusted key verifies (or lacks a required
-    attestation). Signatures are fetched again; nothing recorded in the lock is trusted."""
-    if not discoverer.keys:
+    attestation). Signatures are fetched again; nothing recorded in the lock is trusted.
+
+    ``at``: check the copies under this ``HOST[/NAMESPACE]`` (where ``promote --to`` put them)
+    instead; their signatures may name the lock's recorded repository of the image. Anywhere,
+    a signature may name a repository the lock recorded as ``signed-as`` for that image.
+    """
+    checked = recheck(discoverer, entries, policy, jobs, at)
+    return {e.name: refusal for e, (refusal, _) in zip(entries, checked) if refusal is not None}
+
+
+def recheck(
+    discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: int = 8, at: Location | None = None
+) -> list[tuple[Refusal | None, tuple[Referrer, ...]]]:
+    """For each entry (in order): (why the policy refuses it now or None, what was found)."""
+    if not (discoverer.keys or (discoverer.keyless is not None and policy.identities)):
         raise UsageError(
-            "--verify needs trusted keys", 'add keys = ["keys/kolla.pub"] to the channel\'s [trust] in channels.toml'
+            "verifying signatures needs trusted keys",
+            'add keys = ["keys/kolla.pub"] (or keyless identities) to the channel\'s [trust] in channels.toml',
         )
     strict = replace(policy, require="signature")
 
-    def one(entry) -> Refusal | None:
+    def one(entry) -> tuple[Refusal | None, tuple[Referrer, ...]]:
+        where = at.repository(entry.repository) if at is not None else entry.repository
+        # accepted docker-references: the lock's repository (checking copies elsewhere) and
+        # those the lock recorded signatures as signed for (signed-as, after a re-lock at a mirror)
+        named = ([str(entry.repository)] if at is not None else []) + [r.signed_as for r in entry.referrers]
+        also = tuple(dict.fromkeys(n for n in named if n))
         try:
-            found = discoverer.discover(entry.repository, entry.digest, entry.platforms)
+            found = discoverer.discover(where, entry.digest, entry.platforms, also=also)
         except KollaError as exc:
-            return Refusal(entry.name, f"signatures could not be read: {exc.message}")
-        return check_policy(entry.name, entry.digest, found, strict)
+            return Refusal(entry.name, f"signatures could not be read at {where}: {exc.message}"), ()
+        return check_policy(entry.name, entry.digest, found, strict), found
 
-    results = parallel_map(one, entries, jobs)
-    return {e.name: r for e, r in zip(entries, results) if r is not None}
+    return parallel_map(one, entries, jobs)
+
+
+def signature_report(
+    discoverer: Discoverer, entries: list, policy: TrustPolicy, jobs: int = 8, at: Location | None = None
+) -> tuple[list[str], list[str]]:
+    """``verify --signatures``: (problems, notes), one line each, by image name."""
+    problems, notes = [], []
+    for entry, (refusal, found) in zip(entries, recheck(discoverer, entries, policy, jobs, at)):
+        if refusal is not None:
+            problems.append(refusal.line())
+        for r in found:
+            if r.kind != rf.SIGNATURE and not r.verified_by:
+                continue
+            on = f" ({r.platform})" if r.platform else ""
+            if r.verified_by:
+                named = f", signed as {r.signed_as}" if r.signed_as else ""
+                notes.append(f"{entry.name}{on}: {r.kind} {r.digest[7:19]} verified by {r.verified_by}{named}")
+            elif r.note and refusal is None:
+                notes.append(f"{entry.name}{on}: {r.kind} {r.digest[7:19]}: {r.note}")
+    return problems, notes
 
 
 def check_policy(name: str, digest: Digest, referrers: tuple[Referrer, ...], policy: TrustPolicy) -> Refusal | None:
@@ -88,36 +141,95 @@ def check_policy(name: str, digest: Digest, referrers: tuple[Referrer, ...], pol
     return None
 
 
-class Discoverer:
-    """Finds referrers of images; safe to share between threads (one per run)."""
+def plain(client, keys: tuple[PublicKey, ...] = (), policy: TrustPolicy | None = None) -> Discoverer:
+    """A Discoverer without keyless verification: what ops use when cli/factory.py gave them
+    no ``discoverer`` builder (same signature as ``factory.discoverer``)."""
+    return Discoverer(client, keys)
 
-    def __init__(self, client, keys: tuple[PublicKey, ...] = ()) -> None:
+
+def _each(fn, items: list, width: int) -> list:
+    """``fn`` over ``items`` on up to ``width`` threads (inline for one item: no pool)."""
+    if len(items) <= 1 or width <= 1:
+        return [fn(x) for x in items]
+    return parallel_map(fn, items, min(width, len(items)))
+
+
+class Discoverer:
+    """Finds referrers of images; safe to share between threads (one per run).
+
+    ``keyless``: verifies keyless bundles (``verify(raw, digest) -> Verdict``), or None.
+    ``width``: parallel requests within one image (images themselves run in parallel too).
+    """
+
+    def __init__(self, client, keys: tuple[PublicKey, ...] = (), keyless=None, width: int = 4) -> None:
         self.client = client
         self.keys = keys
+        self.keyless = keyless
+        self.width = width
         self._guard = threading.Lock()
         self._api: dict[str, bool] = {}  # host -> has the referrers API
         self._probes: dict[str, threading.Lock] = {}
 
+    @property
+    def verifying(self) -> bool:
+        return bool(self.keys) or self.keyless is not None
+
     # -- discovery --------------------------------------------------------------------
-    def discover(self, ref: ImageRef, digest: Digest, platforms: dict, *, top: bool = True) -> tuple[Referrer, ...]:
+    def discover(
+        self, ref: ImageRef, digest: Digest, platforms: dict, *, top: bool = True, also: tuple[str, ...] = ()
+    ) -> tuple[Referrer, ...]:
         """Everything attached to ``digest`` and to each platform digest (platform -> digest).
 
         ``top=False``: only the platform digests (``digest`` itself need not exist there).
+        ``also``: other repositories a signature's docker-reference may name (core.trust).
         """
         ref = ImageRef(ref.registry, ref.path)
         subjects = [(digest, "")] if top else []
         subjects += [(Digest.parse(str(d)), str(p)) for p, d in sorted(platforms.items())]
-        tags = self._tags(ref)
-        found: list[Referrer] = []
-        for subject, platform in subjects:
-            found += self._listed(ref, subject, platform, tags)
-            found += self._cosign(ref, subject, platform, tags)
-        index = self.client.get_manifest(ref, digest) if top else None
+        # first wave: the tag list, the index, the referrers API for each digest
+        first: list = [("tags", None), ("index", None)] if top else [("tags", None)]
+        first += [("api", s) for s in subjects]
+
+        def wave1(job):
+            kind, subject = job
+            if kind == "tags":
+                return self._tags(ref)
+            if kind == "index":
+                return self.client.get_manifest(ref, digest)
+            return self._has_api(ref, subject[0])
+
+        answers = _each(wave1, first, self.width)
+        tags = answers[0]
+        index = answers[1] if top else None
+        listed = dict(zip(subjects, answers[len(first) - len(subjects) :]))
+        # second wave: the tag-schema index where there is no API, each existing cosign
+        # tag, each BuildKit attestation manifest of the index
+        second: list = []
+        for subject in subjects:
+            if listed[subject] is None:
+                second.append(("schema", subject, rf.schema_tag(subject[0])))
+            second += [("cosign", subject, rf.cosign_tag(subject[0], x)) for x in rf.COSIGN_SUFFIXES]
+        second = [job for job in second if tags is None or job[2] in tags]
         if isinstance(index, Index):
             by_digest = {str(d): str(p) for p, d in platforms.items()}
-            found += self._buildx(ref, index, by_digest)
-        if self.keys:
-            found = [self.verify(ref, r) for r in found]
+            second += [("buildx", entry, by_digest) for entry in rf.attestation_entries(index.raw)]
+
+        def wave2(job) -> list[Referrer]:
+            kind, what, extra = job
+            if kind == "schema":
+                return self._schema(ref, what[0], what[1], extra)
+            if kind == "cosign":
+                return self._cosign(ref, what[0], what[1], extra)
+            return [self._buildx(ref, what, extra)]
+
+        found: list[Referrer] = []
+        for subject in subjects:
+            if listed[subject] is not None:
+                found += rf.from_descriptors(listed[subject], subject[0], subject[1], rf.API)
+        for part in _each(wave2, second, self.width):
+            found += part
+        if self.verifying:
+            found = _each(lambda r: self.verify(ref, r, also=also), found, self.width)
         return rf.ordered(found)
 
     def _tags(self, ref: ImageRef) -> set | None:
@@ -153,68 +265,57 @@ class Discoverer:
         self._has_api(ImageRef(ref.registry, ref.path), digest)
         return self._api.get(ref.api_host, False)
 
-    def _listed(self, ref: ImageRef, subject: Digest, platform: str, tags: set | None) -> list[Referrer]:
-        listed = self._has_api(ref, subject)
-        if listed is not None:
-            return rf.from_descriptors(listed, subject, platform, rf.API)
-        tag = rf.schema_tag(subject)
-        manifest = self._by_tag(ref, tag, tags)
+    def _schema(self, ref: ImageRef, subject: Digest, platform: str, tag: str) -> list[Referrer]:
+        manifest = self._by_tag(ref, tag)
         if manifest is None:
             return []
         descriptors = rf.index_descriptors(manifest.raw)
         return rf.from_descriptors(descriptors or [], subject, platform, rf.TAG_SCHEMA)
 
-    def _by_tag(self, ref: ImageRef, tag: str, tags: set | None) -> Manifest | Index | None:
-        if tags is not None and tag not in tags:
-            return None
+    def _by_tag(self, ref: ImageRef, tag: str) -> Manifest | Index | None:
         try:
             return self.client.get_manifest(ref.with_tag(tag))
         except NotFoundError:
             return None
 
-    def _cosign(self, ref: ImageRef, subject: Digest, platform: str, tags: set | None) -> list[Referrer]:
-        out = []
-        for suffix in rf.COSIGN_SUFFIXES:
-            tag = rf.cosign_tag(subject, suffix)
-            manifest = self._by_tag(ref, tag, tags)
-            if manifest is None:
-                continue
-            kind, predicates = rf.describe_manifest(manifest.raw)
-            out.append(
-                Referrer(
-                    subject=str(subject),
-                    digest=str(manifest.digest),
-                    found_via=rf.COSIGN_TAG,
-                    media_type=manifest.media_type,
-                    artifact_type=kind,
-                    platform=platform,
-                    predicate_types=predicates,
-                    tag=tag,
-                )
+    def _cosign(self, ref: ImageRef, subject: Digest, platform: str, tag: str) -> list[Referrer]:
+        manifest = self._by_tag(ref, tag)
+        if manifest is None:
+            return []
+        kind, predicates = rf.describe_manifest(manifest.raw)
+        return [
+            Referrer(
+                subject=str(subject),
+                digest=str(manifest.digest),
+                found_via=rf.COSIGN_TAG,
+                media_type=manifest.media_type,
+                artifact_type=kind,
+                platform=platform,
+                predicate_types=predicates,
+                tag=tag,
             )
-        return out
+        ]
 
-    def _buildx(self, ref: ImageRef, index: Index, platforms: dict) -> list[Referrer]:
-        out = []
-        for att, media_type, subject in rf.attestation_entries(index.raw):
-            manifest = self.client.get_manifest(ref, att)
-            kind, predicates = rf.describe_manifest(manifest.raw)
-            out.append(
-                Referrer(
-                    subject=str(subject),
-                    digest=str(att),
-                    found_via=rf.INDEX,
-                    media_type=media_type,
-                    artifact_type=kind,
-                    platform=platforms.get(str(subject), ""),
-                    predicate_types=predicates,
-                )
-            )
-        return out
+    def _buildx(self, ref: ImageRef, entry: tuple, platforms: dict) -> Referrer:
+        att, media_type, subject = entry
+        manifest = self.client.get_manifest(ref, att)
+        kind, predicates = rf.describe_manifest(manifest.raw)
+        return Referrer(
+            subject=str(subject),
+            digest=str(att),
+            found_via=rf.INDEX,
+            media_type=media_type,
+            artifact_type=kind,
+            platform=platforms.get(str(subject), ""),
+            predicate_types=predicates,
+        )
 
     # -- verification -------------------------------------------------------------------
-    def verify(self, ref: ImageRef, referrer: Referrer, repository: str | None = None) -> Referrer:
-        """``referrer`` with ``verified_by`` (a trusted key verified it) or a ``note`` saying why not.
+    def verify(
+        self, ref: ImageRef, referrer: Referrer, repository: str | None = None, also: tuple[str, ...] = ()
+    ) -> Referrer:
+        """``referrer`` with ``verified_by`` (a trusted key or identity verified it) or a ``note``
+        saying why not. ``also``: other repositories a signed docker-reference may name.
 
         Only signatures and signed attestations are verified; other kinds come back as they are.
         """
@@ -228,24 +329,32 @@ class Discoverer:
         subject = Digest.parse(referrer.subject)
         if referrer.artifact_type == rf.SIGSTORE_BUNDLE and rf.subject_of(manifest.raw) not in ("", referrer.subject):
             return referrer.noted("its subject is another digest")
-        verdicts = [self._layer(ref, layer, referrer.artifact_type, subject, repository) for layer in manifest.layers]
+        layers = list(manifest.layers)
+        verdicts = _each(
+            lambda layer: self._layer(ref, layer, referrer.artifact_type, subject, repository, also), layers, self.width
+        )
         good = next((v for v in verdicts if v.ok), None)
         if good is not None:
-            return referrer.verified(good.by)
+            return referrer.verified(good.by, good.reference)
         reasons = [v.why for v in verdicts if v.why]
         return referrer.noted(reasons[0] if reasons else "no signature in it")
 
-    def _layer(self, ref: ImageRef, layer, artifact_type: str, subject: Digest, repository: str) -> Verdict:
+    def _layer(
+        self, ref: ImageRef, layer, artifact_type: str, subject: Digest, repository: str, also: tuple[str, ...]
+    ) -> Verdict:
         notes = dict(layer.annotations)
         if artifact_type == rf.SIMPLE_SIGNING:
             if layer.media_type != rf.SIMPLE_SIGNING:
                 return Verdict()
             if notes.get(rf.COSIGN_CERTIFICATE_ANNOTATION):
-                return Verdict(why=KEYLESS)
+                return Verdict(why=KEYLESS_LEGACY if self.keyless is not None else KEYLESS)
             payload = self.client.get_blob(ref, layer.digest, PAYLOAD_MAX)
-            return verify_simple(payload, notes.get(rf.COSIGN_SIGNATURE_ANNOTATION, ""), subject, repository, self.keys)
+            signature = notes.get(rf.COSIGN_SIGNATURE_ANNOTATION, "")
+            return verify_simple(payload, signature, subject, repository, self.keys, also)
         raw = self.client.get_blob(ref, layer.digest, PAYLOAD_MAX)
         if artifact_type == rf.SIGSTORE_BUNDLE:
+            if self.keyless is not None and is_keyless_bundle(raw):
+                return self.keyless.verify(raw, subject)
             return verify_bundle(raw, subject, self.keys)
         try:
             envelope = json.loads(raw)

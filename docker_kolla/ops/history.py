@@ -181,7 +181,10 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
     """The revision history of one image, newest first.
 
     Reads only the versions after the last ``log`` of this image (see ``lockhistory``)
-    and parses the image's own text only where it changed.
+    and parses the image's own text only where it changed. Each version's head and the
+    image's own table are checked, not the other images' tables: that is ``verify``'s job
+    (``LockReader.pick``); a version whose text for the image is not the writer's is
+    parsed whole, so a hand edit there is reported as before.
     """
     path = lock_path(channel)
     key = f"{path}\n{image}\n"
@@ -196,13 +199,13 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
 
     refs, state = lockhistory.walk_back(repo, path, resolve_rev(repo, rev), resume)
     state = state if isinstance(state, _LogState) else _LogState()
-    reader = lockhistory.new_reader()
+    reader = lockhistory.new_reader(keep_entries=True)
     entries, previous = state.entries, state.previous
     previous_entry = None  # read lazily from previous_at when a change needs its facts
     for ref in refs:
         data = repo.blob(ref.blob) if ref.blob is not None else None
         where = lockhistory.where(path, ref.commit)
-        current = reader.summary(data, where).images.get(image) if data is not None else None
+        current = reader.pick(data, image, where)[0] if data is not None else None
         if (current and current.key) == (previous and previous.key):
             continue
         current_entry = None
@@ -214,12 +217,14 @@ def run_log(repo, image: str, channel: str, rev: str = "HEAD") -> list[LogEntry]
             or current.manifesto_digest != previous.manifesto_digest
         ):
             assert data is not None  # current came from this version's text
-            current_entry = reader.entry(data, image, where)
+            current_entry = reader.pick(data, image, where, entry=True)[1]
             assert current_entry is not None
             if previous is not None and previous_entry is None:
                 assert state.previous_at is not None  # set whenever previous is
                 at_commit, at_blob = state.previous_at
-                previous_entry = reader.entry(repo.blob(at_blob), image, lockhistory.where(path, at_commit))
+                previous_entry = reader.pick(repo.blob(at_blob), image, lockhistory.where(path, at_commit), entry=True)[
+                    1
+                ]
             pkgs = package_changes(previous_entry.facts if previous_entry is not None else {}, current_entry.facts)
             change = "added" if previous is None else f"{len(pkgs)} package change(s)" if pkgs else "digest only"
             entries.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from docker_kolla.core import promote_plan as pp
 from docker_kolla.core.channels import Channel
@@ -25,7 +25,7 @@ from docker_kolla.core.trust import TrustPolicy
 from docker_kolla.errors import KollaError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest
-from docker_kolla.ops.discover import Discoverer, load_keys, reverify
+from docker_kolla.ops.discover import Discoverer, load_keys, plain, reverify
 from docker_kolla.ops.parallel import parallel_map
 
 if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 COPIED, TAGGED, PRESENT, REFUSED, FAILED = Step.COPIED, Step.TAGGED, Step.PRESENT, Step.REFUSED, Step.FAILED
 UNVERIFIED = Step.UNVERIFIED  # promote --verify: its signature did not verify at the source; nothing copied
 STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED, UNVERIFIED)  # what a run did, per image
+# Planning is HEADs only, before any copy: it may use the connections the copy will
+# (cli/cmd_promote sizes the pool for jobs image workers and 2 x jobs blob workers).
+OBSERVE_PER_JOB = 3
 
 
 @dataclass
@@ -50,6 +53,7 @@ class PromoteOptions:
     jobs: int = 8
     verify: bool = False  # re-fetch and verify signatures at the source first; fail closed
     referrers: str = "all"  # carry: all | signatures | none (ops.carry)
+    discoverer: Any = None  # cli/factory.discoverer (keyless verification); None: ops.discover.plain
 
 
 @dataclass
@@ -231,7 +235,7 @@ def plan_promote(
     dest = Location.parse(opts.to, "--to")
     names = pp.select_images(lock.images, opts.images)
     targets, tops = build_targets(lock, chan, dest, names, tuple(opts.platforms), src)
-    observed = observe(dst, targets, opts.jobs)
+    observed = observe(dst, targets, opts.jobs * OBSERVE_PER_JOB)
     return pp.make_plan(lock.channel, opts.to, targets, observed), tops
 
 
@@ -264,7 +268,8 @@ def run_promote(
     refused = {}
     if opts.verify:
         names = [i.target.name for i in plan.items]
-        refused = reverify(Discoverer(src, keys), [lock.images[n] for n in names], policy, opts.jobs)
+        make = opts.discoverer or plain
+        refused = reverify(make(src, keys, policy), [lock.images[n] for n in names], policy, opts.jobs)
     carrier = Carrier(copier, Discoverer(src), Discoverer(dst), opts.referrers) if opts.referrers != "none" else None
     result = execute(
         plan, tops, copier, opts.jobs, progress, carrier=carrier, entries=dict(lock.images), refused=refused

@@ -193,3 +193,21 @@ def test_signature_change_is_its_own_diff_section_and_warm_relock_costs_nothing(
     md = docker_cli.kolla("diff", "HEAD~1", "--format", "markdown", cwd=repo)
     assert "#### Signatures and attestations" in md.stdout
     assert docker_cli.kolla("diff", "HEAD~1", "--exit-code", cwd=repo).returncode == 1
+
+
+def test_message_signature_bundle_is_verified(tmp_path, docker_cli, fleet, key):
+    pushed = fleet.seed(["keystone", "nova-api"])
+    signer, other = Signer(fleet.host), KeyPair.generate()
+    ks, nova = fleet.repo("keystone"), fleet.repo("nova-api")
+    signer.message_bundle(ks, pushed["keystone"].digest, pushed["keystone"].media_type, key)
+    signer.message_bundle(nova, pushed["nova-api"].digest, pushed["nova-api"].media_type, other)
+    assert signer.verify(ks, pushed["keystone"].digest, key.public_pem) == ["message"]  # the independent verifier
+    assert signer.verify(nova, pushed["nova-api"].digest, key.public_pem) == []
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["keystone", "nova-api"])
+    set_trust(repo, docker_cli, key, 'keys = ["keys/kolla.pub"]\nrequire = "signature"\n')
+    done = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    assert "nova-api: signature not verified (no trusted key verifies the signature)" in done.stderr
+    bundle = by_kind(load(repo)["keystone"])[("tag-schema", BUNDLE)]
+    assert bundle["verified-by"] == key.fingerprint and "predicate-types" not in bundle
+    assert "nova-api" not in load(repo)

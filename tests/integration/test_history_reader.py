@@ -17,15 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomli
 
 from docker_kolla.adapters.gitstore import LockRepo
 from docker_kolla.adapters.revcache import RevisionCache
-from docker_kolla.core import lockfile
+from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.channels import parse_channels
 from docker_kolla.core.diff import package_changes
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.revisions import recompute
 from docker_kolla.errors import ConfigError, UsageError
+from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import parse_lock
 from docker_kolla.ops.history import LogEntry, run_log, run_verify
 from docker_kolla.ops.status import load_history
@@ -67,7 +69,7 @@ def build(
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     done = []
     with LockRepo.open(path) as repo:
-        for i, lock in enumerate(valid_history(rng, versions, static)):
+        for i, lock in enumerate(valid_history(rng, versions, static, bumps=0.5)):
             text = lockfile.dumps(lock)
             edited = rng.random() < edits
             if edited:
@@ -111,11 +113,47 @@ def reference_verify(repo, channel="ocata", config=CONFIG):
     return len(history), [m.line() for m in mismatches], problems
 
 
+def own_table(data: bytes, image: str, where: str):
+    """The image's table if the version's head and that table are exactly the writer's text, else None."""
+    heads = [lockfile.head_text(c, s).encode() + b"\n[images." for c, s in (("ocata", False), ("4.0.0", True))]
+    if not data.startswith(tuple(heads)):
+        return None
+    key = tomlwrite.key_text(image).encode()
+    start = data.find(b"\n\n[images." + key + b"]\n")
+    if start < 0:
+        return None
+    end = start + 2
+    while True:  # the next image's header (not one of this image's sub-tables)
+        end = data.find(b"\n\n[images.", end + 1)
+        if end < 0 or not data.startswith(b"[images." + key + b".", end + 2):
+            break
+    piece = data[start + 2 : None if end < 0 else end + 1]
+    try:
+        ((name, table),) = tomli.loads(piece.decode()).get("images", {}).items()
+        entry = lockfile.LockEntry.from_toml(name, table, where)
+    except (ValueError, ConfigError, UnicodeDecodeError):
+        return None
+    return entry if name == image and lockfile.entry_text(entry).encode() == piece else None
+
+
+def image_in(data: bytes, image: str, where: str):
+    """What `log IMAGE` reads of one version: the full parser's entry; for a version that does not
+    parse, the image's own table when it and the head are the writer's (the other images' tables
+    are verify's job), else the full parser's error."""
+    try:
+        return parse_lock(data, where).get(image)
+    except ConfigError:
+        own = own_table(data, image, where)
+        if own is None:
+            raise
+        return own
+
+
 def reference_log(repo, image, rev="HEAD"):
     entries, previous = [], None
     for version in repo.history(LOCK, rev):
-        lock = parse_lock(version.data, f"{LOCK}@{version.commit[:7]}") if version.data is not None else None
-        current = lock.get(image) if lock else None
+        where = f"{LOCK}@{version.commit[:7]}"
+        current = image_in(version.data, image, where) if version.data is not None else None
         if current == previous:
             continue
         if current is None:
@@ -195,6 +233,7 @@ def test_incremental_equals_full_parse_with_hand_edits(tmp_path, seed):
         expected = reference_verify(repo)
         assert got_verify(repo) == expected
         assert got_verify(repo) == expected  # from the cache
+        assert lockhistory.verify_history(repo, LOCK, use_cache=False)[1].patched > 0  # changed tables read as patches
         logs = all_logs(repo, reference=True)
         assert all_logs(repo) == logs
         assert all_logs(repo) == logs  # from the cache
@@ -324,3 +363,54 @@ def test_a_checkpoint_from_a_shallow_clone_is_not_used_after_deepening(tmp_path)
     with open_repo(clone) as repo:
         deep = got_verify(repo)
         assert deep == reference_verify(repo) and deep[0] == 12
+
+
+def commit_history(path: Path, texts: list) -> list:
+    path.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    with LockRepo.open(path) as repo:
+        return [repo.commit_file(LOCK, text.encode("utf-8"), f"lock {i}") for i, text in enumerate(texts)]
+
+
+def test_log_reads_its_image_where_another_images_table_is_broken_and_verify_names_that_version(tmp_path):
+    locks = list(valid_history(random.Random(41), 14))
+    texts = [lockfile.dumps(lock) for lock in locks]
+    image = next(n for n in NAMES if all(n in lock.images for lock in locks[6:]))
+    other = next(n for n in sorted(locks[6].images) if n != image)
+    piece = lockfile.entry_text(locks[6].images[other])
+    broken = list(texts)
+    broken[6] = texts[6].replace(piece, piece.replace("tag = ", 'colour = "red"\ntag = ', 1))  # a hand edit
+    assert broken[6] != texts[6]
+    commit_history(tmp_path / "good", texts)
+    bad = commit_history(tmp_path / "bad", broken)
+
+    def facts(path):
+        with open_repo(path) as repo:
+            return [(e.revision, e.tag, e.digest, e.change, e.packages) for e in run_log(repo, image, "ocata")]
+
+    assert facts(tmp_path / "bad") == facts(tmp_path / "good")  # the broken table is not this image's
+    with open_repo(tmp_path / "bad") as repo:
+        assert all_logs(repo) == all_logs(repo, reference=True)
+        problems = got_verify(repo)[2]
+    assert any(f"@{bad[6][:7]} [images.{other}]" in p and "unknown key 'colour'" in p for p in problems), problems
+    with open_repo(tmp_path / "good") as repo:
+        assert got_verify(repo)[2] == []
+
+    # this image's own table broken, or the head: log reports it as before
+    for edit in (
+        lambda t: t.replace(lockfile.entry_text(locks[9].images[image]), "", 1),  # removed: still read whole
+        lambda t: t.replace("[lock]\n", "[lock]\ncolour = 1\n", 1),
+        lambda t: t.replace(
+            lockfile.entry_text(locks[9].images[image]),
+            lockfile.entry_text(locks[9].images[image]).replace("tag = ", "tag =  ", 1).replace('"ocata-', '"x-', 1),
+            1,
+        ),
+    ):
+        edited = list(texts)
+        edited[9] = edit(texts[9])
+        target = tmp_path / f"edit{len(list(tmp_path.iterdir()))}"
+        commit_history(target, edited)
+        with open_repo(target) as repo:
+            assert outcome(run_log, repo, image, "ocata") == outcome(reference_log, repo, image)
+            shutil.rmtree(target / ".git" / "docker-kolla", ignore_errors=True)
+            assert outcome(run_log, repo, image, "ocata") == outcome(reference_log, repo, image)

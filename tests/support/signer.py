@@ -6,8 +6,10 @@ hide itself here. It follows sigstore/cosign ``specs/SIGNATURE_SPEC.md`` (the
 in a layer annotation), ``specs/ATTESTATION_SPEC.md`` (``.att`` tags holding DSSE
 envelopes of in-toto statements) and ``specs/BUNDLE_SPEC.md`` (an OCI 1.1 artifact
 with ``subject`` holding a v0.3 sigstore bundle; the referrers tag schema index is
-updated when the registry does not answer ``OCI-Subject``), with ECDSA P-256 over
-SHA-256 from the ``cryptography`` package.
+updated when the registry does not answer ``OCI-Subject``; the bundle holds a DSSE
+envelope or a message signature over the image manifest), with ECDSA P-256 over
+SHA-256 from the ``cryptography`` package. ``push_bundle`` attaches bundle bytes made
+elsewhere (the known-answer vectors in tests/fixtures/cosign/).
 """
 
 from __future__ import annotations
@@ -228,7 +230,7 @@ class Signer:
     def bundle(
         self, repo: str, digest: str, subject_media_type: str, key: KeyPair, *, predicate_type: str = COSIGN_SIGN
     ) -> str:
-        """Push a v0.3 bundle referrer of ``digest``; returns the referrer manifest digest."""
+        """Push a v0.3 bundle referrer (DSSE) of ``digest``; returns the referrer manifest digest."""
         stmt = statement(f"{self.host}/{repo}", digest, predicate_type, {})
         bundle = _json(
             {
@@ -237,11 +239,41 @@ class Signer:
                 "dsseEnvelope": envelope(key, stmt),
             }
         )
-        annotations = {
-            "dev.sigstore.bundle.content": "dsse-envelope",
-            "dev.sigstore.bundle.predicateType": predicate_type,
-            "org.opencontainers.image.created": "2026-01-01T00:00:00Z",
-        }
+        return self.push_bundle(repo, digest, subject_media_type, bundle, predicate_type=predicate_type)
+
+    def message_bundle(self, repo: str, digest: str, subject_media_type: str, key: KeyPair) -> str:
+        """Push a v0.3 bundle whose ``messageSignature`` signs the image manifest itself
+        (BUNDLE_SPEC: the artifact is the manifest, ``messageDigest`` its SHA-256)."""
+        manifest = self.get_manifest(repo, digest)
+        if manifest is None:
+            raise AssertionError(f"{repo}@{digest} does not exist")
+        bundle = _json(
+            {
+                "mediaType": BUNDLE,
+                "verificationMaterial": {"publicKey": {"hint": key.fingerprint}, "tlogEntries": []},
+                "messageSignature": {
+                    "messageDigest": {"algorithm": "SHA2_256", "digest": _b64(hashlib.sha256(manifest).digest())},
+                    "signature": _b64(key.sign(manifest)),
+                },
+            }
+        )
+        return self.push_bundle(repo, digest, subject_media_type, bundle, content="message-signature")
+
+    def push_bundle(
+        self,
+        repo: str,
+        digest: str,
+        subject_media_type: str,
+        bundle: bytes,
+        *,
+        content: str = "dsse-envelope",
+        predicate_type: str = "",
+    ) -> str:
+        """Attach the sigstore bundle bytes ``bundle`` to ``digest`` as an OCI 1.1 referrer."""
+        annotations = {"dev.sigstore.bundle.content": content}
+        if predicate_type:
+            annotations["dev.sigstore.bundle.predicateType"] = predicate_type
+        annotations["org.opencontainers.image.created"] = "2026-01-01T00:00:00Z"
         layer = self._blob(repo, bundle)
         body = _json(
             {
@@ -286,26 +318,25 @@ class Signer:
     # -- independent verification --------------------------------------------------
     def verify(self, repo: str, digest: str, public_pem: bytes) -> list[str]:
         """What verifies for ``digest`` with ``public_pem``: ``"sig"`` per good simple signature,
-        ``"bundle"`` per good bundle in the tag-schema index (or the referrers API when present)."""
-        key = serialization.load_pem_public_key(public_pem)
+        ``"bundle"`` per good DSSE bundle and ``"message"`` per good message-signature bundle in
+        the tag-schema index (or the referrers API when present)."""
+        key = load_public(public_pem)
         found = []
         sig = self.get_manifest(repo, cosign_tag(digest, "sig"))
         for layer in json.loads(sig)["layers"] if sig else []:
             payload = self.get_blob(repo, layer["digest"])
-            signature = base64.b64decode(layer.get("annotations", {}).get(SIG_ANNOTATION, ""))
-            if _good(key, signature, payload) and _payload_digest(payload) == digest:
+            if simple_signature_ok(key, payload, layer.get("annotations", {}).get(SIG_ANNOTATION, ""), digest):
                 found.append("sig")
         for desc in self.referrers(repo, digest):
             if desc.get("artifactType") != BUNDLE:
                 continue
             manifest = json.loads(self.get_manifest(repo, desc["digest"]) or b"{}")
             bundle = json.loads(self.get_blob(repo, manifest["layers"][0]["digest"]))
-            env = bundle["dsseEnvelope"]
-            body = base64.b64decode(env["payload"])
-            signed = pae(env["payloadType"], body)
-            ok = any(_good(key, base64.b64decode(s["sig"]), signed) for s in env["signatures"])
-            subjects = [s["digest"].get("sha256") for s in json.loads(body)["subject"]]
-            if ok and digest.split(":", 1)[1] in subjects:
+            if "messageSignature" in bundle:
+                if _good_message(key, bundle["messageSignature"], self.get_manifest(repo, digest) or b""):
+                    found.append("message")
+                continue
+            if envelope_ok(key, bundle.get("dsseEnvelope") or {}, digest):
                 found.append("bundle")
         return found
 
@@ -322,12 +353,47 @@ def cosign_tag(digest: str, suffix: str) -> str:
     return f"{digest.replace(':', '-')}.{suffix}"
 
 
+def load_public(public_pem: bytes):
+    return serialization.load_pem_public_key(public_pem)
+
+
+def simple_signature_ok(key, payload: bytes, signature_b64: str, digest: str) -> bool:
+    """A simple-signing payload signed by ``key`` that names ``digest`` as a cosign image signature."""
+    try:
+        doc = json.loads(payload)
+        names = doc["critical"]["image"]["docker-manifest-digest"] == digest
+        kind = doc["critical"]["type"] == "cosign container image signature"
+    except (ValueError, KeyError, TypeError):
+        return False
+    return names and kind and _good(key, base64.b64decode(signature_b64 or ""), payload)
+
+
+def envelope_ok(key, env: dict, digest: str) -> bool:
+    """A DSSE envelope one of whose signatures ``key`` made, over an in-toto statement naming ``digest``."""
+    try:
+        body = base64.b64decode(env["payload"])
+        signed = pae(env["payloadType"], body)
+        subjects = [s.get("digest", {}).get("sha256") for s in json.loads(body).get("subject") or []]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    ok = any(_good(key, base64.b64decode(s.get("sig", "")), signed) for s in env.get("signatures") or [])
+    return ok and digest.split(":", 1)[1] in subjects
+
+
 def _good(key, signature: bytes, data: bytes) -> bool:
     try:
         key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def _good_message(key, signed: dict, manifest: bytes) -> bool:
+    """A message signature over the manifest bytes, whose messageDigest is their SHA-256."""
+    claimed = base64.b64decode(signed.get("messageDigest", {}).get("digest", ""))
+    if not manifest or claimed != hashlib.sha256(manifest).digest():
+        return False
+    return _good(key, base64.b64decode(signed.get("signature", "")), manifest)
 
 
 def _payload_digest(payload: bytes) -> str:

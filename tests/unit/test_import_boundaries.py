@@ -51,6 +51,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "gitwrite": {"dulwich"},
     "tls": {"certifi"},  # ssl, and requests' own CA bundle
     "http": REQUESTS,
+    "keyless": {"sigstore", "sigstore_models", "pydantic", *REQUESTS},  # the optional extra, imported lazily
     "registry": REQUESTS,
     "responses": REQUESTS,
     "revcache": set(),

@@ -110,3 +110,50 @@ def test_dsse_from_an_independent_producer_securesystemslib():
     assert verify_bundle(json.dumps(bundle).encode(), DIGEST, keys).ok
     doc["payload"] = base64.b64encode(stmt.replace(b"test", b"evil")).decode()
     assert verify_dsse(doc, DIGEST, keys)[0].why == "no trusted key verifies the signature"
+
+
+def test_keyless_identities_in_the_policy():
+    ident = '[channels.ocata.trust]\nidentities = [{issuer = "https://i.example", subject = "me@example.com"}]\n'
+    config = parse_channels('[channels.ocata]\nimages = ["keystone"]\n' + ident + 'require = "signature"\n')
+    trust = config.get("ocata").trust
+    assert [(i.issuer, i.subject) for i in trust.identities] == [("https://i.example", "me@example.com")]
+    assert trust.active and trust.require == "signature"  # identities alone satisfy require = signature
+    for bad in ('identities = ["me"]', 'identities = [{issuer = "x"}]', 'identities = [{issuer = "x", subject = 1}]'):
+        with pytest.raises(ConfigError, match="identit"):
+            parse_channels(f"[channels.ocata]\n[channels.ocata.trust]\n{bad}\n")
+
+
+def test_signed_reference_may_name_an_accepted_other_repository():
+    key = KeyPair.generate()
+    keys = (load_key("k.pub", key.public_pem),)
+    payload = simple_signing_payload("source.example/kolla/keystone:ocata", str(DIGEST))
+    good = base64.b64encode(key.sign(payload)).decode()
+    mirror = "mirror.example/prod/keystone"
+    refused = verify_simple_signing(payload, good, DIGEST, mirror, keys)
+    assert refused.why == "signed payload names source.example/kolla/keystone:ocata, not mirror.example/prod/keystone"
+    accepted = verify_simple_signing(payload, good, DIGEST, mirror, keys, also=("source.example/kolla/keystone",))
+    assert accepted.ok and accepted.reference == "source.example/kolla/keystone"
+    same = verify_simple_signing(payload, good, DIGEST, "mirror.example/kolla/keystone", keys, also=(mirror,))
+    assert same.ok and same.reference == ""  # it names the repository it was read from (a mirror keeps the path)
+    assert not verify_simple_signing(payload, good, DIGEST, mirror, keys, also=("source.example/kolla/nova",)).ok
+
+
+def test_unverified_keyless_signatures_do_not_satisfy_require_signature():
+    from docker_kolla.core.trust import KEYLESS, TrustPolicy
+    from docker_kolla.ops.discover import check_policy
+
+    policy = TrustPolicy(keys=("k.pub",), require="signature")
+    bundle = rf.Referrer(str(DIGEST), "sha256:" + "01" * 32, rf.TAG_SCHEMA, artifact_type=rf.SIGSTORE_BUNDLE)
+    refusal = check_policy("keystone", DIGEST, (bundle.noted(KEYLESS),), policy)
+    assert refusal is not None and refusal.reason == f"signature not verified ({KEYLESS}) for {DIGEST.short}"
+    verified = bundle.verified("keyless:me@example.com (https://i.example)")
+    assert check_policy("keystone", DIGEST, (verified,), policy) is None
+
+
+def test_signed_as_is_recorded_and_read_back():
+    r = rf.Referrer(str(DIGEST), "sha256:" + "01" * 32, rf.COSIGN_TAG, artifact_type=rf.SIMPLE_SIGNING)
+    signed = r.verified("sha256:" + "02" * 32, "source.example/kolla/keystone")
+    assert signed.to_toml()["signed-as"] == "source.example/kolla/keystone"
+    assert rf.referrers_from_toml([signed.to_toml()], "x") == (signed,)
+    assert "signed-as" not in r.verified("sha256:" + "02" * 32).to_toml()
+    assert signed.noted("why").signed_as == ""
