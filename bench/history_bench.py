@@ -6,9 +6,12 @@ product's own writer. At each depth N (the branch reset to the N-th lock commit)
 - cold: `verify` and `log IMAGE` with no cache (.git/docker-kolla removed);
 - warm: the same again (the cache says where the last run got to);
 - +1: one more lock commit, then `verify` (reads one version).
-Each figure is wall seconds and the command's peak RSS. For reference, the
-full-parse verify this replaced (every version parsed whole) is timed in-process
-at 100 commits. Prints one JSON object.
+Each figure is wall seconds and the command's peak RSS. Floors, same run: the
+process start-up (`docker kolla version`) and, in-process, walking the history
+and reading every version's bytes out of git (dulwich), which any reader pays.
+For reference, the full-parse verify this replaced (every version parsed whole)
+is timed in-process at 100 commits. The load average is recorded before and
+after. Prints one JSON object.
 
 Usage: python bench/history_bench.py [--commits 1000] [--depths 100,300,1000]
 """
@@ -59,6 +62,19 @@ def full_parse_verify(repo_path: Path) -> float:
     return round(time.perf_counter() - start, 2)
 
 
+def read_floor(repo_path: Path) -> float:
+    """Walking the lockfile's history and reading every version's bytes, oldest first as
+    verify and log do (in-process)."""
+    from docker_kolla.adapters.gitstore import LockRepo
+
+    start = time.perf_counter()
+    with LockRepo.open(repo_path) as repo:
+        for ref in reversed(list(repo.walk(PATH))):
+            if ref.blob is not None:
+                repo.blob(ref.blob)
+    return round(time.perf_counter() - start, 2)
+
+
 def main(argv: list) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--commits", type=int, default=1000)
@@ -66,7 +82,7 @@ def main(argv: list) -> int:
     parser.add_argument("--images", type=int, default=200)
     args = parser.parse_args(argv)
     depths = [int(d) for d in args.depths.split(",")]
-    out: dict = {"images": args.images, "commits": args.commits, "depths": {}}
+    out: dict = {"images": args.images, "commits": args.commits, "depths": {}, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="kolla-history-") as tmp:
         repo = Path(tmp) / "locks"
         start = time.perf_counter()
@@ -77,19 +93,23 @@ def main(argv: list) -> int:
         cache = repo / ".git" / "docker-kolla"
         verify = [str(PLUGIN), "verify", "ocata"]
         log = [str(PLUGIN), "log", "image-0007", "--channel", "ocata"]
+        out["startup"] = run([str(PLUGIN), "version"], repo)
         for n in depths:
             git(repo, "reset", "-q", "--hard", commits[n])
             shutil.rmtree(cache, ignore_errors=True)
-            row = {"verify_cold": run(verify, repo), "verify_warm": run(verify, repo)}
+            row = {"read_floor_s": read_floor(repo)}
+            row.update({"verify_cold": run(verify, repo), "verify_warm": run(verify, repo)})
             row["log_cold"] = run(log, repo)
             row["log_warm"] = run(log, repo)
             git(repo, "reset", "-q", "--hard", commits[n + 1])
             row["verify_plus_one"] = run(verify, repo)
             row["log_plus_one"] = run(log, repo)
             row["verify_cold_ms_per_commit"] = round(row["verify_cold"][0] / n * 1000, 1)
+            row["log_cold_ms_per_commit"] = round(row["log_cold"][0] / n * 1000, 1)
             out["depths"][str(n)] = row
         git(repo, "reset", "-q", "--hard", commits[min(100, args.commits)])
         out["full_parse_verify_100_s"] = full_parse_verify(repo)
+    out["load_after"] = os.getloadavg()
     first = out["depths"][str(depths[0])]
     out["ratio_full_parse_vs_cold_verify_100"] = (
         round(out["full_parse_verify_100_s"] / first["verify_cold"][0], 1) if depths[0] == 100 else None

@@ -46,6 +46,11 @@ def lock(
         False, "--refresh-referrers", help="Re-discover signatures and attestations of unchanged images too."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Compute and print the summary and diff; write nothing."),
+    trust_attached: bool = typer.Option(
+        False,
+        "--trust-attached-manifesto",
+        help="Use a new digest's attached manifesto instead of scanning its layers when a trusted key signed it.",
+    ),
     exit_code: bool = typer.Option(
         False, "--exit-code", help="Exit 1 when the lock changed (or, with --dry-run, would change); 0 when not."
     ),
@@ -81,6 +86,7 @@ def lock(
             strict_labels=strict_labels,
             refresh_referrers=refresh_referrers,
             dry_run=dry_run,
+            trust_attached=trust_attached,
             discoverer=factory.discoverer,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)

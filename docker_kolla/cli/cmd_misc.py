@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -144,6 +145,11 @@ def inspect(
     attached: bool = typer.Option(
         False, "--attached", help="Show the manifesto attached to the image (attach verb) without reading its layers."
     ),
+    trust_attached: bool = typer.Option(
+        False,
+        "--trust-attached-manifesto",
+        help="Use the attached manifesto instead of reading the layers when a key of the channel's trust policy signed it.",
+    ),
 ) -> None:
     """Show an image's digests, manifesto and labels; writes nothing.
 
@@ -163,10 +169,27 @@ def inspect(
         LayerScanner(client, factory.layer_cache(state, cache_dir)),
         platforms=tuple(platform or ("linux/amd64",)),
     )
-    report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest)
+    given, trusted = None, []
+    if trust_attached:
+        from docker_kolla.cli.cmd_supply import trusted_discoverer
+        from docker_kolla.ops.attach import trusted_manifesto
+
+        discoverer = trusted_discoverer(client, channel)
+
+        def given(digest, platforms):
+            trusted.append(trusted_manifesto(client, discoverer, image, digest, discoverer.discover(image, digest, {})))
+            return trusted[0].attached.platforms if trusted[0].attached is not None else None
+
+    report = resolver.resolve(image.path.rsplit("/", 1)[-1], image, image.digest, given)
     r = report.resolved
     assert r is not None  # resolve() raises when the image cannot be read
-    found = _attached(client, image, r.digest)
+    used = trusted[0] if trusted and trusted[0].attached is not None else None
+    if trusted and (trusted[0].artifact or used is None):
+        verdict = trusted[0]
+        if used is not None:
+            verdict = replace(verdict, scanned=tuple(p for p in report.described if p not in report.given))
+        base.info(verdict.note() if verdict.artifact else f"{verdict.why}: layers scanned")
+    found = _attached(client, image, r.digest) if used is None else None
     if found is not None:
         same = found.layer_digest == str(r.manifesto_digest)
         base.info(
@@ -203,7 +226,9 @@ def _show_attached(client, image, fmt: str) -> None:
         doc.update(annotations=found.annotations, manifesto=found.value, **{"manifesto-digest": found.layer_digest})
         base.out(render.to_json(doc).rstrip("\n"))
         return
-    base.out(f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (unsigned: what the publisher claims)")
+    base.out(
+        f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (not verified: what the publisher claims)"
+    )
     for key, value in sorted(found.annotations.items()):
         base.out(f"  {key.removeprefix('dev.docker-kolla.')}: {value}")
     value = found.value

@@ -38,6 +38,34 @@ def signing_key(path: Path | None):
     return load_signing_key(str(path), pem, password.encode() if password else None)
 
 
+def trusted_discoverer(client, channel: str | None):
+    """A Discoverer trusting the keys of ``channel``'s trust policy (the only configured
+    channel when None), for ``--trust-attached-manifesto`` outside ``lock``."""
+    from docker_kolla.ops.discover import load_keys
+
+    fix = 'add keys = ["keys/kolla.pub"] to the channel\'s [trust] in lockfiles/channels.toml'
+    try:
+        repo = factory.open_repo(base.state().repo)
+    except UsageError:
+        raise UsageError(
+            "--trust-attached-manifesto needs trusted keys, and there is no lock repository here", fix
+        ) from None
+    with repo:
+        config = load_channels(repo)
+        if channel is None:
+            if len(config.channels) != 1:
+                names = ", ".join(sorted(config.channels)) or "none"
+                raise UsageError(
+                    f"--trust-attached-manifesto: which channel's keys? (configured: {names})", "pass --channel NAME"
+                )
+            channel = next(iter(config.channels))
+        policy = config.get(channel).trust
+        keys = load_keys(repo, policy)
+    if not keys:
+        raise UsageError(f"--trust-attached-manifesto needs trusted keys: channel {channel!r} lists none", fix)
+    return factory.discoverer(client, keys, policy)
+
+
 def attach_lock(client, repo, channel: str, rev: str, to: str | None, names=(), jobs: int = 8, sign_key=None) -> list:
     """Attach every (selected) locked digest's manifesto, at its repository or under ``--to``;
     with ``sign_key`` (core.signing.SigningKey) sign each artifact."""

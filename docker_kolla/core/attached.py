@@ -78,6 +78,24 @@ class Attached:
     def tag(self) -> str:
         return self.annotations.get(f"{PREFIX}tag", "")
 
+    @property
+    def platforms(self) -> dict[str, dict[str, str]]:
+        """platform -> manifesto of every platform it describes (the inverse of
+        ``lockfile.described_value``; a single manifesto is the annotated platform's)."""
+        return described_platforms(self.value, self.annotations.get(f"{PREFIX}platform", ""))
+
+
+def described_platforms(value: dict[str, Any], primary: str) -> dict[str, dict[str, str]]:
+    """``{platform: manifesto}`` from what ``lockfile.described_value`` made; entries whose
+    facts are not all strings are left out (a reader then scans that platform)."""
+    nested = bool(value) and all(isinstance(v, dict) for v in value.values())
+    every = value if nested else {primary: value}
+    return {
+        str(plat): dict(facts)
+        for plat, facts in every.items()
+        if all(isinstance(k, str) and isinstance(v, str) for k, v in facts.items())
+    }
+
 
 def layer_of(manifest_raw: bytes) -> tuple[str, dict[str, str]] | None:
     """(layer digest, annotations) of a manifesto artifact's manifest, or None if it is not one."""

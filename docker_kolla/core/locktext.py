@@ -110,21 +110,42 @@ def split(data: bytes, previous: list[bytes] | None = None) -> tuple[bytes, list
     its hash already computed), so only changed pieces are scanned for headers.
     The boundaries are the same with or without it.
     """
+    parts = _split(data, previous, [_sub(p) for p in previous] if previous else None)
+    return None if parts is None else parts[:2]
+
+
+def _sub(piece: bytes) -> bytes:
+    """``[images.NAME.``: how a sub-table of the piece's image starts."""
+    eol = piece.find(b"\n")
+    return (piece if eol < 0 else piece[:eol])[:-1] + b"."
+
+
+def _split(
+    data: bytes, previous: list[bytes] | None, subs: list[bytes] | None
+) -> tuple[bytes, list[bytes], list[bytes]] | None:
+    """:func:`split`, also giving each piece's :func:`_sub` (``subs``: those of ``previous``)."""
     first = data.find(_SEP)
     if first < 0:
         return None
     head = data[: first + 1]
     pieces: list[bytes] = []
+    out_subs: list[bytes] = []
     size = len(data)
-    index = {_first_line(p): i for i, p in enumerate(previous)} if previous else {}
+    count = len(previous) if previous and subs else 0
+    index: dict[bytes, int] | None = None  # sub -> position in previous, built on the first image added or removed
     at = 0  # the previous piece expected next
     pos = first + 2
+    startswith = data.startswith
     while pos < size:
-        if previous and at < len(previous):
+        if at < count:
+            assert previous is not None and subs is not None
             guess = previous[at]
             end = pos + len(guess)
-            if data.startswith(guess, pos) and _ends_piece(data, end, size, guess):
+            if startswith(guess, pos) and (
+                end == size or (startswith(b"\n[images.", end) and not startswith(subs[at], end + 1))
+            ):
                 pieces.append(guess)
+                out_subs.append(subs[at])
                 at += 1
                 pos = end + 1
                 continue
@@ -132,25 +153,19 @@ def split(data: bytes, previous: list[bytes] | None = None) -> tuple[bytes, list
         if end < 0:
             return None
         piece = data[pos:end]
+        sub = _sub(piece)
         pieces.append(piece)
-        if index:
-            at = index.get(_first_line(piece), at - 1) + 1
+        out_subs.append(sub)
+        if count:
+            assert subs is not None
+            if at < count and subs[at] == sub:
+                at += 1  # the same image, changed
+            else:
+                if index is None:
+                    index = {p: i for i, p in enumerate(subs)}
+                at = index.get(sub, at - 1) + 1
         pos = end + 1
-    return head, pieces
-
-
-def _first_line(piece: bytes) -> bytes:
-    eol = piece.find(b"\n")
-    return piece if eol < 0 else piece[:eol]
-
-
-def _ends_piece(data: bytes, end: int, size: int, piece: bytes) -> bool:
-    """Whether a piece that matched at ``end - len(piece)`` ends at ``end`` (as :func:`_piece_end` would say)."""
-    if end == size:
-        return True
-    if not data.startswith(b"\n[images.", end):
-        return False
-    return not data.startswith(_first_line(piece)[:-1] + b".", end + 1)
+    return head, pieces, out_subs
 
 
 def _piece_end(data: bytes, start: int) -> int:
@@ -195,13 +210,13 @@ def _slot(layout: tomlwrite.Layout, line: int) -> tuple[tuple[str, ...], str] | 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two tables have the same keys in the same order and equal values of the same types."""
-    if list(a.items()) != list(b.items()):
+    if list(a) != list(b):
         return False
-    if set(map(type, a.values())) <= {str}:
-        return True  # equal to strs, so strs (the common case: a manifesto)
-    for k, v in a.items():
-        w = b[k]
-        if type(v) is not type(w) or (type(v) is dict and not _same(v, w)):
+    values, others = list(a.values()), list(b.values())
+    if set(map(type, values)) <= {str}:
+        return values == others  # equal to strs, so strs (the common case: a manifesto)
+    for v, w in zip(values, others):
+        if type(v) is not type(w) or not (_same(v, w) if type(v) is dict else v == w):
             return False
     return True
 
@@ -227,7 +242,8 @@ class LockReader:
         self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
-        self._texts: dict[bytes, _Text] = {}  # header line -> that image's last accepted text
+        self._last_subs: list[bytes] | None = None  # and their _sub
+        self._texts: dict[bytes, _Text] = {}  # header (as _sub) -> that image's last accepted text
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
         self.patched = 0  # of those, parsed against the image's previous text
         self.full_parses = 0  # versions that needed the full parser
@@ -325,25 +341,30 @@ class LockReader:
     def _fast(
         self, data: bytes, where: str, *, entries: bool
     ) -> tuple[str, bool, list[tuple[bytes, ImageState, LockEntry | None]]] | None:
-        parts = split(data, self._last)
+        parts = _split(data, self._last, self._last_subs)
         if parts is None:
             return None
-        head, pieces = parts
+        head, pieces, self._last_subs = parts
         self._last = pieces
         channel_static = self._head(head)
         if channel_static is None:
             return None
         items: list[tuple[bytes, ImageState, LockEntry | None]] = []
         last = None
+        seen = self._pieces
         for piece in pieces:
-            item = self._piece(piece, where, entries)
-            if item is None:
-                return None
+            item = seen.get(piece)
+            if item is None or (entries and item[1] is None):
+                item = self._piece(piece, where, entries)
+                if item is None:
+                    return None
             name = item[0].name
             if last is not None and not name > last:
                 return None  # not the writer's order, or a repeated image
             last = name
             items.append((piece, item[0], item[1]))
+        if len(seen) > 2 * len(items) + 256:  # keep what the next version can reuse: memory flat in the history
+            self._pieces = {piece: seen[piece] for piece, _, _ in items}
         return channel_static[0], channel_static[1], items
 
     def _head(self, head: bytes) -> tuple[str, bool] | None:
@@ -384,7 +405,7 @@ class LockReader:
     def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
         """The entry a piece holds if it is exactly the writer's text for it, else None."""
         self.parsed += 1
-        header = _first_line(piece)
+        header = _sub(piece)
         old = self._texts.get(header)
         if old is not None:
             entry = self._patch(old, piece, where)
@@ -450,5 +471,5 @@ class LockReader:
                 return None
         except Exception:  # noqa: BLE001 - parsed whole instead, which decides
             return None
-        self._texts[_first_line(piece)] = _Text(piece, mine, entry, lines, layout)
+        self._texts[_sub(piece)] = _Text(piece, mine, entry, lines, layout)
         return entry

@@ -23,6 +23,7 @@ from docker_kolla.core.referrers import MANIFESTO
 from docker_kolla.core.revisions import Decision, Outcome, decide
 from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
 from docker_kolla.ops import lockhistory
+from docker_kolla.ops.attach import trusted_manifesto
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.parallel import Prefetch, parallel_map
@@ -47,6 +48,7 @@ class LockOptions:
     refresh_referrers: bool = False  # re-discover signatures of images whose digest did not change
     dry_run: bool = False  # compute and report everything, write and push nothing
     exclude: tuple = ()  # glob patterns of images to leave as they are
+    trust_attached: bool = False  # use an attached manifesto signed by a trusted key instead of scanning
     discoverer: Any = None  # cli/factory.discoverer (keyless verification); None: ops.discover.plain
 
 
@@ -249,8 +251,36 @@ def _decide_all(
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
     discoverer = (opts.discoverer or plain)(resolver.client, load_keys(repo, policy) if policy.keys else (), policy)
+    if opts.trust_attached and not discoverer.keys:
+        raise UsageError(
+            "--trust-attached-manifesto needs trusted keys",
+            f'add keys = ["keys/kolla.pub"] to [channels.{opts.channel}.trust] in lockfiles/channels.toml',
+        )
     refusals: dict = {}
     attached_notes: dict = {}  # name -> what an attached docker-kolla manifesto says (lock still scans)
+    trusted: dict = {}  # name -> ops.attach.Trusted (--trust-attached-manifesto)
+    prefound: dict = {}  # name -> (digest, referrers) discovered before the scan, not asked twice
+
+    def named(name: str, previous) -> tuple:
+        """A signature may name the channel's configured repository or the one the lock recorded
+        (a re-lock from a mirror in another namespace: `lock --registry --namespace`)."""
+        names = [channel.image_ref(name).repository] + ([str(previous.repository)] if previous else [])
+        return tuple(dict.fromkeys(names))
+
+    def given(name: str, ref):
+        """--trust-attached-manifesto: discover before scanning; a trusted attached manifesto
+        is used for the platforms it describes (the resolver's ``given`` hook)."""
+
+        def hook(digest: Digest, platforms: dict):
+            also = named(name, seen.get(name))
+            found = discoverer.discover(ref, digest, platforms, also=also)
+            prefound[name] = (digest, found)
+            verdict = trusted_manifesto(resolver.client, discoverer, ref, digest, found, also)
+            if verdict.artifact:
+                trusted[name] = verdict
+            return verdict.attached.platforms if verdict.attached is not None else None
+
+        return hook if opts.trust_attached else None
 
     def attach(decision: Decision, ref) -> Decision | None:
         """Referrers of the digest the decision locks: discovered when it is new (or on
@@ -259,15 +289,24 @@ def _decide_all(
         fresh = previous is None or entry.digest != previous.digest
         if not fresh and not opts.refresh_referrers:
             return decision
-        # a signature may name the channel's configured repository or the one the lock recorded
-        # (a re-lock from a mirror in another namespace: `lock --registry --namespace`)
-        named = [channel.image_ref(entry.name).repository] + ([str(previous.repository)] if previous else [])
-        also = tuple(dict.fromkeys(named))
-        found = discoverer.discover(ref, entry.digest, entry.platforms, also=also)
+        early = prefound.pop(entry.name, None)
+        if early is not None and early[0] == entry.digest:
+            found = early[1]
+        else:
+            found = discoverer.discover(ref, entry.digest, entry.platforms, also=named(entry.name, previous))
         decision = replace(decision, entry=replace(entry, referrers=found))
+        verdict = trusted.get(entry.name)
+        if verdict is not None and verdict.attached is not None:
+            attached_notes[entry.name] = verdict.note()
+            return police(decision, found, fresh)
         for r in found:
             if r.kind == MANIFESTO and r.subject == str(entry.digest):
-                attached_notes[entry.name] = _attached_note(resolver.client, ref, r, entry)
+                note = _attached_note(resolver.client, ref, r, entry)
+                attached_notes[entry.name] = f"{verdict.note()}; {note}" if verdict is not None else note
+        return police(decision, found, fresh)
+
+    def police(decision: Decision, found, fresh: bool) -> Decision | None:
+        entry, previous = decision.entry, decision.previous
         refusal = check_policy(entry.name, entry.digest, found, policy) if fresh and policy.active else None
         if refusal is None:
             return decision
@@ -336,11 +375,14 @@ def _decide_all(
                     [],
                     [],
                 )
-            report = resolver.resolve(name, ref, head)
+            report = resolver.resolve(name, ref, head, given(name, ref))
         except NotFoundError:
             if name in channel.optional_images:
                 return None, [f"{name}: skipped, optional image not found at {ref}"], []
             raise
+        if name in trusted and report.given:
+            scanned = tuple(p for p in report.described if p not in report.given)
+            trusted[name] = replace(trusted[name], scanned=scanned)
         gone = False
         if (
             previous is not None

@@ -104,6 +104,7 @@ class ImageReport:
     notes: list = field(default_factory=list)  # scan notes (skipped foreign layers, ...)
     label_conflicts: list = field(default_factory=list)  # a version label disagreeing with the content
     described: list = field(default_factory=list)  # the platforms described, primary first
+    given: list = field(default_factory=list)  # the platforms whose manifesto was given (not scanned)
 
 
 class Resolver:
@@ -128,12 +129,16 @@ class Resolver:
         except NotFoundError:
             return False
 
-    def resolve(self, name: str, ref: ImageRef, digest: Digest | None = None) -> ImageReport:
+    def resolve(self, name: str, ref: ImageRef, digest: Digest | None = None, given=None) -> ImageReport:
         """Fetch the manifest (by digest when known) and describe every configured platform it offers.
 
         The first configured platform the index offers is the primary one (``platform``,
         ``manifesto``, ``labels``); every other one it offers gets its own manifesto in
         ``platform_manifestos``. Layers shared between platforms are scanned once.
+
+        ``given(digest, platforms)``, once the top manifest is read, may return
+        ``{platform: manifesto}`` (a trusted attached manifesto): a platform found there
+        is not scanned; its labels still come from its config.
         """
         top = self.client.get_manifest(ref.with_digest(digest) if digest else ref)
         platforms: dict = {}
@@ -145,8 +150,9 @@ class Resolver:
         else:
             chosen = [(None, top)]
         report = ImageReport(None)
+        facts = given(top.digest, platforms) if given is not None else None
         described = [
-            self._describe(ref, m if isinstance(m, Manifest) else self._child(ref, m), wanted, report)
+            self._describe(ref, m if isinstance(m, Manifest) else self._child(ref, m), wanted, report, facts)
             for wanted, m in chosen
         ]
         (platform, manifesto, labels), *others = described
@@ -185,14 +191,21 @@ class Resolver:
             raise RegistryError(f"{ref}: nested index at {entry.digest}", "docker-kolla reads one level of index")
         return manifest
 
-    def _describe(self, ref: ImageRef, manifest: Manifest, platform: Platform | None, report: ImageReport) -> tuple:
+    def _describe(
+        self, ref: ImageRef, manifest: Manifest, platform: Platform | None, report: ImageReport, given=None
+    ) -> tuple:
         """(platform, manifesto, labels) of one platform's manifest; notes and conflicts go to ``report``.
 
-        Notes of a platform other than the first described one name it.
+        Notes of a platform other than the first described one name it. A manifesto in
+        ``given`` (platform -> manifesto) is taken as it is.
         """
         config = parse_config(self.client.get_blob(ref, manifest.config.digest, CONFIG_MAX_BYTES))
         platform = platform or (config.platform if str(config.platform) else None)  # None: no os/arch in it
         prefix = f"{platform}: " if report.described else ""
+        if given is not None and str(platform) in given:
+            report.described.append(str(platform))
+            report.given.append(str(platform))
+            return platform, dict(given[str(platform)]), build_manifesto(config.labels, {}, self.sources).labels
         content: dict = {}
         if "content" in self.sources and self.scanner is not None:
             try:

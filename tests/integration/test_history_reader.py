@@ -27,6 +27,7 @@ from docker_kolla.core.diff import package_changes
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.revisions import recompute
 from docker_kolla.errors import ConfigError, UsageError
+from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import parse_lock
 from docker_kolla.ops.history import LogEntry, run_log, run_verify
 from docker_kolla.ops.status import load_history
@@ -68,7 +69,7 @@ def build(
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
     done = []
     with LockRepo.open(path) as repo:
-        for i, lock in enumerate(valid_history(rng, versions, static)):
+        for i, lock in enumerate(valid_history(rng, versions, static, bumps=0.5)):
             text = lockfile.dumps(lock)
             edited = rng.random() < edits
             if edited:
@@ -232,6 +233,7 @@ def test_incremental_equals_full_parse_with_hand_edits(tmp_path, seed):
         expected = reference_verify(repo)
         assert got_verify(repo) == expected
         assert got_verify(repo) == expected  # from the cache
+        assert lockhistory.verify_history(repo, LOCK, use_cache=False)[1].patched > 0  # changed tables read as patches
         logs = all_logs(repo, reference=True)
         assert all_logs(repo) == logs
         assert all_logs(repo) == logs  # from the cache

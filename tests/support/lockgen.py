@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import string
+from dataclasses import replace
 
 from docker_kolla.core import lockfile
 from docker_kolla.core.digest import Digest
@@ -115,11 +116,34 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def valid_history(rng: random.Random, versions: int, static: bool = False):
+def bumped(rng: random.Random, entry: LockEntry, static: bool = False) -> LockEntry:
+    """The same image locked again with the same keys and other values (what most re-locks
+    are): a new digest, some package versions and labels, the next revision."""
+    manifesto = dict(entry.manifesto)
+    for key in rng.sample(sorted(manifesto), rng.randint(0, len(manifesto))):
+        manifesto[key] = rand_text(rng)
+    others = {
+        plat: {k: rand_text(rng) if rng.random() < 0.5 else v for k, v in facts.items()}
+        for plat, facts in entry.platform_manifestos.items()
+    }
+    revision = None if static else (entry.revision or 0) + 1
+    return replace(
+        entry,
+        digest=dg(rng),
+        manifesto=manifesto,
+        labels={k: rand_text(rng) for k in entry.labels},
+        platform_manifestos=others,
+        revision=revision,
+        tag=entry.tag if static else f"ocata-{revision}",
+    )
+
+
+def valid_history(rng: random.Random, versions: int, static: bool = False, bumps: float = 0.0):
     """Locks as ``docker kolla lock`` would write them, oldest first: revisions follow the rule.
 
     Each version changes, removes or re-adds a few images (a re-added image goes on
-    with its old numbering) and sometimes changes an image's platforms.
+    with its old numbering) and sometimes changes an image's platforms. ``bumps``: how
+    often a change keeps the image's keys and changes only values (:func:`bumped`).
     """
     last: dict = {}  # name -> last entry ever locked
     lock = Lockfile("4.0.0" if static else "ocata", {}, static)
@@ -128,6 +152,11 @@ def valid_history(rng: random.Random, versions: int, static: bool = False):
             roll = rng.random()
             if roll < 0.2 and name in lock.images:
                 lock = lock.without(name)
+                continue
+            if name in lock.images and rng.random() < bumps:  # (static: a moved tag accepted)
+                fresh = bumped(rng, lock.images[name], static)
+                last[name] = fresh
+                lock = lock.with_entry(fresh)
                 continue
             if static and name in last:
                 lock = lock.with_entry(last[name])  # a static image is never revised

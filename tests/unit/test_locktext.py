@@ -13,7 +13,7 @@ from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.locktext import LockReader, split, state_of
 from docker_kolla.errors import ConfigError
-from tests.support.lockgen import NAMES, dg, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
+from tests.support.lockgen import NAMES, bumped, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
 
 
 def rand_doc(rng: random.Random, depth: int = 0) -> dict:
@@ -232,29 +232,6 @@ def test_literal_reads_exactly_the_writers_renderings():
     ]:
         with pytest.raises(ValueError):
             tomlwrite.literal(text)
-
-
-def bumped(rng: random.Random, entry, static: bool):
-    """The same image locked again: the same keys, other values (what most re-locks are)."""
-    manifesto = dict(entry.manifesto)
-    for key in rng.sample(sorted(manifesto), rng.randint(0, len(manifesto))):
-        manifesto[key] = rand_text(rng)
-    labels = {k: rand_text(rng) for k in entry.labels}
-    others = {
-        p: {k: rand_text(rng) if rng.random() < 0.5 else v for k, v in m.items()}
-        for p, m in entry.platform_manifestos.items()
-    }
-    revision = None if static else entry.revision + 1
-    tag = entry.tag if static else f"ocata-{revision}"
-    return replace(
-        entry,
-        digest=dg(rng),
-        manifesto=manifesto,
-        labels=labels,
-        platform_manifestos=others,
-        revision=revision,
-        tag=tag,
-    )
 
 
 LINE_EDITS = [
