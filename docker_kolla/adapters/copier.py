@@ -4,6 +4,10 @@ Order matters for interrupted runs: tags are PUT last, only after every blob and
 child manifest is present, so a tag never points at an incomplete image and a
 re-run copies only what is still missing (OCI distribution-spec "Pushing manifests", "Pushing blobs", "Mounting a blob from another repository").
 
+The children of an index are copied side by side (each one's blobs in parallel,
+then the child itself by digest, as soon as its own blobs are there); the index
+is put once every child is.
+
 Per blob: when this run already put the blob in another repository of the
 destination, one cross-repository mount (no HEAD first); else HEAD at the
 destination (present: skip); else a mount from the source repository when
@@ -44,11 +48,15 @@ class Copier:
         self.src = src
         self.dst = dst
         self._pool = ThreadPoolExecutor(max_workers=max(1, blob_jobs), thread_name_prefix="blob")
+        # an index's children copy side by side; their blobs go to the blob pool (so a child
+        # task only ever waits on blob tasks, which wait on nothing: no cycle between the pools)
+        self._children = ThreadPoolExecutor(max_workers=max(1, blob_jobs), thread_name_prefix="child")
         self._lock = threading.Lock()
         self._blob_locks: dict[tuple[str, Digest], threading.Lock] = {}
         self._known: dict[tuple[str, Digest], str] = {}  # (dst host, digest) -> a repo path holding it
 
     def close(self) -> None:
+        self._children.shutdown(wait=True)
         self._pool.shutdown(wait=True)
 
     def __enter__(self) -> Copier:
@@ -69,9 +77,8 @@ class Copier:
         """
         stats = CopyStats()
         top = parse_manifest(top_raw, media_type)
-        if isinstance(top, Index):
-            for child in top.manifests:
-                self._copy_child(src, dst, child, stats)
+        if isinstance(top, Index):  # the platforms (and their attestations) side by side
+            self._wait_all([self._children.submit(self._child_stats, src, dst, c) for c in top.manifests], stats)
         else:
             self._copy_blobs(src, dst, top, stats)
         self.put_tags(dst, top_raw, top.media_type, tags, stats)
@@ -110,6 +117,23 @@ class Copier:
         stats.manifests_put += 1
         stats.manifest_bytes += len(child.raw)
 
+    def _child_stats(self, src: ImageRef, dst: ImageRef, desc: Descriptor) -> CopyStats:
+        stats = CopyStats()
+        self._copy_child(src, dst, desc, stats)
+        return stats
+
+    @staticmethod
+    def _wait_all(futures: list, stats: CopyStats) -> None:
+        """Add every future's CopyStats to ``stats``; the first failure is raised after all finished."""
+        error = None
+        for future in futures:
+            try:
+                stats.add(future.result())
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others finished
+                error = error or exc
+        if error is not None:
+            raise error
+
     def _manifest_present(self, dst: ImageRef, digest: Digest) -> bool:
         try:
             self.dst.head_manifest(dst.with_digest(digest))
@@ -123,15 +147,7 @@ class Copier:
         """Config and layers, in parallel; the first failure is raised after all finished."""
         blobs = [manifest.config] + [layer for layer in manifest.layers if not layer.urls]
         unique = list({d.digest: d for d in blobs}.values())
-        futures = [self._pool.submit(self.copy_blob, src, dst, d) for d in unique]
-        error = None
-        for future in futures:
-            try:
-                stats.add(future.result())
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others finished
-                error = error or exc
-        if error is not None:
-            raise error
+        self._wait_all([self._pool.submit(self.copy_blob, src, dst, d) for d in unique], stats)
 
     def _digest_lock(self, host: str, digest: Digest) -> threading.Lock:
         with self._lock:

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 COPIED, TAGGED, PRESENT, REFUSED, FAILED = Step.COPIED, Step.TAGGED, Step.PRESENT, Step.REFUSED, Step.FAILED
 UNVERIFIED = Step.UNVERIFIED  # promote --verify: its signature did not verify at the source; nothing copied
 STATUSES = (COPIED, TAGGED, PRESENT, REFUSED, FAILED, UNVERIFIED)  # what a run did, per image
+# Planning is HEADs only, before any copy: it may use the connections the copy will
+# (cli/cmd_promote sizes the pool for jobs image workers and 2 x jobs blob workers).
+OBSERVE_PER_JOB = 3
 
 
 @dataclass
@@ -232,7 +235,7 @@ def plan_promote(
     dest = Location.parse(opts.to, "--to")
     names = pp.select_images(lock.images, opts.images)
     targets, tops = build_targets(lock, chan, dest, names, tuple(opts.platforms), src)
-    observed = observe(dst, targets, opts.jobs)
+    observed = observe(dst, targets, opts.jobs * OBSERVE_PER_JOB)
     return pp.make_plan(lock.channel, opts.to, targets, observed), tops
 
 
