@@ -226,7 +226,9 @@ def _show_attached(client, image, fmt: str) -> None:
         doc.update(annotations=found.annotations, manifesto=found.value, **{"manifesto-digest": found.layer_digest})
         base.out(render.to_json(doc).rstrip("\n"))
         return
-    base.out(f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (unsigned: what the publisher claims)")
+    base.out(
+        f"{image}\n  digest:     {top.digest}\n  attached:   {found.digest} (not verified: what the publisher claims)"
+    )
     for key, value in sorted(found.annotations.items()):
         base.out(f"  {key.removeprefix('dev.docker-kolla.')}: {value}")
     value = found.value
