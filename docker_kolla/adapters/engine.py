@@ -8,12 +8,17 @@ connection failure becomes an :class:`EngineError` with a one-line hint.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import docker
+import urllib3.exceptions
 from docker.errors import APIError, DockerException, ImageNotFound
 from requests.exceptions import RequestException
 
@@ -27,6 +32,88 @@ log = logging.getLogger(__name__)
 # worst case we accept before calling the engine stuck.
 DEFAULT_TIMEOUT = 600
 _HINT = "is dockerd running and reachable? check -H/--context, DOCKER_HOST and DOCKER_CONTEXT"
+_current = threading.local()  # the _Deadline of the pull running in this thread, if any
+
+
+class _Deadline:
+    """One pull's overall deadline (``pull --timeout``).
+
+    The SDK sends the pull without any timeout (docker SDK ``ImageApiMixin.pull`` passes
+    ``timeout=None``), so an engine stuck on a stalled registry holds the read forever,
+    before its answer's headers (the engine resolves the manifest first) or in the
+    progress stream. Two bounds, both from the running thread's deadline: the request
+    goes out with the deadline as its connect and read timeout (:func:`_bounded_send`),
+    and the session's response hook hands the answer to :meth:`attach`, whose socket a
+    timer shuts down when the deadline passes, ending a stream that trickles on.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.due = time.monotonic() + seconds
+        self._expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        _current.deadline = None
+
+    def attach(self, response) -> None:
+        sock = _socket_of(response)
+        with self._lock:
+            if sock is not None:
+                self._sockets.append(sock)
+                if self._expired:
+                    _cut(sock)
+
+    @property
+    def expired(self) -> bool:
+        return self._expired or time.monotonic() >= self.due
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _cut(sock)
+
+
+def _socket_of(response):
+    """The socket under a streamed requests answer (urllib3 keeps its connection attached)."""
+    conn = getattr(response.raw, "connection", None) or getattr(response.raw, "_connection", None)
+    return getattr(conn, "sock", None)
+
+
+def _cut(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _bounded_send(send):
+    """``Session.send`` giving a request sent without a timeout the running pull's
+    deadline as its connect and read timeout."""
+
+    def bounded(request, **kwargs):
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None and kwargs.get("timeout") is None:
+            left = max(deadline.due - time.monotonic(), 0.001)
+            kwargs["timeout"] = (left, left)
+        return send(request, **kwargs)
+
+    return bounded
+
+
+def _on_response(response, *args, **kwargs):
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.attach(response)
+    return response
 
 
 @dataclass(frozen=True)
@@ -55,10 +142,21 @@ class Engine:
     """A connection to one Docker engine."""
 
     def __init__(
-        self, endpoint: Endpoint, *, config_dir: Path | None = None, pool_size: int = 10, timeout: int = DEFAULT_TIMEOUT
+        self,
+        endpoint: Endpoint,
+        *,
+        config_dir: Path | None = None,
+        pool_size: int = 10,
+        timeout: int = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline``: seconds each image's pull may take, and the longest silence of any
+        other call (``pull --timeout``); None: pulls take what they take, calls ``timeout``."""
         self.endpoint = endpoint
-        self._api = _connect(endpoint, pool_size, timeout)
+        self.deadline = deadline
+        self._api = _connect(endpoint, pool_size, timeout if deadline is None else min(float(timeout), deadline))
+        self._api.hooks["response"].append(_on_response)
+        self._api.send = _bounded_send(self._api.send)  # type: ignore[method-assign]
         if config_dir is not None and (Path(config_dir) / "config.json").is_file():
             # The SDK finds credentials via DOCKER_CONFIG; honour docker's --config too.
             self._api.reload_config(str(Path(config_dir) / "config.json"))
@@ -101,9 +199,27 @@ class Engine:
         Raises:
             EngineError: the engine or the registry behind it refused the pull.
         """
+        with _Deadline(self.deadline) if self.deadline else contextlib.nullcontext() as deadline:
+            error: EngineError | None = None
+            try:
+                self._pull(repository, digest, on_event, deadline)
+            except EngineError as exc:
+                error = exc
+            if deadline is None or not deadline.expired:  # a stream cut by the deadline may just end
+                if error is not None:
+                    raise error
+                return
+        raise EngineError(
+            f"pull {repository}@{digest}: the engine did not finish within the {deadline.seconds:g} s deadline",
+            "the engine or its registry is stalled or slow: retry later, or raise --timeout SECONDS",
+        ) from error
+
+    def _pull(self, repository: str, digest: str, on_event, deadline) -> None:
         try:
             stream = self._api.pull(repository, tag=digest, stream=True, decode=True)
             for message in stream:
+                if deadline is not None and deadline.expired:
+                    break
                 detail = message.get("errorDetail")
                 if detail or message.get("error"):
                     text = (detail or {}).get("message") or message.get("error") or "unknown error"
@@ -115,7 +231,8 @@ class Engine:
                     on_event(message)
         except EngineError:
             raise
-        except (APIError, DockerException, RequestException) as exc:
+        # the SDK reads the stream from urllib3 itself: a cut or dropped stream raises urllib3's errors
+        except (APIError, DockerException, RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._error(f"pull {repository}@{digest}", exc) from exc
 
     def tag(self, image: str, repository: str, tag: str) -> None:
@@ -153,7 +270,7 @@ class Engine:
         return EngineError(f"cannot reach the Docker engine at {self.endpoint.describe()} ({what})", _HINT)
 
 
-def _connect(endpoint: Endpoint, pool_size: int, timeout: int):
+def _connect(endpoint: Endpoint, pool_size: int, timeout: float):
     tls = False
     if endpoint.tls is not None:
         client_cert = (endpoint.tls.cert, endpoint.tls.key) if endpoint.tls.cert and endpoint.tls.key else None

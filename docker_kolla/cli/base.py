@@ -199,15 +199,15 @@ def _positive_seconds(value: float | None) -> float | None:
     return value
 
 
-def timeout_option():
-    """``--timeout SECONDS``: the overall deadline of each registry exchange (see adapters/http.py)."""
-    return typer.Option(
-        None,
-        "--timeout",
-        metavar="SECONDS",
-        callback=_positive_seconds,
-        help="Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB).",
-    )
+REGISTRY_TIMEOUT_HELP = (
+    "Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB)."
+)
+
+
+def timeout_option(help: str = REGISTRY_TIMEOUT_HELP):
+    """``--timeout SECONDS``: by default the overall deadline of each registry exchange (see
+    adapters/http.py); ``help`` says what it bounds for a verb that talks to something else."""
+    return typer.Option(None, "--timeout", metavar="SECONDS", callback=_positive_seconds, help=help)
 
 
 # Hold interrupts while a commit and its work-tree write happen (see cli/interrupts.py).

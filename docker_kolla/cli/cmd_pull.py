@@ -89,6 +89,10 @@ def pull(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every image, also those already present."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    timeout: Optional[float] = base.timeout_option(
+        "Deadline of each image's pull through the engine, layers and extraction included "
+        "(default: none); also the longest silence of the engine's other answers."
+    ),
 ) -> None:
     """Pull every pinned digest of the lock at REV, tag it repository:<tag-revision>, verify RepoDigests.
 
@@ -105,7 +109,7 @@ def pull(
         refused = _verify_first(state, repo, name, locked, image or (), jobs) if verify else {}
     finally:
         repo.close()
-    engine = engine_for(state, pool_size=jobs + 2)
+    engine = engine_for(state, pool_size=jobs + 2, timeout=timeout)
     try:
         total = len(set(image)) if image else len(locked.images)
         with _RichPullProgress(f"pull {name}", total) as progress:

@@ -56,8 +56,9 @@ def resolver(state: State, client, channel=None, *, cache_dir=None, content: boo
     return Resolver(client, scanner, platforms=platforms, sources=sources)
 
 
-def engine_for(state: State, context: str | None = None, *, pool_size: int = 10):
-    """The engine the docker CLI would use for this run, or the named context's engine."""
+def engine_for(state: State, context: str | None = None, *, pool_size: int = 10, timeout: float | None = None):
+    """The engine the docker CLI would use for this run, or the named context's engine;
+    ``timeout``: the deadline of each image's pull (``pull --timeout``), None for none."""
     from docker_kolla.adapters.endpoint import TLSFlags, resolve_endpoint
     from docker_kolla.adapters.engine import Engine
 
@@ -70,7 +71,7 @@ def engine_for(state: State, context: str | None = None, *, pool_size: int = 10)
         endpoint = resolve_endpoint(
             config_dir=state.config_dir, env=state.env, context=state.context, host=state.docker_host, tls=tls
         )
-    return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size)
+    return Engine(endpoint, config_dir=state.config_dir, pool_size=pool_size, deadline=timeout)
 
 
 def keyless_verifier(policy=None):

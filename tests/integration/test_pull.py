@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -210,6 +211,31 @@ def test_errors_are_one_line(setup, tmp_path):
         env, "-H", f"unix://{tmp_path}/x.sock", "kolla", "--repo", str(repo), "pull", "ocata", "--lock", "HEAD~7"
     )
     assert_one_line_error(bad_rev, 2)
+
+
+def test_a_pull_stalled_behind_the_engine_ends_at_its_timeout(setup, dockerd, fleet):
+    """The engine's registry drips keystone's manifest a byte at a time: the engine's stream
+    stalls (the SDK reads it without any timeout). --timeout ends that image's pull with one
+    line naming the deadline; the other images are pulled, and keystone is left untagged."""
+    repo, pins, proxy, env = setup
+    # content no other test pushed, so the session engine cannot have it cached
+    pushed = fleet.rebuild("keystone", versions={"python:keystone": f"99.0.{secrets.randbelow(10**9)}"})
+    keystone = lock_entry(f"{proxy.host}/{fleet.repo('keystone')}", "keystone", 2, pushed)
+    commit_lock(repo, [keystone, pins["nova-api"][1], pins["glance-api"][1]], "lock ocata r3")
+    proxy.drip_interval = 5.0  # a ~1 KB manifest would take over an hour
+    proxy.set_fault("drip", match=f"{keystone.repository.path}/manifests/", method="GET", phase="body")
+    args = ["-H", dockerd.host, "kolla", "--repo", str(repo), "pull", "ocata", "--timeout", "3"]
+    result = docker(env, *args, cwd=repo, timeout=600)  # the hang guard of any test, not a figure
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert "keystone" in result.stderr and "1 of 3 images failed" in result.stderr, result.stderr
+    assert "did not finish within the 3 s deadline" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for image in ("nova-api", "glance-api"):
+        _, new = pins[image]
+        assert new.pinned in image_attrs(dockerd, f"{new.repository}:{new.tag}")["RepoDigests"]
+    assert image_attrs(dockerd, f"{keystone.repository}:{keystone.tag}") is None
+    bad = docker(env, *args[:-1], "0", cwd=repo)
+    assert_one_line_error(bad, 2)
 
 
 def test_multiarch_index_digest_is_pulled_and_verified(tmp_path, fleet, registry, dockerd):
