@@ -62,7 +62,9 @@ def test_verify_at_a_promoted_namespace_accepts_the_source_reference(tmp_path, d
     assert "nova-api" not in bad.stdout
 
 
-def test_relock_from_the_mirror_records_signed_as_and_verify_uses_it(tmp_path, docker_cli, fleet, dest):
+def mirror_lock(tmp_path, docker_cli, fleet, dest):
+    """Lock from the source, promote into ``dest/prod``, then lock again from there in a new lock
+    repository: (that repository, the signing key, what the fleet pushed)."""
     key = KeyPair.generate()
     pushed = signed_fleet(fleet, key)
     repo = locked_repo(tmp_path, docker_cli, fleet, key)
@@ -77,6 +79,11 @@ def test_relock_from_the_mirror_records_signed_as_and_verify_uses_it(tmp_path, d
     git(mirror, "commit", "-qm", "trust", env=docker_cli.env)
     done = docker_cli.kolla("lock", "ocata", "--registry", dest.host, "--namespace", "prod", cwd=mirror)
     assert done.returncode == 0, done.stderr
+    return mirror, key, pushed
+
+
+def test_relock_from_the_mirror_records_signed_as_and_verify_uses_it(tmp_path, docker_cli, fleet, dest):
+    mirror, key, pushed = mirror_lock(tmp_path, docker_cli, fleet, dest)
     entry = load(mirror)["keystone"]
     assert entry["repository"].startswith(f"{dest.host}/prod/")
     sig = next(
@@ -89,3 +96,28 @@ def test_relock_from_the_mirror_records_signed_as_and_verify_uses_it(tmp_path, d
     # the mirror's lock names the mirror: its signatures are re-checked there, as recorded
     checked = docker_cli.kolla("verify", "ocata", "--signatures", cwd=mirror)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # and a next hop from the mirror verifies at the mirror before it copies
+    onward = docker_cli.kolla("promote", "ocata", "--to", f"{dest.host}/edge", "--verify", cwd=mirror)
+    assert onward.returncode == 0, onward.stderr
+    edge = "edge/" + fleet.repo("keystone").rsplit("/", 1)[1]
+    assert Signer(dest.host).get_manifest(edge, "ocata-1") is not None
+
+
+@pytest.mark.engine
+def test_pull_verify_of_a_mirror_lock(tmp_path, docker_cli, fleet, dest, dockerd):
+    mirror, _, _ = mirror_lock(tmp_path, docker_cli, fleet, dest)
+    pull = docker_cli.run("-H", dockerd.host, "kolla", "pull", "--verify", cwd=mirror)
+    assert pull.returncode == 0, pull.stderr
+    # a lock without the recorded signed-as refuses the same signature at the mirror
+    lock = mirror / "lockfiles" / "ocata.toml"
+    lock.write_text(
+        "\n".join(line for line in lock.read_text().splitlines() if not line.startswith("signed-as")) + "\n"
+    )
+    git(mirror, "commit", "-qam", "forget signed-as", env=docker_cli.env)
+    refused = docker_cli.run("-H", dockerd.host, "kolla", "pull", "--verify", cwd=mirror)
+    assert refused.returncode == 1, refused.stderr
+    assert "signature not verified (signed payload names" in refused.stderr
+    # the engine is shared by the session: leave no layers that would make another test's pull a no-op
+    pinned = load(mirror)["keystone"]
+    image_id = dockerd.docker("image", "inspect", "--format", "{{.Id}}", f"{pinned['repository']}:ocata-1").stdout
+    dockerd.docker("image", "rm", "-f", image_id.strip())
