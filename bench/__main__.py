@@ -20,9 +20,11 @@ BENCHES = [
     ("lockfile", ["lockfile_bench.py", "--images", "2000"]),
     ("lock2000", ["lock_bench.py", "--images", "2000", "--latency-ms", "0", "--no-sequential"]),
     ("promote", ["promote_bench.py", "--images", "200"]),
+    ("promote-loopback", ["promote_bench.py", "--images", "200", "--latency-ms", "0", "--repeat", "3"]),
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
     ("scan", ["scan_throughput.py"]),
     ("supply", ["supply_bench.py", "--images", "200", "--latency-ms", "25"]),
+    ("attached", ["attached_bench.py", "--images", "100", "--latency-ms", "25", "--layer-mb", "2"]),
     ("discover", ["discover_bench.py", "--images", "20", "--latency-ms", "25"]),
 ]
 

@@ -112,7 +112,9 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
     changes, unchanged = [], 0
     for name in sorted(set(old_images) | set(new_images)):
         a, b = old_images.get(name), new_images.get(name)
-        if a is None:
+        if a is b:  # the same parsed entry (a history reader reuses unchanged images'): nothing to compare
+            unchanged += 1
+        elif a is None:
             assert b is not None  # the name came from one side or the other
             changes.append(ImageChange(name, "added", None, b, package_changes({}, b.facts)))
         elif b is None:
@@ -126,6 +128,8 @@ def diff_locks(old: Lockfile | None, new: Lockfile | None) -> LockDiff:
             unchanged += 1
     attached = []
     for name in sorted(set(old_images) & set(new_images)):
+        if old_images[name] is new_images[name]:
+            continue
         moved = referrer_changes(name, old_images[name].referrers, new_images[name].referrers)
         if moved is not None:
             attached.append(moved)

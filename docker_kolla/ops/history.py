@@ -261,28 +261,31 @@ class ChannelLogEntry:
 def run_channel_log(repo, channel: str, rev: str = "HEAD") -> list[ChannelLogEntry]:
     """Every commit that changed CHANNEL's lockfile along first-parent history, newest first."""
     path = lock_path(channel)
-    versions = [v for v in repo.history(path, resolve_rev(repo, rev)) if v.data is not None]
-    if not versions:
-        raise UnknownChannel(
-            f"channel {channel!r} has no lockfile history at {rev}",
-            "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
-        )
+    refs, _ = lockhistory.walk_back(repo, path, resolve_rev(repo, rev), lambda _commit: None)
+    reader = lockhistory.new_reader(keep_entries=True)  # one version in memory; unchanged images parsed once
     out: list[ChannelLogEntry] = []
     previous = None
-    for version in versions:
-        lock = parse_lock(version.data, f"{path}@{version.commit[:7]}")
+    for ref in refs:
+        if ref.blob is None:
+            continue
+        lock = reader.lock(repo.blob(ref.blob), lockhistory.where(path, ref.commit))
         out.append(
             ChannelLogEntry(
                 "",
-                version.commit,
-                version.time,
-                version.author,
-                version.message.splitlines()[0] if version.message else "",
+                ref.commit,
+                ref.time,
+                ref.author,
+                ref.message.splitlines()[0] if ref.message else "",
                 diff_locks(previous, lock),
                 len(lock.images),
             )
         )
         previous = lock
+    if not out:
+        raise UnknownChannel(
+            f"channel {channel!r} has no lockfile history at {rev}",
+            "check the name in lockfiles/; run `docker kolla lock CHANNEL` first",
+        )
     out.reverse()
     return [replace(e, address=f"{channel}~{i}") for i, e in enumerate(out)]
 

@@ -91,3 +91,18 @@ def test_rerun_carries_what_is_missing_and_only_that(docker_cli, signed, dest):
     touched = {p.split("/v2/", 1)[1].split("/")[1] for _, p, _ in src.log if "/v2/" in p and p.count("/") > 3}
     assert touched == {ks.split("/")[1]}, src.log
     assert Signer(dest.host).get_manifest(ks, cosign_tag(pushed["keystone"].digest, "att")) == att
+
+
+def test_rerun_never_overwrites_other_signatures_at_the_destination(docker_cli, signed, dest):
+    repo, fleet, src, dst, pushed, key = signed
+    assert promote(docker_cli, repo, dst.host, "--referrers", "none")["keystone"] == ("copied", 0)
+    ks, digest = fleet.repo("keystone"), pushed["keystone"].digest
+    Signer(dest.host).sign(ks, digest, KeyPair.generate())  # someone else signed it there
+    theirs = Signer(dest.host).get_manifest(ks, cosign_tag(digest, "sig"))
+
+    done = docker_cli.kolla("promote", "ocata", "--to", dst.host, "--format", "json", cwd=repo)
+    assert done.returncode != 0
+    assert f"{dst.host}/{ks}:{cosign_tag(digest, 'sig')} holds other signatures" in done.stderr + done.stdout
+    images = {i["name"]: i["status"] for i in json.loads(done.stdout)["images"]}
+    assert images == {"keystone": "failed", "nova-api": "present"}
+    assert Signer(dest.host).get_manifest(ks, cosign_tag(digest, "sig")) == theirs  # not overwritten

@@ -23,13 +23,13 @@ from docker_kolla.adapters.gitstore import LockRepo
 from docker_kolla.adapters.revcache import RevisionCache
 from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.channels import parse_channels
-from docker_kolla.core.diff import package_changes
+from docker_kolla.core.diff import diff_locks, package_changes
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.revisions import recompute
 from docker_kolla.errors import ConfigError, UsageError
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import parse_lock
-from docker_kolla.ops.history import LogEntry, run_log, run_verify
+from docker_kolla.ops.history import LogEntry, run_channel_log, run_log, run_verify
 from docker_kolla.ops.status import load_history
 from tests.support.lockgen import NAMES, hand_edit, valid_history
 
@@ -183,6 +183,25 @@ def reference_log(repo, image, rev="HEAD"):
     return list(reversed(entries))
 
 
+def reference_channel_log(repo):
+    """`log --channel` as a full parse of every version (the implementation the streaming one replaced)."""
+    out, previous = [], None
+    for version in repo.history(LOCK, "HEAD"):
+        if version.data is None:
+            continue
+        lock = parse_lock(version.data, f"{LOCK}@{version.commit[:7]}")
+        subject = version.message.splitlines()[0] if version.message else ""
+        out.append(
+            (version.commit, version.time, version.author, subject, diff_locks(previous, lock), len(lock.images))
+        )
+        previous = lock
+    return list(reversed(out))
+
+
+def got_channel_log(repo):
+    return [(e.commit, e.time, e.author, e.subject, e.diff, e.images) for e in run_channel_log(repo, "ocata")]
+
+
 def got_verify(repo):
     result = run_verify(repo, "ocata", CONFIG)
     return result.versions, [m.line() for m in result.mismatches], result.problems
@@ -237,6 +256,7 @@ def test_incremental_equals_full_parse_with_hand_edits(tmp_path, seed):
         logs = all_logs(repo, reference=True)
         assert all_logs(repo) == logs
         assert all_logs(repo) == logs  # from the cache
+        assert outcome(got_channel_log, repo) == outcome(reference_channel_log, repo)
         head_ok = outcome(parse_lock, repo.read("HEAD", LOCK), LOCK)[0] == "ok"
         if head_ok:
             assert status_versions(repo) == reference_status_versions(repo)
