@@ -24,6 +24,7 @@ BENCHES = [
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
     ("scan", ["scan_throughput.py"]),
     ("supply", ["supply_bench.py", "--images", "200", "--latency-ms", "25"]),
+    ("attached", ["attached_bench.py", "--images", "100", "--latency-ms", "25", "--layer-mb", "2"]),
     ("discover", ["discover_bench.py", "--images", "20", "--latency-ms", "25"]),
 ]
 

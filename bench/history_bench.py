@@ -6,7 +6,7 @@ product's own writer. At each depth N (the branch reset to the N-th lock commit)
 - cold: `verify` and `log IMAGE` with no cache (.git/docker-kolla removed);
 - warm: the same again (the cache says where the last run got to);
 - +1: one more lock commit, then `verify` (reads one version).
-Each figure is wall seconds and the command's peak RSS. Floors, same run: the
+Each figure is [wall seconds, the command's peak RSS in MB, its CPU seconds]. Floors, same run: the
 process start-up (`docker kolla version`) and, in-process, walking the history
 and reading every version's bytes out of git (dulwich), which any reader pays.
 For reference, the full-parse verify this replaced (every version parsed whole)
@@ -32,8 +32,9 @@ from common import PLUGIN
 from history_gen import PATH, generate
 
 
-def run(cmd: list, cwd: Path) -> tuple[float, int]:
-    """(wall seconds, peak RSS in MB) of one command."""
+def run(cmd: list, cwd: Path) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one command. On a loaded machine the
+    CPU time is the steadier figure: wall time includes waiting for a core."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -42,7 +43,7 @@ def run(cmd: list, cwd: Path) -> tuple[float, int]:
     if proc.returncode != 0:
         err = proc.stderr.read().decode() if proc.stderr else ""
         raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {err[-2000:]}")
-    return round(elapsed, 2), round(usage.ru_maxrss / 1024)
+    return round(elapsed, 2), round(usage.ru_maxrss / 1024), round(usage.ru_utime + usage.ru_stime, 2)
 
 
 def git(repo: Path, *args: str) -> str:

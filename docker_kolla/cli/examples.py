@@ -81,6 +81,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "attach": (
         "docker kolla attach ocata",
         "docker kolla attach ocata --to mirror.example:5000/kolla --image nova-api",
+        "# sign each artifact (an encrypted key's password from the environment)",
+        "DOCKER_KOLLA_SIGN_PASSWORD=... docker kolla attach ocata --sign-key kolla.key",
+        "# a consumer trusting that key: the attached manifesto instead of reading the layers",
+        "docker kolla lock ocata --trust-attached-manifesto",
     ),
     "sbom": (
         "docker kolla sbom nova-api --format spdx --output nova-api.spdx.json",

@@ -41,6 +41,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import ne
 from typing import Any
 
 import tomli
@@ -453,9 +455,8 @@ class LockReader:
             return hit
 
         try:
-            for i, (was, now) in enumerate(zip(old.lines, lines)):
-                if was == now:
-                    continue
+            for i in compress(count(), map(ne, old.lines, lines)):  # the lines that differ, found in C
+                now = lines[i]
                 slot = _slot(layout, i)
                 if slot is None:
                     return None  # a header or a blank line changed

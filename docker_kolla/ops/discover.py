@@ -346,11 +346,13 @@ class Discoverer:
         if artifact_type == rf.SIMPLE_SIGNING:
             if layer.media_type != rf.SIMPLE_SIGNING:
                 return Verdict()
-            if notes.get(rf.COSIGN_CERTIFICATE_ANNOTATION):
-                return Verdict(why=KEYLESS_LEGACY if self.keyless is not None else KEYLESS)
             payload = self.client.get_blob(ref, layer.digest, PAYLOAD_MAX)
             signature = notes.get(rf.COSIGN_SIGNATURE_ANNOTATION, "")
-            return verify_simple(payload, signature, subject, repository, self.keys, also)
+            verdict = verify_simple(payload, signature, subject, repository, self.keys, also)
+            if not verdict.ok and notes.get(rf.COSIGN_CERTIFICATE_ANNOTATION):
+                # a certificate instead of a trusted key (keyless): its chain and log entry are not checked
+                return Verdict(why=KEYLESS_LEGACY if self.keyless is not None else KEYLESS)
+            return verdict
         raw = self.client.get_blob(ref, layer.digest, PAYLOAD_MAX)
         if artifact_type == rf.SIGSTORE_BUNDLE:
             if self.keyless is not None and is_keyless_bundle(raw):

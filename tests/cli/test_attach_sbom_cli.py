@@ -65,6 +65,20 @@ def test_promote_attach_manifesto_at_the_destination(tmp_path, docker_cli, fleet
             "promote", "ocata", "--to", dest.host, "--sign-key", str(tmp_path / "sign.key"), cwd=repo
         )
         assert alone.returncode == 2 and "--attach-manifesto" in alone.stderr
+        (tmp_path / "locked.key").write_bytes(key.private_pem(PASSWORD.encode()))
+        locked_key = docker_cli.kolla(
+            "promote",
+            "ocata",
+            "--to",
+            dest.host,
+            "--attach-manifesto",
+            "--sign-key",
+            str(tmp_path / "locked.key"),
+            cwd=repo,
+        )
+        assert locked_key.returncode == 2 and "is encrypted" in locked_key.stderr
+        gone = docker_cli.kolla("inspect", f"{dest.host}/{fleet.repo('keystone')}:ocata-1", cwd=repo)
+        assert gone.returncode != 0  # the key is read first: nothing was copied
         done = docker_cli.kolla(
             "promote",
             "ocata",

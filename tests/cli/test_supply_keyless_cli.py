@@ -17,7 +17,7 @@ import tomli
 
 from tests.cli.lockrepo import git, make_repo
 from tests.support.push import push_blob
-from tests.support.signer import KeyPair, Signer
+from tests.support.signer import KeyPair, Signer, simple_signing_payload
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "cosign" / "cosign-oci-attestation"
 SIGNED = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
@@ -104,3 +104,22 @@ def test_keys_only_policy_notes_the_keyless_bundle(tmp_path, docker_cli, fleet):
     assert record["note"] == "keyless signature: no trusted identity configured ([trust] identities)"
     (image,) = json.loads(done.stdout)["images"]
     assert [r.get("note") for r in image["referrers"]] == [record["note"]]  # and the JSON output says so
+
+
+def test_legacy_sig_with_a_certificate_is_recorded_as_keyless_and_refused(tmp_path, docker_cli, fleet):
+    pushed = fleet.seed(["keystone", "nova-api"])
+    signer, trusted_key, keyless = Signer(fleet.host), KeyPair.generate(), KeyPair.generate()
+    for image, key in (("keystone", keyless), ("nova-api", trusted_key)):
+        digest = pushed[image].digest
+        payload = simple_signing_payload(f"{fleet.host}/{fleet.repo(image)}", digest)
+        signer.sign_payload(fleet.repo(image), digest, key, payload, certificate=key.certificate("ci@example.com"))
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, ["keystone", "nova-api"])
+    trusted(repo, docker_cli, 'keys = ["keys/kolla.pub"]\nrequire = "signature"\n', trusted_key)
+    done = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    note = "keyless signature in a cosign .sig tag: not verifiable offline (only v0.3 bundles are)"
+    assert f"keystone: signature not verified ({note})" in done.stderr
+    images = tomli.loads((repo / "lockfiles" / "ocata.toml").read_text())["images"]
+    assert "keystone" not in images  # refused: left out
+    (sig,) = images["nova-api"]["referrers"]  # a certificate beside a trusted key's signature: the key decides
+    assert sig["verified-by"] == trusted_key.fingerprint

@@ -31,6 +31,7 @@ BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 EMPTY = "application/vnd.oci.empty.v1+json"
 EMPTY_BLOB = b"{}"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
+CERT_ANNOTATION = "dev.sigstore.cosign/certificate"
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 COSIGN_SIGN = "https://sigstore.dev/cosign/sign/v1"
@@ -85,6 +86,29 @@ class KeyPair:
 
     def sign(self, data: bytes) -> bytes:
         return self.private.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    def certificate(self, email: str) -> bytes:
+        """A self-signed PEM certificate for the public key with ``email`` as its SAN, shaped like
+        a Fulcio one (not issued by any sigstore CA: no verifier may trust it)."""
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "not-sigstore.test")])
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.private.public_key())
+            .serial_number(1)
+            .not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(minutes=10))
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=True)
+            .sign(self.private, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def simple_signing_payload(reference: str, digest: str) -> bytes:
@@ -195,13 +219,15 @@ class Signer:
         payload = simple_signing_payload(reference or f"{self.host}/{repo}", digest)
         return self.sign_payload(repo, digest, key, payload)
 
-    def sign_payload(self, repo: str, digest: str, key: KeyPair, payload: bytes, *, signature: bytes = b"") -> str:
-        """Attach ``payload`` with ``signature`` (by default ``key``'s over it) to ``digest``'s .sig tag."""
-        layer = {
-            "mediaType": SIMPLE_SIGNING,
-            **self._blob(repo, payload),
-            "annotations": {SIG_ANNOTATION: _b64(signature or key.sign(payload))},
-        }
+    def sign_payload(
+        self, repo: str, digest: str, key: KeyPair, payload: bytes, *, signature: bytes = b"", certificate: bytes = b""
+    ) -> str:
+        """Attach ``payload`` with ``signature`` (by default ``key``'s over it) to ``digest``'s .sig tag;
+        ``certificate`` (PEM) goes in the layer annotation cosign writes for keyless signing."""
+        annotations = {SIG_ANNOTATION: _b64(signature or key.sign(payload))}
+        if certificate:
+            annotations[CERT_ANNOTATION] = certificate.decode()
+        layer = {"mediaType": SIMPLE_SIGNING, **self._blob(repo, payload), "annotations": annotations}
         return self._append_layer(repo, cosign_tag(digest, "sig"), layer)
 
     def attest(self, repo: str, digest: str, key: KeyPair, predicate_type: str, predicate: object) -> str:

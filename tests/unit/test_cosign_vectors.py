@@ -195,3 +195,18 @@ def test_message_signature_bundle_with_a_key():
     )
     lying["messageSignature"]["messageDigest"]["algorithm"] = "SHA2_384"
     assert "not SHA2_256" in verify_bundle(json.dumps(lying).encode(), digest, keys).why
+
+
+def test_without_the_extra_keyless_bundles_are_noted_as_needing_it(monkeypatch):
+    from docker_kolla.cli import factory
+    from docker_kolla.core.trust import TrustPolicy
+
+    raw = (HERE / "cosign-oci-attestation" / "oci-attestation.sigstore.json").read_bytes()
+    keys_only = TrustPolicy(keys=("k.pub",))
+    assert factory.keyless_verifier(keys_only) is not None  # the extra is installed for the tests
+    monkeypatch.setitem(sys.modules, "sigstore", None)  # as if it were not
+    monkeypatch.setitem(sys.modules, "sigstore.verify", None)  # (also when an earlier test imported it)
+    assert factory.keyless_verifier(keys_only) is None  # then only core.trust sees the bundle:
+    assert verify_bundle(raw, OCI_EMPTY, ()).why == KEYLESS
+    with_ids = TrustPolicy(identities=(CODY,))
+    assert factory.keyless_verifier(with_ids).verify(raw, OCI_EMPTY).why == KEYLESS

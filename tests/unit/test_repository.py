@@ -15,6 +15,8 @@ BUILD_OUTPUT = re.compile(
 # (spelled in pieces so that this file does not match itself).
 BESIDE = "sha" + "red"
 OUTSIDE = re.compile(rf"\.\./{BESIDE}/|(?<![\w.-]){BESIDE}/")
+# A merge committed with its conflict left in (spelled so that this file does not match itself).
+CONFLICT = re.compile("^(" + "<" * 7 + "|" + ">" * 7 + ") |^" + "=" * 7 + "$", re.M)
 
 
 def tracked() -> list[str]:
@@ -36,18 +38,28 @@ def test_large_files_live_only_under_tests_fixtures():
     assert big == [], f"files over 1 MiB outside tests/fixtures/: {big}"
 
 
-def test_nothing_reads_or_cites_a_path_outside_the_repository():
-    hits = []
+def texts():
+    """(path, text) of every tracked text file outside tests/fixtures/."""
     for p in tracked():
         path = ROOT / p
         if p.startswith("tests/fixtures/") or not path.is_file() or path.stat().st_size > MAX_BYTES:
             continue
         try:
-            text = path.read_text()
+            yield p, path.read_text()
         except UnicodeDecodeError:
             continue
+
+
+def test_nothing_reads_or_cites_a_path_outside_the_repository():
+    hits = []
+    for p, text in texts():
         hits += [f"{p}:{n}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
     assert hits == [], f"paths outside the repository: {hits}"
+
+
+def test_no_merge_conflict_is_committed():
+    hits = [f"{p}:{text.count(chr(10), 0, m.start()) + 1}" for p, text in texts() for m in CONFLICT.finditer(text)]
+    assert hits == [], f"conflict markers: {hits}"
 
 
 def test_the_checks_catch_what_they_name():
@@ -55,3 +67,5 @@ def test_the_checks_catch_what_they_name():
     assert BUILD_OUTPUT.search("docker_kolla.egg-info/PKG-INFO") and not BUILD_OUTPUT.search("docker_kolla/build.py")
     assert OUTSIDE.search(f"see ../{BESIDE}/DESIGN.md") and OUTSIDE.search(f"({BESIDE}/kolla/ocata-images.tsv)")
     assert not OUTSIDE.search(f"docker_kolla/adapters/{BESIDE}_session.py")
+    assert CONFLICT.search("a\n" + "<" * 7 + " HEAD\nb\n") and CONFLICT.search("=" * 7 + "\n")
+    assert not CONFLICT.search("a <" + "<" * 6 + " b\n" + "=" * 8 + "\n")
