@@ -9,7 +9,7 @@ then the child itself by digest, as soon as its own blobs are there); the index
 is put once every child is.
 
 Per blob: when this run already put the blob in another repository of the
-destination, one cross-repository mount (no HEAD first); else HEAD at the
+destination, one cross-repository mount (no HEAD first, no waiting); else HEAD at the
 destination (present: skip); else a mount from the source repository when
 source and destination share a host; else a monolithic upload streamed from the
 source GET in 1 MiB chunks, never holding a layer in memory. The source stream
@@ -154,25 +154,39 @@ class Copier:
             return self._blob_locks.setdefault((host, digest), threading.Lock())
 
     def copy_blob(self, src: ImageRef, dst: ImageRef, desc: Descriptor) -> CopyStats:
-        """Make ``desc`` present in ``dst``: skip, mount or upload (one at a time per digest)."""
-        stats = CopyStats()
+        """Make ``desc`` present in ``dst``: skip, mount or upload.
+
+        Once this run has put a blob in one repository of the destination, every other
+        repository mounts it from there at once, in parallel (a shared base layer is not
+        waited on 200 times); until then, one copy at a time per digest.
+        """
         key = (dst.api_host, desc.digest)
+        known = self._where(key)
+        tried = bool(known and known != dst.path)
+        if tried and self._mount_from(dst, desc.digest, known):
+            # one mount request, no HEAD first (a mount of a blob the repository already has is a 201 too)
+            return self._remember(key, dst, CopyStats(blobs_mounted=1, bytes_mounted=desc.size))
         with self._digest_lock(*key):
-            with self._lock:
-                known = self._known.get(key)
-            if known and known != dst.path and self._mount_from(dst, desc.digest, known):
-                # this run put the blob in another repository here: one mount request, no HEAD
-                # first (a mount of a blob the repository already has is a 201 as well)
-                stats.blobs_mounted, stats.bytes_mounted = 1, desc.size
+            known = self._where(key)
+            if not tried and known and known != dst.path and self._mount_from(dst, desc.digest, known):
+                stats = CopyStats(blobs_mounted=1, bytes_mounted=desc.size)  # finished while we waited
             elif self.dst.blob_exists(dst, desc.digest):
-                stats.blobs_present, stats.bytes_present = 1, desc.size
+                stats = CopyStats(blobs_present=1, bytes_present=desc.size)
             elif self._mount(src, dst, desc.digest):
-                stats.blobs_mounted, stats.bytes_mounted = 1, desc.size
+                stats = CopyStats(blobs_mounted=1, bytes_mounted=desc.size)
             else:
                 self._upload(src, dst, desc)
-                stats.blobs_uploaded, stats.bytes_moved = 1, desc.size
-            with self._lock:
-                self._known[key] = dst.path
+                stats = CopyStats(blobs_uploaded=1, bytes_moved=desc.size)
+            return self._remember(key, dst, stats)
+
+    def _where(self, key: tuple[str, Digest]) -> str | None:
+        """A repository path of the destination host this run put the blob in, if any."""
+        with self._lock:
+            return self._known.get(key)
+
+    def _remember(self, key: tuple[str, Digest], dst: ImageRef, stats: CopyStats) -> CopyStats:
+        with self._lock:
+            self._known[key] = dst.path
         return stats
 
     def _mount(self, src: ImageRef, dst: ImageRef, digest: Digest) -> bool:
