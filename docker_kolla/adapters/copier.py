@@ -162,8 +162,8 @@ class Copier:
         """
         key = (dst.api_host, desc.digest)
         known = self._where(key)
-        tried = bool(known and known != dst.path)
-        if tried and self._mount_from(dst, desc.digest, known):
+        tried = known is not None and known != dst.path
+        if known is not None and tried and self._mount_from(dst, desc.digest, known):
             # one mount request, no HEAD first (a mount of a blob the repository already has is a 201 too)
             return self._remember(key, dst, CopyStats(blobs_mounted=1, bytes_mounted=desc.size))
         with self._digest_lock(*key):

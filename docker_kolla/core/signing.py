@@ -19,10 +19,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import OCI_MANIFEST
 from docker_kolla.core.referrers import COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING
@@ -47,12 +43,20 @@ class SigningKey:
         return self.public.fingerprint
 
     def sign(self, data: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         signature: bytes = self.private.sign(data, ec.ECDSA(hashes.SHA256()))
         return signature
 
 
 def load_signing_key(path: str, pem: bytes, password: bytes | None) -> SigningKey:
     """Parse a PEM EC P-256 private key; ``password`` decrypts an encrypted one."""
+    # imported here, as in core.trust: only a run that signs pays for `cryptography`
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if b"SIGSTORE PRIVATE KEY" in pem or b"COSIGN PRIVATE KEY" in pem:
         raise UsageError(f"signing key {path} is in cosign's own encrypted format, which is not read", _KEY_FIX)
     encrypted = b"ENCRYPTED PRIVATE KEY" in pem or b"Proc-Type: 4,ENCRYPTED" in pem
