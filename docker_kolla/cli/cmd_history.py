@@ -10,7 +10,9 @@ from docker_kolla.cli import base, render, render_history
 from docker_kolla.cli.factory import open_repo
 from docker_kolla.errors import CheckFailed, UsageError
 from docker_kolla.ops.common import load_channels, pick_channel, resolve_rev
-from docker_kolla.ops.history import run_channel_log, run_diff, run_log, run_verify
+from docker_kolla.ops.diff import run_diff
+from docker_kolla.ops.log import run_channel_log, run_log
+from docker_kolla.ops.verify import run_verify
 
 
 @base.app.command("diff")
@@ -171,7 +173,7 @@ def _verify_signatures(repo, channel: str, config, insecure, at: str | None, tim
 
 def _verify_remote(repo, channel: str, insecure, timeout: float | None = None) -> tuple:
     from docker_kolla.cli import factory
-    from docker_kolla.ops.history import run_verify_remote
+    from docker_kolla.ops.verify import run_verify_remote
 
     with factory.registry_client(base.state(), insecure=insecure, timeout=timeout) as client:
         return run_verify_remote(repo, channel, client)

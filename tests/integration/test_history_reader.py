@@ -29,8 +29,9 @@ from docker_kolla.core.revisions import recompute
 from docker_kolla.errors import ConfigError, UsageError
 from docker_kolla.ops import lockhistory
 from docker_kolla.ops.common import parse_lock
-from docker_kolla.ops.history import LogEntry, run_channel_log, run_log, run_verify
+from docker_kolla.ops.log import LogEntry, run_channel_log, run_log
 from docker_kolla.ops.status import load_history
+from docker_kolla.ops.verify import run_verify
 from tests.support.lockgen import NAMES, hand_edit, valid_history
 
 LOCK = "lockfiles/ocata.toml"
