@@ -46,9 +46,14 @@ def _coerce_only_what_needs_it() -> None:
                 self._built = build(self._descriptor)
             return self._built.coerce(value, param=param, ctx=ctx)
 
+    original = parameter.get_runtime_param
+
     def get_runtime_param(self):
+        descriptor = getattr(self, "type_descriptor", None)
+        if descriptor is None or not hasattr(self, "_runtime_param"):
+            return original(self)  # a typer whose internals moved: its own coercion, unchanged
         if self._runtime_param is None:
-            self._runtime_param = Deferred(self.type_descriptor)
+            self._runtime_param = Deferred(descriptor)
         return self._runtime_param
 
     parameter.get_runtime_param = get_runtime_param
