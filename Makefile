@@ -26,12 +26,14 @@ deps:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Bytecode up front, and again after every edit (compileall skips what is current):
+# with PYTHONDONTWRITEBYTECODE=1 (common in CI) Python would recompile on every command.
 venv: $(VENV)/.installed
+	@$(PY) -m compileall -q docker_kolla
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml bin/docker-kolla-plugin
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
-	$(PY) -m compileall -q docker_kolla  # bytecode up front: PYTHONDONTWRITEBYTECODE=1 then costs nothing
 	@touch $@
 
 lint: venv

@@ -16,8 +16,9 @@ fi
 "$venv/bin/python" -m compileall -q "$here/docker_kolla"
 plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 mkdir -p "$plugins"
-ln -sf "$venv/bin/docker-kolla" "$plugins/docker-kolla"
-echo "installed: $plugins/docker-kolla -> $venv/bin/docker-kolla"
+# the launcher: answers docker's metadata probe from the shell, then runs $venv/bin/docker-kolla
+ln -sf "$venv/bin/docker-kolla-plugin" "$plugins/docker-kolla"
+echo "installed: $plugins/docker-kolla -> $venv/bin/docker-kolla-plugin"
 if command -v docker >/dev/null 2>&1; then
   docker kolla --help >/dev/null && echo "check: \`docker kolla --help\` works"
 fi

@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results"
-PLUGIN = Path(sys.executable).parent / "docker-kolla"
+PLUGIN = Path(sys.executable).parent / "docker-kolla-plugin"  # what install.sh links as the plugin
 
 
 def plugin_env(work: Path) -> dict:

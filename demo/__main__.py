@@ -110,7 +110,7 @@ def run_demo(work: Path) -> int:
     work.mkdir(parents=True)
     config = work / "docker-config"
     (config / "cli-plugins").mkdir(parents=True)
-    (config / "cli-plugins" / "docker-kolla").symlink_to(Path(sys.executable).parent / "docker-kolla")
+    (config / "cli-plugins" / "docker-kolla").symlink_to(Path(sys.executable).parent / "docker-kolla-plugin")
     env = {
         **os.environ,
         "DOCKER_CONFIG": str(config),

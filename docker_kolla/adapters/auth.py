@@ -13,11 +13,10 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import requests
-
 from docker_kolla.adapters.challenges import Challenge, parse_challenges
 from docker_kolla.adapters.credentials import Credentials
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, send
+from docker_kolla.adapters.transport import Response, Session
 from docker_kolla.core.reference import DOCKER_HUB, ImageRef
 from docker_kolla.errors import AuthError, RegistryError
 
@@ -45,7 +44,7 @@ class Authenticator:
     """
 
     def __init__(
-        self, session: requests.Session, credentials, *, policy: RetryPolicy = DEFAULT_POLICY, clock=time.monotonic
+        self, session: Session, credentials, *, policy: RetryPolicy = DEFAULT_POLICY, clock=time.monotonic
     ) -> None:
         self._session = session
         self._credentials = credentials
@@ -61,7 +60,7 @@ class Authenticator:
         challenge = self._challenges.get(ref.api_host)
         return self._authorize(challenge, ref, scopes) if challenge else {}
 
-    def on_unauthorized(self, resp: requests.Response, ref: ImageRef, scopes: tuple[str, ...]) -> dict:
+    def on_unauthorized(self, resp: Response, ref: ImageRef, scopes: tuple[str, ...]) -> dict:
         """Learn from a 401 and return headers for one retry; AuthError if none can help."""
         challenges = parse_challenges(resp.headers.get("WWW-Authenticate", ""))
         usable = [c for c in challenges if c.scheme == "bearer" and c.get("realm")]
@@ -79,7 +78,7 @@ class Authenticator:
             self._tokens.pop(self._token_key(challenge, scopes), None)
         return self._authorize(challenge, ref, scopes)
 
-    def failure(self, resp: requests.Response, ref: ImageRef, scopes: tuple[str, ...]) -> AuthError:
+    def failure(self, resp: Response, ref: ImageRef, scopes: tuple[str, ...]) -> AuthError:
         """The error for a 401/403 that survived authentication."""
         creds = self._credentials.lookup(ref.auth_key)
         url = redact(resp.url)
@@ -156,7 +155,7 @@ class Authenticator:
             resp = send(self._session, "GET", realm, params=params, auth=basic, policy=self._policy)
         return self._read_token(resp, ref, creds)
 
-    def _read_token(self, resp: requests.Response, ref: ImageRef, creds: Credentials) -> tuple[str, float]:
+    def _read_token(self, resp: Response, ref: ImageRef, creds: Credentials) -> tuple[str, float]:
         url = redact(resp.url)
         if resp.status_code in (401, 403):
             if creds.anonymous:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import requests
-import urllib3
-
 from docker_kolla.adapters.challenges import repository_scopes
 from docker_kolla.adapters.http import check_deadline, redact
 from docker_kolla.adapters.responses import ClientParts, registry_error, stream_broken
+from docker_kolla.adapters.transport import TransportError
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
 from docker_kolla.core.reference import ImageRef
@@ -59,8 +57,8 @@ class BlobDownloads(ClientParts):
         self.stats.add("blob_gets")
         # identity + decode_content=False: hash the bytes as stored, even when a
         # server adds Content-Encoding to a gzip layer (moby/moby#17595). A 307 to
-        # storage on another host is followed without Authorization (requests
-        # strips it; trust_env is off so ~/.netrc cannot put it back).
+        # storage on another host is followed without Authorization (the
+        # transport drops it when the host changes; nothing reads ~/.netrc).
         resp = self._request(
             "GET",
             ref,
@@ -94,8 +92,7 @@ class BlobDownloads(ClientParts):
                     hasher.update(chunk)
                     self.stats.add("bytes_downloaded", len(chunk))
                     yield chunk
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                # resp.raw raises urllib3's own errors (ProtocolError on a reset mid-body)
+            except (TransportError, OSError) as exc:
                 raise stream_broken(exc, desc, resp) from None
             check_deadline(resp)
         got = Digest(desc.digest.algorithm, hasher.hexdigest())

@@ -25,13 +25,11 @@ import random
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
-import urllib3.exceptions
-
-from docker_kolla.adapters.deadline import DeadlineAdapter, Exchange
+from docker_kolla.adapters.deadline import Exchange, claim_current
+from docker_kolla.adapters.transport import Response, Session, TransportError
 from docker_kolla.errors import DeadlineExceeded, DigestMismatch, RegistryError, RegistryUnreachable, StreamBroken
 
 log = logging.getLogger(__name__)
@@ -108,7 +106,7 @@ def unreachable_hint(url: str, exc: Exception | None = None) -> str:
     """
     if url.startswith("http://"):
         return "check the address and that the registry is running"
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, TransportError) and exc.kind == "tls":
         host = urlsplit(url).netloc.rpartition("@")[2]
         return (
             f"for a private CA put it in ~/.docker/certs.d/{host}/ca.crt (docker's convention; also "
@@ -136,29 +134,24 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def make_session(
-    user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, proxies: dict | None = None, trust: object = None
-) -> requests.Session:
-    """One pooled session for all registry traffic.
+def make_session(user_agent: str, pool_size: int = DEFAULT_POOL_SIZE, trust: Any = None) -> Session:
+    """One pooled session for all registry traffic (``adapters.transport``).
 
     ``trust`` (an ``adapters.tls.Trust``) picks the CAs and client certificate per
-    HTTPS host the way docker does (certs.d, system store, CA bundle variables).
-
-    ``trust_env`` is off: with it on, requests re-applies ``~/.netrc``
-    credentials to the new host after a redirect (blob GETs redirect to storage: distribution-spec "Pulling blobs"), and reads
-    proxy settings from the environment behind our back. Callers that want the
-    environment's proxies pass them in explicitly.
+    HTTPS host the way docker does (certs.d, system store, CA bundle variables);
+    without it, the system store and certifi's bundle. Nothing else comes from the
+    environment: no ``~/.netrc`` credentials follow a redirect to storage
+    (distribution-spec "Pulling blobs"), and the session never retries on its own:
+    :func:`send` does, once, here. Its connections can be cut by the deadline of
+    the exchange they serve (``adapters.deadline``).
     """
-    session = requests.Session()
-    session.trust_env = False
+    if trust is None:
+        from docker_kolla.adapters.tls import Trust
+
+        trust = Trust((), {})
+    session = Session(pool_size, trust.context)
     session.headers["User-Agent"] = user_agent
-    # max_retries=0: urllib3 must not retry on its own; send() does it once, here.
-    adapter = DeadlineAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    adapter.trust = trust
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    if proxies:
-        session.proxies.update(proxies)
+    session.claim = claim_current
     return session
 
 
@@ -194,23 +187,17 @@ def replayable(kw: dict) -> bool:
     return data is None or isinstance(data, (bytes, str, dict, list, tuple))
 
 
-def _cause(exc: requests.RequestException) -> BaseException:
-    """The urllib3 error under a requests exception (requests wraps it in MaxRetryError)."""
-    reason = exc.args[0] if exc.args else None
-    return getattr(reason, "reason", None) or reason or exc
-
-
-def transient(failure: BaseException | requests.Response) -> bool:
+def transient(failure: BaseException | Response) -> bool:
     """The one rule for what is worth another try, from types and status codes only.
 
-    An answer: its status is in RETRY_STATUSES. A requests failure: a connection
-    dropped mid-exchange (reset, closed, a chunked body cut off) is; a refused
+    An answer: its status is in RETRY_STATUSES. A transport failure: a connection
+    dropped mid-exchange (reset, closed, a body cut off) is; a refused
     connection, a name that does not resolve, TLS and timeouts are not. Our own
     errors: a download that broke off (StreamBroken) and an unreachable registry
     whose cause was transient are; a missed deadline and a digest mismatch never
     are; any other RegistryError by its status.
     """
-    if isinstance(failure, requests.Response):
+    if isinstance(failure, Response):
         return failure.status_code in RETRY_STATUSES
     if isinstance(failure, (DigestMismatch, DeadlineExceeded)):
         return False
@@ -220,30 +207,9 @@ def transient(failure: BaseException | requests.Response) -> bool:
         return failure.transient
     if isinstance(failure, RegistryError):
         return failure.status in RETRY_STATUSES
-    if isinstance(failure, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
-        return False
-    if isinstance(failure, requests.exceptions.ChunkedEncodingError):
-        return True
-    if isinstance(failure, requests.exceptions.ConnectionError):
-        return not isinstance(_cause(failure), urllib3.exceptions.NewConnectionError)
+    if isinstance(failure, TransportError):
+        return failure.kind == "dropped"
     return False
-
-
-def _reason(exc: requests.RequestException) -> str:
-    """A short cause without the URL (which may carry secrets in its query)."""
-    cause = _cause(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
-    if isinstance(cause, urllib3.exceptions.NameResolutionError):
-        return "host name does not resolve"
-    if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        os_error = cause.__cause__ or cause.__context__
-        if isinstance(os_error, OSError) and os_error.strerror:
-            return os_error.strerror.lower()
-        return "cannot connect"
-    return "connection dropped"
 
 
 def deadline_error(url: str, exchange: Exchange) -> DeadlineExceeded:
@@ -257,7 +223,7 @@ def deadline_error(url: str, exchange: Exchange) -> DeadlineExceeded:
     )
 
 
-def body_error(resp: requests.Response, exc: BaseException, error: RegistryError) -> RegistryError:
+def body_error(resp: Response, exc: BaseException, error: RegistryError) -> RegistryError:
     """What reading a streamed body failed with: a missed deadline if the exchange ran out, else ``error``."""
     exchange = getattr(resp, "exchange", None)
     if exchange is not None and exchange.expired:
@@ -265,14 +231,14 @@ def body_error(resp: requests.Response, exc: BaseException, error: RegistryError
     return error
 
 
-def check_deadline(resp: requests.Response) -> None:
+def check_deadline(resp: Response) -> None:
     """After reading a streamed body: raise if the deadline cut it (a body without a length just ends)."""
     exchange = getattr(resp, "exchange", None)
     if exchange is not None and exchange.expired:
         raise deadline_error(resp.url, exchange)
 
 
-def retry_after(resp: requests.Response, cap: float) -> float | None:
+def retry_after(resp: Response, cap: float) -> float | None:
     """Seconds the server asked us to wait (delta or HTTP date), capped; None if absent."""
     value = resp.headers.get("Retry-After", "").strip()
     if not value:
@@ -293,14 +259,14 @@ def _backoff(attempt: int, policy: RetryPolicy) -> float:
 
 
 def send(
-    session: requests.Session,
+    session: Session,
     method: str,
     url: str,
     *,
     policy: RetryPolicy = DEFAULT_POLICY,
     body_size: int = 0,
     **kw,
-) -> requests.Response:
+) -> Response:
     """Send one request, retrying transient failures; return the final response.
 
     Non-2xx answers are returned, not raised: the caller knows what a 404 means.
@@ -320,13 +286,13 @@ def send(
         try:
             with exchange.running():
                 resp = session.request(method, url, **kw)
-        except requests.RequestException as exc:
+        except TransportError as exc:
             exchange.finish()
             if exchange.expired:
                 raise deadline_error(url, exchange) from None
             if last or not transient(exc):
                 raise RegistryUnreachable(
-                    f"cannot reach {redact(url)}: {_reason(exc)}",
+                    f"cannot reach {redact(url)}: {exc.reason}",
                     unreachable_hint(url, exc),
                     url=redact(url),
                     transient=transient(exc),
@@ -355,7 +321,7 @@ def send(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _finish_on_close(resp: requests.Response, exchange: Exchange) -> None:
+def _finish_on_close(resp: Response, exchange: Exchange) -> None:
     """A streamed answer keeps its deadline until it is closed (``with resp:`` does)."""
     close = resp.close
 
@@ -391,9 +357,9 @@ def retrying(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
 class SizedReader:
     """A file-like view of a chunk iterable with a known length.
 
-    requests sends a generator with ``Transfer-Encoding: chunked`` (and with an
-    explicit Content-Length, both headers); a sized object with ``read`` is
-    sent as a plain body of that length (distribution-spec "Pushing a blob monolithically").
+    http.client sends an iterable without ``read`` chunked; an object with ``read``
+    is sent as a plain body of the Content-Length the caller gives
+    (distribution-spec "Pushing a blob monolithically").
     """
 
     def __init__(self, chunks: Iterable[bytes], size: int) -> None:

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field, fields
 from typing import Iterable
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import requests
-
 from docker_kolla.adapters.auth import Authenticator
 from docker_kolla.adapters.challenges import repository_scopes
 from docker_kolla.adapters.downloads import BlobDownloads
 from docker_kolla.adapters.http import DEFAULT_POLICY, RetryPolicy, is_loopback, redact, replayable, send
 from docker_kolla.adapters.responses import header_digest, read_limited, registry_error
+from docker_kolla.adapters.transport import Response, Session
 from docker_kolla.adapters.uploads import BlobUploads
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import ACCEPT, OCI_INDEX, Index, Manifest, parse_manifest
@@ -81,7 +80,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
 
     def __init__(
         self,
-        session: requests.Session,
+        session: Session,
         authenticator: Authenticator,
         *,
         insecure: Iterable[str] = (),
@@ -111,7 +110,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
         scheme = "http" if host in self.insecure or is_loopback(host) else "https"
         return f"{scheme}://{host}/v2/{ref.path}"
 
-    def _request(self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw) -> requests.Response:
+    def _request(self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw) -> Response:
         """Send with credentials for ``ref``'s host only, answering one challenge."""
         headers = dict(kw.pop("headers", {}))
         same_host = urlsplit(url).netloc == ref.api_host
@@ -128,7 +127,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
         self._note_ratelimit(resp)
         return resp
 
-    def _note_ratelimit(self, resp: requests.Response) -> None:
+    def _note_ratelimit(self, resp: Response) -> None:
         limit = resp.headers.get("ratelimit-limit")
         if limit:
             self.stats.ratelimit_limit = limit
@@ -144,7 +143,7 @@ class RegistryClient(BlobDownloads, BlobUploads):
             return ref.tag
         raise InvalidReference(f"{ref} has neither tag nor digest", "add :TAG or @sha256:DIGEST")
 
-    def _manifest_not_found(self, resp: requests.Response, ref: ImageRef) -> NotFoundError:
+    def _manifest_not_found(self, resp: Response, ref: ImageRef) -> NotFoundError:
         return NotFoundError(
             f"{ref} not found",
             _TAG_HINT.format(repo=ref.repository),

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import requests
-import urllib3
-
 from docker_kolla.adapters.http import body_error, check_deadline, redact
+from docker_kolla.adapters.transport import Response, TransportError
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import Descriptor
 from docker_kolla.errors import InvalidReference, RegistryError, StreamBroken
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     from docker_kolla.core.reference import ImageRef
 
 
-def registry_error(resp: requests.Response, what: str) -> RegistryError:
+def registry_error(resp: Response, what: str) -> RegistryError:
     """A typed error from a failed answer, with the registry's error code if any."""
     code = ""
     try:
@@ -38,7 +36,7 @@ def registry_error(resp: requests.Response, what: str) -> RegistryError:
     return RegistryError(f"{what}: HTTP {status}{label}", hint, status=status, code=code, url=redact(resp.url))
 
 
-def header_digest(resp: requests.Response) -> Digest | None:
+def header_digest(resp: Response) -> Digest | None:
     """``Docker-Content-Digest`` if present and well-formed: a hint, never trusted alone."""
     try:
         return Digest.parse(resp.headers.get("Docker-Content-Digest", ""))
@@ -46,8 +44,8 @@ def header_digest(resp: requests.Response) -> Digest | None:
         return None
 
 
-def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
-    """The body (content-decoded: encoding of a manifest is transport only), at most ``limit`` bytes."""
+def read_limited(resp: Response, limit: int, what: str) -> bytes:
+    """The body, at most ``limit`` bytes (identity only is asked for: bytes as stored)."""
     data = bytearray()
     try:
         for chunk in resp.iter_content(64 * 1024):
@@ -58,7 +56,7 @@ def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
                     "the registry sent an oversized manifest",
                     url=redact(resp.url),
                 )
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+    except (TransportError, OSError) as exc:
         broken = StreamBroken(
             f"{what} broke off: {type(exc).__name__}",
             "retry; if it persists check the network or the registry",
@@ -69,7 +67,7 @@ def read_limited(resp: requests.Response, limit: int, what: str) -> bytes:
     return bytes(data)
 
 
-def stream_broken(exc: Exception, desc: Descriptor, resp: requests.Response) -> RegistryError:
+def stream_broken(exc: Exception, desc: Descriptor, resp: Response) -> RegistryError:
     """The error for a blob download cut off mid-body (``http.retrying`` repeats it), or past its deadline."""
     broken = StreamBroken(
         f"download of {desc.digest} broke off: {type(exc).__name__}",
@@ -88,6 +86,4 @@ class ClientParts:
 
         def _base(self, ref: ImageRef) -> str: ...
 
-        def _request(
-            self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any
-        ) -> requests.Response: ...
+        def _request(self, method: str, ref: ImageRef, url: str, scopes: tuple[str, ...], **kw: Any) -> Response: ...

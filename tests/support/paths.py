@@ -8,4 +8,7 @@ import sys
 from pathlib import Path
 
 VENV = Path(sys.prefix)
-PLUGIN = Path(sys.executable).parent / "docker-kolla"
+# the launcher the docker CLI runs (bin/docker-kolla-plugin: metadata from the shell, the rest
+# through the entry point script beside it, ENTRY)
+PLUGIN = Path(sys.executable).parent / "docker-kolla-plugin"
+ENTRY = Path(sys.executable).parent / "docker-kolla"

@@ -28,6 +28,10 @@ class Script:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
+                elif self.headers.get("Transfer-Encoding") == "chunked":
+                    while size := int(self.rfile.readline().split(b";")[0], 16):  # the body, as a registry reads it
+                        self.rfile.read(size + 2)
+                    self.rfile.readline()
                 status, headers = script.answers.pop(0) if script.answers else (200, {})
                 if status == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -136,8 +140,7 @@ def test_refused_port_is_unreachable_with_hint(waits):
 
 def test_session_settings(script):
     session = http.make_session("docker-kolla/9", pool_size=32)
-    assert session.trust_env is False
-    assert session.get_adapter("https://x")._pool_maxsize == 32
+    assert session.pool_size == 32
     srv = script([(200, {})])
     http.send(session, "GET", srv.url + "/x")
     assert srv.seen[0][2]["User-Agent"] == "docker-kolla/9"

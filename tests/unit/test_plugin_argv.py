@@ -51,3 +51,17 @@ def test_metadata_answers_before_heavy_imports():
     meta = json.loads(lines[0])
     assert meta["SchemaVersion"] == "0.1.0" and meta["Vendor"]
     assert lines[1] == "[]"
+
+
+def test_the_launcher_answers_the_metadata_probe_as_the_entry_point_does(tmp_path):
+    """bin/docker-kolla-plugin answers from the shell: its JSON must be the package's METADATA,
+    and every other call must reach the entry point (through a symlink, as docker runs it)."""
+    from docker_kolla.cli.plugin import METADATA
+    from tests.support.paths import PLUGIN
+
+    link = tmp_path / "docker-kolla"
+    link.symlink_to(PLUGIN)
+    probe = subprocess.run([str(link), "docker-cli-plugin-metadata"], capture_output=True, text=True, check=True)
+    assert json.loads(probe.stdout) == METADATA
+    usage = subprocess.run([str(link), "no-such-verb"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "unknown command 'no-such-verb'" in usage.stderr
