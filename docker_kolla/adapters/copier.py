@@ -168,7 +168,9 @@ class Copier:
             return self._remember(key, dst, CopyStats(blobs_mounted=1, bytes_mounted=desc.size))
         with self._digest_lock(*key):
             known = self._where(key)
-            if not tried and known and known != dst.path and self._mount_from(dst, desc.digest, known):
+            if known == dst.path:  # this run put it here (another platform of the image shares it)
+                return CopyStats(blobs_present=1, bytes_present=desc.size)
+            if not tried and known and self._mount_from(dst, desc.digest, known):
                 stats = CopyStats(blobs_mounted=1, bytes_mounted=desc.size)  # finished while we waited
             elif self.dst.blob_exists(dst, desc.digest):
                 stats = CopyStats(blobs_present=1, bytes_present=desc.size)

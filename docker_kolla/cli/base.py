@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ def _coerce_only_what_needs_it() -> None:
     first value it sees, including an option left unset: on a run of ``lock`` that is ~0.1-0.2 s
     of pydantic imports and schema building before the first registry request. Give each
     parameter a coercion that answers the values whose result is known without pydantic (an
-    absent value; a plain ``str`` already a str; the command's own default) and builds
-    typer's own coercion for anything else (``--jobs 99`` still fails as typer says).
+    absent value; the command's own default; a plain str, int, float or Path with no bounds
+    or checks: ``--repo DIR``, ``--jobs 16``) and builds typer's own coercion for anything
+    else (``--jobs many`` still fails as typer says, bounds are still typer's).
     With a typer that has no such hook this does nothing."""
     core = getattr(typer, "core", None)
     parameter = getattr(core, "_TyperParameter", None)
@@ -39,9 +41,12 @@ def _coerce_only_what_needs_it() -> None:
             if value is None:  # what typer answers for it, without building anything
                 return () if param.multiple or param.nargs == -1 else None
             info = self._descriptor.parameter_info
-            plain_str = self._descriptor.annotation is str and getattr(info, "parser", None) is None
-            if (plain_str and type(value) is str) or (value is param.default and not param.multiple):
+            if value is param.default and not param.multiple:
                 return value
+            if type(value) is str and not param.multiple and getattr(info, "parser", None) is None:
+                simple = _simple(_unoptional(self._descriptor.annotation), info, value)
+                if simple is not None:
+                    return simple
             if self._built is None:
                 self._built = build(self._descriptor)
             return self._built.coerce(value, param=param, ctx=ctx)
@@ -57,6 +62,40 @@ def _coerce_only_what_needs_it() -> None:
         return self._runtime_param
 
     parameter.get_runtime_param = get_runtime_param
+
+
+def _unoptional(annotation):
+    """``Optional[X]`` -> ``X``; anything else as it is."""
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    return args[0] if len(args) == 1 and type(None) in getattr(annotation, "__args__", ()) else annotation
+
+
+_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+_PATH_CHECKS = ("exists", "writable", "resolve_path", "allow_dash", "path_type")
+
+
+def _simple(annotation, info, value: str):
+    """``value`` as a plain str, int, float or Path, when typer's checks would pass it as it is; else None."""
+    if annotation is str:
+        return value
+    number = None
+    if annotation is int and _NUMBER.fullmatch(value):
+        number = int(value)
+    elif annotation is float and _DECIMAL.fullmatch(value):
+        number = float(value)
+    if number is not None:
+        low, high = getattr(info, "min", None), getattr(info, "max", None)
+        inside = (low is None or number >= low) and (high is None or number <= high)
+        return number if inside else None  # out of bounds (or clamped): typer's coercion decides
+    if annotation is Path and not any(getattr(info, name, None) for name in _PATH_CHECKS):
+        path = Path(value)
+        # file_okay/dir_okay only refuse a path that exists as the other kind: typer says how
+        wrong_kind = (not getattr(info, "file_okay", True) and path.is_file()) or (
+            not getattr(info, "dir_okay", True) and path.is_dir()
+        )
+        return None if wrong_kind else path
+    return None
 
 
 _coerce_only_what_needs_it()

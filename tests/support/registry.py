@@ -94,6 +94,8 @@ class Registry:
             "log": {"level": "info", "formatter": "text"},
             "storage": {
                 "filesystem": {"rootdirectory": str(self.storage or self.root / "data")},
+                # as Debian's /etc/docker/registry/config.yml and the registry image ship it
+                "cache": {"blobdescriptor": "inmemory"},
                 "delete": {"enabled": True},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -105,3 +106,47 @@ def test_a_silent_check_failure_exits_1_without_a_line():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["1", "1"], proc.stderr
     assert proc.stderr == "docker kolla: error: 3 differences: look at them\n"
+
+
+def test_plain_paths_and_numbers_are_parsed_without_pydantic(tmp_path):
+    """``--repo DIR``, ``--jobs 16`` and ``--timeout 2.5`` are what every CI job passes: they
+    must not cost the ~0.1 s of pydantic a run of typer's own coercion would."""
+    args = ["--repo", str(tmp_path), "promote", "ocata", "--to", "r.example/m", "--jobs", "16", "--timeout", "2.5"]
+    code, *loaded = _modules_after(args, "pydantic")
+    assert code != "0" and loaded == []  # it got past parsing: no lock repository here
+    file = tmp_path / "f"
+    file.write_text("")
+    code, *loaded = _modules_after(["--repo", str(file), "log"], "pydantic")
+    assert code == "2" and "pydantic" in loaded  # a file where a directory belongs: typer says so
+
+
+def test_the_shortcut_coerces_exactly_as_typer_does(tmp_path):
+    """For every str, int, float and Path parameter of every command, on values the shortcut
+    answers, its result equals what typer's own coercion gives."""
+    import click
+    import typer.core
+
+    app._load_commands()
+    root = typer.main.get_command(base.app)
+    samples = {str: ["x", ""], int: ["8", "+3", "-1"], float: ["2.5", "10", ".5"], Path: [str(tmp_path), "rel/p"]}
+    compared = 0
+    for command in [root, *root.commands.values()]:
+        ctx = click.Context(command)
+        for param in command.params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is None:
+                continue
+            kind = base._unoptional(descriptor.annotation)
+            for value in samples.get(kind, []):
+                simple = base._simple(kind, descriptor.parameter_info, value)
+                if simple is None:
+                    continue
+                try:
+                    expected = typer.core.build_runtime_param(descriptor).coerce(value, param=param, ctx=ctx)
+                except click.BadParameter:
+                    raise AssertionError(
+                        f"{command.name} {param.name}={value!r}: typer refuses what we accept"
+                    ) from None
+                assert simple == expected and type(simple) is type(expected), (command.name, param.name, value)
+                compared += 1
+    assert compared > 20
