@@ -79,7 +79,7 @@ def _simple(annotation, info, value: str):
     """``value`` as a plain str, int, float or Path, when typer's checks would pass it as it is; else None."""
     if annotation is str:
         return value
-    number = None
+    number: float | None = None
     if annotation is int and _NUMBER.fullmatch(value):
         number = int(value)
     elif annotation is float and _DECIMAL.fullmatch(value):
