@@ -168,6 +168,10 @@ class RegistryClient(BlobDownloads, BlobUploads):
         media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
         return ManifestHead(digest, media_type, int(resp.headers.get("Content-Length") or 0))
 
+    def cached_manifest(self, digest: Digest) -> Manifest | Index | None:
+        """The manifest ``digest`` if this client fetched it already (no request), else None."""
+        return self._manifests.get(digest)
+
     def get_manifest(self, ref: ImageRef, digest: Digest | None = None) -> Manifest | Index:
         """Fetch and parse a manifest or index by ``digest``, ``ref.digest`` or ``ref.tag``.
 

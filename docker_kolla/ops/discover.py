@@ -198,7 +198,7 @@ class Discoverer:
                 return self.client.get_manifest(ref, digest)
             return self._has_api(ref, subject[0])
 
-        answers = _each(wave1, first, self.width)
+        answers = self._first_wave(ref, digest, first, wave1)
         tags = answers[0]
         index = answers[1] if top else None
         listed = dict(zip(subjects, answers[len(first) - len(subjects) :]))
@@ -231,6 +231,24 @@ class Discoverer:
         if self.verifying:
             found = _each(lambda r: self.verify(ref, r, also=also), found, self.width)
         return rf.ordered(found)
+
+    def _first_wave(self, ref: ImageRef, digest: Digest, jobs: list, wave1) -> list:
+        """``wave1`` over ``jobs``; answers known without a request (a host known to have no
+        referrers API, an index the client holds already, as after a promote copied it) are
+        given here, so threads start only for requests."""
+        cached = getattr(self.client, "cached_manifest", lambda _digest: None)
+        answers: dict = {}
+        pending = []
+        for i, (kind, _subject) in enumerate(jobs):
+            if kind == "api" and self._api.get(ref.api_host) is False:
+                answers[i] = None
+            elif kind == "index" and cached(digest) is not None:
+                answers[i] = cached(digest)
+            else:
+                pending.append(i)
+        for i, answer in zip(pending, _each(wave1, [jobs[i] for i in pending], self.width)):
+            answers[i] = answer
+        return [answers[i] for i in range(len(jobs))]
 
     def _tags(self, ref: ImageRef) -> set | None:
         """The repository's tags; None when they cannot be listed (then each tag is asked for)."""
