@@ -1,4 +1,5 @@
-"""Atomic file replacement: the one routine every writer of user-visible files uses."""
+"""Atomic file replacement: the one routine every writer of user-visible files uses; and
+finding a work tree's files before git is opened."""
 
 from __future__ import annotations
 
@@ -63,3 +64,20 @@ def write_output(path: Path, text: str) -> None:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
         raise KollaError(f"cannot write {path}: {exc.strerror or exc}", "check the path and its permissions") from exc
+
+
+def worktree_file(start: Path, relpath: str) -> bytes | None:
+    """``relpath`` in the work tree containing ``start`` (the nearest directory upward with a
+    ``.git``), without opening the repository; None when there is none or it cannot be read.
+
+    A hint only (``lock`` starts its HEADs from it before git is loaded): whatever reads
+    it must check it against what the repository itself says.
+    """
+    try:
+        here = Path(start).resolve()
+        for folder in (here, *here.parents):
+            if (folder / ".git").exists():
+                return (folder / relpath).read_bytes()
+    except OSError:
+        return None
+    return None

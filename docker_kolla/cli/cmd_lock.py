@@ -7,12 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, factory, render, render_history
-from docker_kolla.cli.progress import ImageProgress
-from docker_kolla.core.revisions import Outcome
-from docker_kolla.errors import CheckFailed
-from docker_kolla.ops.common import load_channels
-from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
+from docker_kolla.cli import base, factory, render
+from docker_kolla.errors import CheckFailed, KollaError
 
 
 @base.app.command("lock")
@@ -65,11 +61,24 @@ def lock(
         raise typer.BadParameter("--no-commit cannot be combined with --branch or --push", param_hint="--no-commit")
     render.check_format(fmt, ("text", "json"))
     state = base.state()
-    repo = factory.open_repo(state.repo)
+    # a re-lock's critical path is its first HEAD: start them from the work tree's channels.toml
+    # now, and load git, the lockfile model and the renderers while they are on the wire
+    early = _early_heads(state, channel, registry, namespace, image, exclude, insecure_registry, jobs, timeout)
+    from docker_kolla.cli.progress import ImageProgress
+    from docker_kolla.ops.common import load_channels
+    from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
+
+    try:
+        repo = factory.open_repo(state.repo)
+    except BaseException:
+        if early is not None:
+            early[1].cancel()
+        raise
     try:
         config = load_channels(repo)
         chan = config.get(channel)
-        client = factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
+        client = early[0] if early is not None else None
+        client = client or factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
             channel=channel,
@@ -89,12 +98,15 @@ def lock(
             trust_attached=trust_attached,
             discoverer=factory.discoverer,
         )
+        handed, early = (early[1] if early else None), None  # plan_lock owns (and closes) it from here on
         total = len(image or ()) or len(chan.images + chan.optional_images)
         with ImageProgress(f"lock {channel}", total) as progress:
-            result = plan_lock(repo, resolver, opts, progress=progress.update, config=config)
+            result = plan_lock(repo, resolver, opts, progress=progress.update, config=config, early=handed)
         with base.uninterruptible():
             apply_lock(repo, result, opts)
     finally:
+        if early is not None:
+            early[1].cancel()
         repo.close()
     for line in result.warnings:
         base.warn(line)
@@ -122,8 +134,36 @@ def lock(
         raise CheckFailed()
 
 
+def _early_heads(state, channel, registry, namespace, image, exclude, insecure, jobs, timeout):
+    """(client, ops.lock.EarlyHeads) for a re-lock of a whole channel, else None.
+
+    Read from the work tree without git (``fsio.worktree_file``); anything unexpected
+    (no lockfile yet, a channels.toml that does not parse) means no early start: the
+    normal path then reads and reports it. plan_lock uses the HEADs only if they are
+    the ones it would make."""
+    if image or exclude:
+        return None
+    from docker_kolla.adapters.fsio import worktree_file
+    from docker_kolla.core.channels import parse_channels
+    from docker_kolla.ops.lockheads import start_heads
+
+    if worktree_file(state.repo, f"lockfiles/{channel}.toml") is None:
+        return None
+    try:
+        config = parse_channels((worktree_file(state.repo, "lockfiles/channels.toml") or b"").decode("utf-8"))
+        client = factory.registry_client(state, insecure=insecure or (), jobs=jobs, timeout=timeout)
+    except (KollaError, UnicodeDecodeError):
+        return None
+    # what ops.resolve.Resolver.head asks, without loading the resolver
+    early = start_heads(lambda ref: client.head_manifest(ref).digest, config, channel, registry, namespace, jobs)
+    return (client, early) if early is not None else None
+
+
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:
     """The human report: summary on stdout, what was written and pushed on stderr."""
+    from docker_kolla.cli import render_history
+    from docker_kolla.core.revisions import Outcome
+
     for d in result.by_outcome(Outcome.REBUILT):
         base.info(f"{d.entry.name}: rebuilt without version change (kept {d.entry.tag}, {d.entry.digest.short})")
     base.out(result.summary)

@@ -26,6 +26,7 @@ from docker_kolla.ops import lockhistory
 from docker_kolla.ops.attach import trusted_manifesto
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import check_policy, load_keys, plain
+from docker_kolla.ops.lockheads import EarlyHeads
 from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -199,9 +200,20 @@ def _check_worktree(repo, opts: LockOptions, path: str) -> None:
         )
 
 
-def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None, config=None) -> LockResult:
+def plan_lock(
+    repo, resolver: Resolver, opts: LockOptions, progress=None, config=None, early: EarlyHeads | None = None
+) -> LockResult:
     """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image;
-    ``config``: channels.toml as the caller already read it (read here when None)."""
+    ``config``: channels.toml as the caller already read it (read here when None); ``early``:
+    HEADs the caller started before the repository was open (``ops.lockheads``), used when
+    they are this run's (same references) and this is a re-lock, cancelled otherwise."""
+    with contextlib.ExitStack() as stack:
+        if early is not None:
+            stack.enter_context(early.heads)
+        return _plan_lock(repo, resolver, opts, progress, config, early)
+
+
+def _plan_lock(repo, resolver: Resolver, opts: LockOptions, progress, config, early: EarlyHeads | None) -> LockResult:
     config = config if config is not None else load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
@@ -230,11 +242,15 @@ def plan_lock(repo, resolver: Resolver, opts: LockOptions, progress=None, config
     with contextlib.ExitStack() as stack:
         heads = None
         old_bytes = repo.read(base, path) if base is not None else None
-        if old_bytes is not None:
+        if old_bytes is not None and early is not None and early.refs == refs:
+            heads = early.heads  # started before the repository was open: the same HEADs
+        elif old_bytes is not None:
             # a re-lock: its HEADs need nothing from the lockfile, so they start now and the
             # work tree is checked and the lockfile parsed while they are on the wire (a
             # HEAD changes nothing: a failed check below only cancels the rest)
             heads = stack.enter_context(Prefetch(lambda n: resolver.head(refs[n]), names, opts.jobs))
+        if early is not None and heads is not early.heads:
+            early.cancel()  # not this run's: stop what did not start
         _check_worktree(repo, opts, path)
         return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads, old_bytes)
 
