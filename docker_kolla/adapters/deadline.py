@@ -85,12 +85,18 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
 
     def watch(self, exchange: Exchange) -> None:
+        """Watch ``exchange``. The thread is woken only when it becomes the earliest due: it
+        sleeps until the earliest entry's due anyway, and an exchange that finished in time
+        is dropped when its due comes (a wake-up per request would cost every request a
+        thread switch)."""
         with self._wake:
-            heapq.heappush(self._heap, (exchange.due, next(self._order), exchange))
+            entry = (exchange.due, next(self._order), exchange)
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap[0] is entry:
+                self._wake.notify()
 
     def _run(self) -> None:
         while True:

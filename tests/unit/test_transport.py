@@ -12,6 +12,7 @@ import pytest
 
 from docker_kolla.adapters import http
 from docker_kolla.adapters.transport import TransportError
+from docker_kolla.errors import DeadlineExceeded
 
 
 class Server:
@@ -175,3 +176,34 @@ def test_links_by_relation():
     resp = Response(None, (), None, None, "http://r/v2/a/tags/list")
     resp.headers["Link"] = '</v2/a/tags/list?n=2&last=b>; rel="next", <http://x/y>; rel=prev'
     assert resp.links["next"]["url"] == "/v2/a/tags/list?n=2&last=b" and resp.links["prev"]["url"] == "http://x/y"
+
+
+def test_a_short_deadline_after_a_long_one_is_kept(serve):
+    """The deadline watchdog sleeps until the earliest due; an exchange due sooner than every
+    other must wake it. Order, not time: the short exchange is cut before the long one."""
+    arrived, release, order = threading.Semaphore(0), threading.Event(), []
+
+    def route(h):
+        arrived.release()
+        for byte in b"HTTP/1.1 200 OK\r\n" * 100:  # drips: no read timeout, only the deadline ends it
+            if release.wait(0.05):
+                return
+            h.wfile.write(bytes([byte]))
+            h.wfile.flush()
+
+    srv = serve(route)
+    session = http.make_session("t/1")
+
+    def call(name, seconds):
+        try:
+            http.send(session, "GET", f"{srv.url}/{name}", policy=http.RetryPolicy(attempts=1, deadline=seconds))
+        except DeadlineExceeded:
+            order.append(name)
+
+    long = threading.Thread(target=call, args=("long", 3.0))
+    long.start()
+    assert arrived.acquire(timeout=10)
+    call("short", 0.2)
+    long.join(timeout=20)
+    release.set()
+    assert order == ["short", "long"]
