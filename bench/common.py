@@ -61,20 +61,21 @@ def timed_rss(cmd, *, env=None, cwd=None) -> tuple[float, int]:
 def head_floor(urls: list, jobs: int = 32) -> float:
     """The network floor of a warm re-lock: HEAD every manifest over ``jobs`` kept-alive connections.
 
-    One requests session; a first pass opens the connections (not timed), the
-    timed pass is the same HEADs again, as a client with nothing else to do would.
+    The product's own HTTP client (``adapters.transport``, nothing of the product around it):
+    a first pass opens the connections (not timed), the timed pass is the same HEADs again,
+    as a client with nothing else to do would.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    import requests
+    from docker_kolla.adapters.http import make_session
 
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=jobs)
-    session.mount("http://", adapter)
+    session = make_session("bench-floor", pool_size=jobs)
     accept = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
     def head(url: str) -> None:
-        session.head(url, headers={"Accept": accept}).raise_for_status()
+        status = session.request("HEAD", url, headers={"Accept": accept}).status_code
+        if status != 200:
+            raise SystemExit(f"bench: HEAD {url}: HTTP {status}")
 
     with session, ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(head, urls))

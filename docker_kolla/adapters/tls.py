@@ -7,7 +7,7 @@ certificate to present (mutual TLS). The folders searched, in docker's order of
 precedence, are ``$DOCKER_CONFIG/certs.d`` (``~/.docker`` when unset, see the
 docker CLI's ``config.Dir``), ``~/.docker/certs.d`` and ``/etc/docker/certs.d``
 (moby ``registry/config.go``: ``CertsDir``). On top of those the system store,
-requests' own bundle and the files named by ``REQUESTS_CA_BUNDLE`` and
+certifi's bundle and the files named by ``REQUESTS_CA_BUNDLE`` and
 ``SSL_CERT_FILE`` are trusted, for every host.
 """
 
@@ -74,7 +74,7 @@ class Trust:
     def _build(self, host: str) -> ssl.SSLContext:
         context = ssl.create_default_context()
         try:
-            import certifi  # requests' own bundle, which it trusts by default
+            import certifi  # the bundle requests trusts by default; a registry reached by either agrees
 
             context.load_verify_locations(cafile=certifi.where())
         except (ImportError, OSError, ssl.SSLError):
