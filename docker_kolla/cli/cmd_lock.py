@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -100,7 +102,7 @@ def lock(
         )
         handed, early = (early[1] if early else None), None  # plan_lock owns (and closes) it from here on
         total = len(image or ()) or len(chan.images + chan.optional_images)
-        with ImageProgress(f"lock {channel}", total) as progress:
+        with ImageProgress(f"lock {channel}", total) as progress, _answers_first(handed is not None):
             result = plan_lock(repo, resolver, opts, progress=progress.update, config=config, early=handed)
         with base.uninterruptible():
             apply_lock(repo, result, opts)
@@ -132,6 +134,19 @@ def lock(
         )
     if exit_code and result.changed:
         raise CheckFailed()
+
+
+@contextlib.contextmanager
+def _answers_first(on: bool):
+    """While a re-lock's HEADs are on the wire this thread parses the lockfile: a HEAD whose
+    answer arrived gets the interpreter within 0.5 ms, not after a 5 ms slice of parsing."""
+    before = sys.getswitchinterval()
+    if on:
+        sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _early_heads(state, channel, registry, namespace, image, exclude, insecure, jobs, timeout):
