@@ -84,6 +84,27 @@ def head_floor(urls: list, jobs: int = 32) -> float:
         return time.perf_counter() - start  # the session closes its connections: no idle ones left to the proxy
 
 
+def requests_head_floor(urls: list, jobs: int = 32) -> float:
+    """The same loop with a requests session (the client most Python tools use; earlier runs'
+    floor): its ~1.4 ms of CPU per request make it a slower floor than the product's client."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
+    accept = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+    def head(url: str) -> None:
+        session.head(url, headers={"Accept": accept}).raise_for_status()
+
+    with session, ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(head, urls))
+        start = time.perf_counter()
+        list(pool.map(head, urls))
+        return time.perf_counter() - start
+
+
 def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, tag: str = "ocata") -> Path:
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)

@@ -6,9 +6,11 @@ Measured in one run, against the same registry and proxy:
 - warm re-lock (nothing changed): wall time, manifest GETs (target 0) and blob GETs;
 - bytes downloaded by the cold lock vs the fleet's unique layer + config bytes;
 - peak RSS of both locks, and the warm re-lock next to its network floor: the same
-  HEADs over 32 kept-alive connections from a bare client (common.head_floor), measured
-  right after it, in ``--rounds`` pairs (the ratio is the median of the pairs' ratios: on a
-  shared machine one pair can be off by 2x either way), with the load average.
+  HEADs over 32 kept-alive connections from a bare client on the product's HTTP client
+  (common.head_floor), measured right after it, in ``--rounds`` pairs (the ratio is the
+  median of the pairs' ratios: on a shared machine one pair can be off by 2x either way),
+  with the load average; and the same loop on a requests session (the floor earlier runs
+  used, slower by requests' CPU per request).
 Prints one JSON object. Usage: python bench/lock_bench.py [--images 200] [--latency-ms 25]
 """
 
@@ -22,7 +24,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import head_floor, lock_repo, plugin_env, timed, timed_rss
+from common import head_floor, lock_repo, plugin_env, requests_head_floor, timed, timed_rss
 
 from tests.support import KollaFleet, Proxy, Registry
 
@@ -69,13 +71,14 @@ def run(n: int, latency_ms: float, sequential: bool = True, rounds: int = 3) -> 
             cold_counts = {f"{m} {k}": c for (m, k), c in proxy.counts().items()}
 
             urls = [f"{proxy.url}/v2/kolla/{fleet.name(i)}/manifests/ocata" for i in images]
-            pairs, warm_rss, warm_counts = [], 0, {}
+            pairs, warm_rss, warm_counts, requests_floors = [], 0, {}, []
             for _ in range(rounds):
                 proxy.reset_counts()
                 warm, rss = timed_rss(["docker", "kolla", "lock", "ocata"], env=env, cwd=repo)
                 warm_counts = proxy.counts()
                 warm_rss = max(warm_rss, rss)
                 pairs.append((warm, head_floor(urls)))
+                requests_floors.append(requests_head_floor(urls))
             warm = statistics.median(w for w, _ in pairs)
             floor = statistics.median(f for _, f in pairs)
             ratio = statistics.median(w / f for w, f in pairs)
@@ -106,6 +109,10 @@ def run(n: int, latency_ms: float, sequential: bool = True, rounds: int = 3) -> 
                 "warm_relock_peak_rss_mb": warm_rss,
                 "keepalive_head_floor_s": round(floor, 2),
                 "ratio_warm_relock_over_floor": round(ratio, 2),
+                "requests_head_floor_s": round(statistics.median(requests_floors), 2),
+                "ratio_warm_relock_over_requests_floor": round(
+                    statistics.median(w / f for (w, _), f in zip(pairs, requests_floors)), 2
+                ),
                 "warm_relock_and_floor_pairs_s": [[round(w, 2), round(f, 2)] for w, f in pairs],
                 "load_average_1min": round(os.getloadavg()[0], 1),
                 "warm_manifest_gets": warm_counts.get(("GET", "manifest"), 0),
