@@ -24,7 +24,7 @@ def registry_error(resp: Response, what: str) -> RegistryError:
     code = ""
     try:
         code = str(resp.json()["errors"][0].get("code", ""))
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, TransportError):  # no readable error body
         pass
     status = resp.status_code
     hint = "retry later; if it persists check the registry's logs"

@@ -182,8 +182,8 @@ class Response:
                 yield self._content[start : start + size]
             return
         raw = self._raw
-        if raw is None:
-            return
+        if raw is None or self._conn is None:
+            return  # nothing to read, or the body was closed before it was read
         expected = None if raw.chunked else raw.length  # None: the body ends when the server closes
         got = 0
         try:
@@ -334,15 +334,15 @@ class Session:
             try:
                 conn.request(method, target, body=body, headers=headers)
                 raw = conn.getresponse()
-            except TransportError:
-                conn.close()
-                raise
-            except (http.client.HTTPException, OSError, ValueError) as exc:
+            except (http.client.HTTPException, OSError) as exc:
                 conn.close()
                 stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
                 if reused and stale and replayable:
                     continue  # the server closed a kept-alive connection under us: a fresh one
                 raise _failure(exc) from None
+            except BaseException:  # TransportError from connect(), or the body's own iterator failing
+                conn.close()  # half a request went out: this connection is done
+                raise
             return Response(self, key, conn, raw, url)
 
     def _acquire(self, key: tuple, netloc: str) -> tuple[Connection, bool]:

@@ -207,3 +207,29 @@ def test_a_short_deadline_after_a_long_one_is_kept(serve):
     long.join(timeout=20)
     release.set()
     assert order == ["short", "long"]
+
+
+def test_a_body_that_fails_mid_request_closes_its_connection(serve):
+    """A streamed upload whose source breaks (a digest mismatch, say) raises that error as it is,
+    and the half-sent connection never goes back to the pool."""
+
+    def route(h):
+        h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        answer(h)
+
+    srv = serve(route)
+
+    class Broken(Exception):
+        pass
+
+    def chunks():
+        yield b"abc"
+        raise Broken("source stream failed")
+
+    with http.make_session("t/1") as session:
+        assert session.request("GET", srv.url + "/warm").status_code == 200
+        with pytest.raises(Broken):
+            session.request("PUT", srv.url + "/up", data=chunks())
+        assert sum(len(idle) for idle in session._idle.values()) == 0
+        assert session.request("GET", srv.url + "/after").status_code == 200
+    assert len(set(srv.peers)) == 2  # the broken PUT's connection was not used again
