@@ -65,21 +65,19 @@ def lock(
     state = base.state()
     # a re-lock's critical path is its first HEAD: start them from the work tree's channels.toml
     # now, and load git, the lockfile model and the renderers while they are on the wire
-    early = _early_heads(state, channel, registry, namespace, image, exclude, insecure_registry, jobs, timeout)
-    from docker_kolla.cli.progress import ImageProgress
-    from docker_kolla.ops.common import load_channels
-    from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
-
-    try:
-        repo = factory.open_repo(state.repo)
-    except BaseException:
+    with contextlib.ExitStack() as stack:
+        client, early = _early_heads(
+            state, channel, registry, namespace, image, exclude, insecure_registry, jobs, timeout
+        )
         if early is not None:
-            early[1].cancel()
-        raise
-    try:
+            stack.callback(early.cancel)  # idempotent: plan_lock took them over or cancelled them
+        from docker_kolla.cli.progress import ImageProgress
+        from docker_kolla.ops.common import load_channels
+        from docker_kolla.ops.lock import LockOptions, apply_lock, plan_lock
+
+        repo = stack.enter_context(factory.open_repo(state.repo))
         config = load_channels(repo)
         chan = config.get(channel)
-        client = early[0] if early is not None else None
         client = client or factory.registry_client(state, insecure=insecure_registry or (), jobs=jobs, timeout=timeout)
         resolver = factory.resolver(state, client, chan, cache_dir=cache_dir)
         opts = LockOptions(
@@ -100,16 +98,11 @@ def lock(
             trust_attached=trust_attached,
             discoverer=factory.discoverer,
         )
-        handed, early = (early[1] if early else None), None  # plan_lock owns (and closes) it from here on
         total = len(image or ()) or len(chan.images + chan.optional_images)
-        with ImageProgress(f"lock {channel}", total) as progress, _answers_first(handed is not None):
-            result = plan_lock(repo, resolver, opts, progress=progress.update, config=config, early=handed)
+        with ImageProgress(f"lock {channel}", total) as progress, _answers_first(early is not None):
+            result = plan_lock(repo, resolver, opts, progress=progress.update, config=config, early=early)
         with base.uninterruptible():
             apply_lock(repo, result, opts)
-    finally:
-        if early is not None:
-            early[1].cancel()
-        repo.close()
     for line in result.warnings:
         base.warn(line)
     if fmt == "json":
@@ -150,28 +143,28 @@ def _answers_first(on: bool):
 
 
 def _early_heads(state, channel, registry, namespace, image, exclude, insecure, jobs, timeout):
-    """(client, ops.lock.EarlyHeads) for a re-lock of a whole channel, else None.
+    """(client, ops.lockheads.EarlyHeads) for a re-lock of a whole channel, else (None, None).
 
     Read from the work tree without git (``fsio.worktree_file``); anything unexpected
     (no lockfile yet, a channels.toml that does not parse) means no early start: the
     normal path then reads and reports it. plan_lock uses the HEADs only if they are
     the ones it would make."""
     if image or exclude:
-        return None
+        return None, None
     from docker_kolla.adapters.fsio import worktree_file
     from docker_kolla.core.channels import parse_channels
     from docker_kolla.ops.lockheads import start_heads
 
     if worktree_file(state.repo, f"lockfiles/{channel}.toml") is None:
-        return None
+        return None, None
     try:
         config = parse_channels((worktree_file(state.repo, "lockfiles/channels.toml") or b"").decode("utf-8"))
         client = factory.registry_client(state, insecure=insecure or (), jobs=jobs, timeout=timeout)
     except (KollaError, UnicodeDecodeError):
-        return None
+        return None, None
     # what ops.resolve.Resolver.head asks, without loading the resolver
     early = start_heads(lambda ref: client.head_manifest(ref).digest, config, channel, registry, namespace, jobs)
-    return (client, early) if early is not None else None
+    return (client, early) if early is not None else (None, None)
 
 
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:

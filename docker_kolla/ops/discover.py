@@ -236,14 +236,14 @@ class Discoverer:
         """``wave1`` over ``jobs``; answers known without a request (a host known to have no
         referrers API, an index the client holds already, as after a promote copied it) are
         given here, so threads start only for requests."""
-        cached = getattr(self.client, "cached_manifest", lambda _digest: None)
+        index = self.client.cached_manifest(digest)
         answers: dict = {}
         pending = []
         for i, (kind, _subject) in enumerate(jobs):
             if kind == "api" and self._api.get(ref.api_host) is False:
                 answers[i] = None
-            elif kind == "index" and cached(digest) is not None:
-                answers[i] = cached(digest)
+            elif kind == "index" and index is not None:
+                answers[i] = index
             else:
                 pending.append(i)
         for i, answer in zip(pending, _each(wave1, [jobs[i] for i in pending], self.width)):

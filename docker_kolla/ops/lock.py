@@ -27,6 +27,7 @@ from docker_kolla.ops.attach import trusted_manifesto
 from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.lockheads import EarlyHeads
+from docker_kolla.ops.locksummary import summary_text
 from docker_kolla.ops.parallel import Prefetch, parallel_map
 from docker_kolla.ops.resolve import Resolver
 
@@ -136,45 +137,6 @@ def _base_commit(repo, branch: str | None) -> str | None:
     return repo.resolve("HEAD")
 
 
-def summary_text(result: LockResult) -> str:
-    """The run's summary: printed on stdout and used as the commit message."""
-    counts = {o: len(result.by_outcome(o)) for o in Outcome}
-    changed = [
-        d
-        for d in result.decisions
-        if d.outcome in (Outcome.NEW, Outcome.BUMPED, Outcome.REPLACED, Outcome.ACCEPTED_MOVE)
-    ]
-    title = f"lock {result.channel}: "
-    parts = []
-    if counts[Outcome.NEW]:
-        parts.append(f"{counts[Outcome.NEW]} new")
-    bumped = counts[Outcome.BUMPED] + counts[Outcome.REPLACED] + counts[Outcome.ACCEPTED_MOVE]
-    if bumped:
-        parts.append(f"{bumped} updated")
-    if result.removed:
-        parts.append(f"{len(result.removed)} removed")
-    moved = sum(1 for c in result.diff.images if c.kind == "moved")
-    if moved:
-        parts.append(f"{moved} moved")
-    title += ", ".join(parts) if parts else "no change"
-    lines = [title, ""]
-    for d in sorted(changed, key=lambda d: d.entry.name):
-        old = f"{d.previous.tag} -> " if d.previous else ""
-        lines.append(f"- {d.entry.name}: {old}{d.entry.tag} ({d.entry.digest.short})")
-    for name in result.removed:
-        lines.append(f"- {name}: removed")
-    for h in result.held:
-        upstream = f"; tag moved upstream to {h['tag-now']}" if h["tag-now"] else ""
-        lines.append(f"- {h['name']}: held at {h['tag']}" + (f" ({h['reason']})" if h["reason"] else "") + upstream)
-    for group in result.diff.groups[:20]:
-        c = group.change
-        lines.append(
-            f"  {c.key} {c.old or '(none)'} -> {c.new or '(none)'}{' (downgrade)' if c.downgrade else ''}"
-            f" in {group.count} image{'s' if group.count != 1 else ''}"
-        )
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def _committed(repo, path: str) -> bool:
     """Whether HEAD has ``path`` (False in a repository without commits)."""
     try:
@@ -206,14 +168,8 @@ def plan_lock(
     """Resolve and decide everything; write nothing. ``progress(name, state)`` sees each image;
     ``config``: channels.toml as the caller already read it (read here when None); ``early``:
     HEADs the caller started before the repository was open (``ops.lockheads``), used when
-    they are this run's (same references) and this is a re-lock, cancelled otherwise."""
-    with contextlib.ExitStack() as stack:
-        if early is not None:
-            stack.enter_context(early.heads)
-        return _plan_lock(repo, resolver, opts, progress, config, early)
-
-
-def _plan_lock(repo, resolver: Resolver, opts: LockOptions, progress, config, early: EarlyHeads | None) -> LockResult:
+    they are this run's (same references) and this is a re-lock, cancelled otherwise (the
+    caller cancels them once more when it is done: whatever happened here, none outlives it)."""
     config = config if config is not None else load_channels(repo)
     channel: Channel = config.get(opts.channel)
     path = lock_path(opts.channel)
