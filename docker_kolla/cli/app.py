@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from docker_kolla.cli import base, interrupts
+from docker_kolla.cli.state import build_state
 from docker_kolla.errors import Interrupted, KollaError
 
 # The registry of commands: each verb (or group) and the module that registers it on
@@ -60,27 +60,6 @@ def commands_for(args: list) -> tuple:
     """The command modules a run on ``args`` needs: its verb's, or all of them."""
     verb = invoked_verb(args)
     return (VERBS[verb],) if verb in VERBS else COMMANDS
-
-
-def build_state(flags, env: dict) -> base.State:
-    config_dir = Path(flags.config or env.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    if flags.config:
-        # The docker CLI does not export --config to plugins; the docker SDK reads DOCKER_CONFIG.
-        os.environ["DOCKER_CONFIG"] = str(config_dir)
-        env = dict(env, DOCKER_CONFIG=str(config_dir))
-    return base.State(
-        repo=Path.cwd(),
-        config_dir=config_dir,
-        docker_host=flags.host,
-        context=flags.context,
-        tls=flags.tls,
-        tlsverify=flags.tlsverify,
-        tlscacert=flags.tlscacert,
-        tlscert=flags.tlscert,
-        tlskey=flags.tlskey,
-        debug=flags.debug or env.get("DEBUG") == "1",
-        env=env,
-    )
 
 
 def watch_cli_socket(env: dict) -> None:

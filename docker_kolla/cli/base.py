@@ -6,7 +6,6 @@ import logging
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +13,7 @@ import typer
 
 from docker_kolla.cli import interrupts
 from docker_kolla.cli.helpfmt import COMMON_PARAMS, Typer
+from docker_kolla.cli.state import State
 from docker_kolla.errors import KollaError
 
 
@@ -128,27 +128,6 @@ def may_be_terminal(stream) -> bool:
     forced = os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))
     isatty = getattr(stream, "isatty", None)
     return forced or bool(isatty and isatty())
-
-
-@dataclass
-class State:
-    """What every command needs to know about this run.
-
-    Built once from docker's global flags (parsed by ``cli/plugin.py``), the
-    ``--repo`` option and the environment; commands read it, never argv.
-    """
-
-    repo: Path = field(default_factory=Path.cwd)
-    config_dir: Path = field(default_factory=lambda: Path.home() / ".docker")
-    docker_host: str | None = None
-    context: str | None = None
-    tls: bool = False
-    tlsverify: bool | None = None
-    tlscacert: str | None = None
-    tlscert: str | None = None
-    tlskey: str | None = None
-    debug: bool = False
-    env: dict = field(default_factory=lambda: dict(os.environ))
 
 
 _state = State()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from docker_kolla.cli import base, factory, render
-from docker_kolla.errors import CheckFailed, KollaError
+from docker_kolla.cli import base, factory, prestart, render
+from docker_kolla.errors import CheckFailed
 
 
 @base.app.command("lock")
@@ -27,7 +26,7 @@ def lock(
     push: Optional[str] = typer.Option(None, "--push", metavar="REMOTE", help="Push the branch to REMOTE (bare)."),
     bump_on: Optional[str] = typer.Option(None, "--bump-on", help="manifesto (default) or digest."),
     jobs: int = typer.Option(
-        32, "--jobs", "-j", min=1, max=64, help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip)."
+        prestart.LOCK_JOBS, "--jobs", "-j", min=1, max=64, help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip)."
     ),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
     accept_moved: bool = typer.Option(False, "--accept-moved", help="Take moved release tags of static channels."),
@@ -66,8 +65,16 @@ def lock(
     # a re-lock's critical path is its first HEAD: start them from the work tree's channels.toml
     # now, and load git, the lockfile model and the renderers while they are on the wire
     with contextlib.ExitStack() as stack:
-        client, early = _early_heads(
-            state, channel, registry, namespace, image, exclude, insecure_registry, jobs, timeout
+        client, early = prestart.take(
+            state,
+            channel,
+            image=image or (),
+            exclude=exclude or (),
+            registry=registry,
+            namespace=namespace,
+            insecure=insecure_registry or (),
+            jobs=jobs,
+            timeout=timeout,
         )
         if early is not None:
             stack.callback(early.cancel)  # idempotent: plan_lock took them over or cancelled them
@@ -99,7 +106,7 @@ def lock(
             discoverer=factory.discoverer,
         )
         total = len(image or ()) or len(chan.images + chan.optional_images)
-        with ImageProgress(f"lock {channel}", total) as progress, _answers_first(early is not None):
+        with ImageProgress(f"lock {channel}", total) as progress, prestart.answers_first(early is not None):
             result = plan_lock(repo, resolver, opts, progress=progress.update, config=config, early=early)
         with base.uninterruptible():
             apply_lock(repo, result, opts)
@@ -127,44 +134,6 @@ def lock(
         )
     if exit_code and result.changed:
         raise CheckFailed()
-
-
-@contextlib.contextmanager
-def _answers_first(on: bool):
-    """While a re-lock's HEADs are on the wire this thread parses the lockfile: a HEAD whose
-    answer arrived gets the interpreter within 0.5 ms, not after a 5 ms slice of parsing."""
-    before = sys.getswitchinterval()
-    if on:
-        sys.setswitchinterval(0.0005)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-def _early_heads(state, channel, registry, namespace, image, exclude, insecure, jobs, timeout):
-    """(client, ops.lockheads.EarlyHeads) for a re-lock of a whole channel, else (None, None).
-
-    Read from the work tree without git (``fsio.worktree_file``); anything unexpected
-    (no lockfile yet, a channels.toml that does not parse) means no early start: the
-    normal path then reads and reports it. plan_lock uses the HEADs only if they are
-    the ones it would make."""
-    if image or exclude:
-        return None, None
-    from docker_kolla.adapters.fsio import worktree_file
-    from docker_kolla.core.channels import parse_channels
-    from docker_kolla.ops.lockheads import start_heads
-
-    if worktree_file(state.repo, f"lockfiles/{channel}.toml") is None:
-        return None, None
-    try:
-        config = parse_channels((worktree_file(state.repo, "lockfiles/channels.toml") or b"").decode("utf-8"))
-        client = factory.registry_client(state, insecure=insecure or (), jobs=jobs, timeout=timeout)
-    except (KollaError, UnicodeDecodeError):
-        return None, None
-    # what ops.resolve.Resolver.head asks, without loading the resolver
-    early = start_heads(lambda ref: client.head_manifest(ref).digest, config, channel, registry, namespace, jobs)
-    return (client, early) if early is not None else (None, None)
 
 
 def _report(result, client, channel: str, branch, push, dry_run: bool) -> None:

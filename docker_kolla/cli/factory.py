@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from docker_kolla import __version__
-from docker_kolla.cli.base import State
+from docker_kolla.cli.state import State
 
 
 def open_repo(path):

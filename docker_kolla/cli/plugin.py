@@ -185,6 +185,9 @@ def _main(args: list) -> int:
             sys.stderr.write(f"docker kolla: unexpected arguments {rest[:1]}: run `docker kolla --help`\n")
             return 125
         rest = rest[1:]
+    from docker_kolla.cli import prestart
+
+    prestart.start(flags, rest)  # `lock CHANNEL`: its HEADs go out before typer loads
     from docker_kolla.cli.app import run  # heavy imports only from here on
 
     return run(flags, rest)

@@ -152,19 +152,25 @@ class LockEntry:
         return table
 
     @classmethod
-    def from_toml(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
-        """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``)."""
+    def from_toml(cls, name: str, table: dict[str, Any], where: str, *, checked: bool = True) -> LockEntry:
+        """Parse one ``[images.NAME]`` table; ``where`` is ``PATH [images.NAME]`` (PATH may end ``@REV``).
+
+        ``checked=False`` is for a table that passed every check before, byte for byte
+        (``core.locktext``'s verified tables): the schema checks and the recomputation of
+        ``manifesto-digest`` are skipped and the recorded digest is taken as it is.
+        """
         try:
-            return cls._from_table(name, table, where)
+            return cls._from_table(name, table, where, checked)
         except ConfigError as exc:
             raise ConfigError(exc.message, fix_hint(where.partition(" ")[0])) from exc
 
     @classmethod
-    def _from_table(cls, name: str, table: dict[str, Any], where: str) -> LockEntry:
-        check_entry(table, where)
-        for key in ("platforms", "manifesto", "labels"):
-            if not isinstance(table.get(key, {}), dict):
-                raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
+    def _from_table(cls, name: str, table: dict[str, Any], where: str, checked: bool = True) -> LockEntry:
+        if checked:
+            check_entry(table, where)
+            for key in ("platforms", "manifesto", "labels"):
+                if not isinstance(table.get(key, {}), dict):
+                    raise ConfigError(f"{where}: {key} must be a table", _EDIT_HINT)
         primary = str(table.get("platform", ""))
         try:
             others = _platform_manifestos(table.get("platform-manifestos", {}), where)
@@ -188,6 +194,10 @@ class LockEntry:
             raise
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc.message}", _EDIT_HINT) from exc
+        if not checked:
+            if "manifesto-digest" in table:  # the cached_property's value, as recorded
+                entry.__dict__["manifesto_digest"] = Digest.parse(str(table["manifesto-digest"]))
+            return entry
         if entry.platform is not None and entry.platform in others:
             raise ConfigError(f"{where}: platform-manifestos repeats the primary platform", _EDIT_HINT)
         revision = entry.revision
@@ -307,6 +317,8 @@ MARKER = 7  # git's conflict-marker size (``<<<<<<<``)
 def conflicted_images(text: str) -> list[str] | None:
     """Images inside merge-conflict markers (``[images.X]`` tables or ``<<<<<<< ours: X``
     labels); None when the text has no markers."""
+    if "<" * MARKER not in text:
+        return None  # the common case, found in C: no marker anywhere
     names: list[str] = []
     inside = found = False
     for line in text.splitlines():

@@ -233,14 +233,23 @@ class LockReader:
         keep_entries: also keep each piece's LockEntry (for :meth:`lock`).
         known: key -> ImageState from an earlier run (a cache): a piece whose
             sha256 is known is not parsed again.
+        tables: key -> (name, table) from an earlier run (a cache, see
+            :meth:`verified_tables`): a piece whose sha256 is there passed every check
+            then, so its entry is built from that table without parsing or checking again.
     """
 
     def __init__(
-        self, full_parse: FullParse, *, keep_entries: bool = False, known: dict[str, ImageState] | None = None
+        self,
+        full_parse: FullParse,
+        *,
+        keep_entries: bool = False,
+        known: dict[str, ImageState] | None = None,
+        tables: dict[str, tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         self._full = full_parse
         self._keep = keep_entries
         self._known = known or {}
+        self._tables = tables or {}
         self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
@@ -334,6 +343,17 @@ class LockReader:
                 parts.append(entry_text(entry, name).encode("utf-8"))
         return b"\n".join(parts)
 
+    def verified_tables(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """key -> (name, table) of every piece of the version read last, each one the
+        writer's text of its table (what ``tables`` takes in a later run)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for piece in self._last or ():
+            hit, text = self._pieces.get(piece), self._texts.get(_sub(piece))
+            if hit is not None and text is not None and text.piece == piece:
+                ((name, table),) = text.doc["images"].items()
+                out[hit[0].key] = (name, table)
+        return out
+
     # -- internals ----------------------------------------------------------
 
     def _full_parse(self, data: bytes, where: str) -> Lockfile:
@@ -396,13 +416,24 @@ class LockReader:
             item: tuple[ImageState, LockEntry | None] = (known, None)
             self._pieces[piece] = item
             return item
-        entry = self._parse_piece(piece, where)
+        cached = self._tables.get(key)
+        entry = self._verified(piece, cached, where) if cached is not None else self._parse_piece(piece, where)
         if entry is None:
             return None
         state = state_of(entry, piece)
         item = (state, entry if (self._keep or entries) else None)
         self._pieces[piece] = item
         return item
+
+    def _verified(self, piece: bytes, cached: tuple[str, dict[str, Any]], where: str) -> LockEntry | None:
+        """The entry of a piece whose exact bytes passed :meth:`_parse_piece` in an earlier run."""
+        name, table = cached
+        try:
+            entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]", checked=False)
+        except Exception:  # noqa: BLE001 - a damaged cache: the piece is parsed as if unknown
+            return self._parse_piece(piece, where)
+        self._texts[_sub(piece)] = _Text(piece, {"images": {name: table}}, entry)
+        return entry
 
     def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
         """The entry a piece holds if it is exactly the writer's text for it, else None."""

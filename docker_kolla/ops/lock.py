@@ -218,7 +218,8 @@ def _decide_all(
     ``heads`` the HEADs already on the wire (a re-lock) or None; ``old_bytes`` the lockfile at ``base``."""
     path = lock_path(opts.channel)
     wanted, names = list(refs), sorted(refs)
-    reader = lockhistory.new_reader(keep_entries=True)
+    tables = lockhistory.verified_tables(repo, path)
+    reader = lockhistory.new_reader(keep_entries=True, tables=tables)
     current, seen = _previous(repo, opts.channel, base, old_bytes, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
@@ -402,6 +403,7 @@ def _decide_all(
     text = reader.dumps(new)
     if reader.lock(text, path) != new:
         raise CheckFailed(f"{path}: the new lockfile does not read back as written", "report this as a bug")
+    lockhistory.keep_verified_tables(repo, path, reader.verified_tables(), tables)
     nothing = current is None and not new.images  # every image refused or skipped: no empty lockfile
     result.text = text if text != old_bytes and not nothing else None
     result.base = base

@@ -25,12 +25,46 @@ def where(path: str, commit: str) -> str:
     return f"{path}@{commit[:7]}"
 
 
-def new_reader(*, keep_entries: bool = False, known: dict | None = None) -> LockReader:
-    return LockReader(parse_lock, keep_entries=keep_entries, known=known)
+def new_reader(*, keep_entries: bool = False, known: dict | None = None, tables: dict | None = None) -> LockReader:
+    return LockReader(parse_lock, keep_entries=keep_entries, known=known, tables=tables)
 
 
 def cache_of(repo):
     return getattr(repo, "revision_cache", None)
+
+
+TABLES = "lock-tables"  # per lockfile path: the image tables the last lock of it verified
+
+
+def verified_tables(repo, path: str) -> dict:
+    """The tables an earlier ``lock`` verified for ``path`` (LockReader's ``tables``), {} when none.
+
+    A re-lock's base is usually what the previous lock wrote, so its pieces are all
+    there and none is parsed or checked again; a shape that is not what
+    :func:`keep_verified_tables` writes means no cache at all.
+    """
+    cache = cache_of(repo)
+    value = cache.get(TABLES, path) if cache is not None else None
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for key, item in value.items():
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], dict)):
+            return {}
+        out[key] = (item[0], item[1])
+    return out
+
+
+def keep_verified_tables(repo, path: str, tables: dict, before: dict) -> None:
+    """Store ``tables`` (LockReader.verified_tables of the text a lock wrote) unless the
+    cache holds those pieces already; best effort, like every cache write."""
+    cache = cache_of(repo)
+    if cache is None or tables.keys() == before.keys():
+        return
+    try:
+        cache.put(TABLES, path, {key: [name, table] for key, (name, table) in tables.items()})
+    except (TypeError, ValueError):  # a value JSON cannot hold: no cache, same results
+        pass
 
 
 def walk_back(repo, path: str, rev: str, resume: Callable[[str], object | None]) -> tuple[list, object | None]:

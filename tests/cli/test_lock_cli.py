@@ -243,3 +243,48 @@ def test_lock_reports_the_registry_pull_limit(tmp_path, docker_cli, fleet, proxy
     repo = make_repo(tmp_path / "locks", docker_cli, via, ["nova-api"])
     out = docker_cli.kolla("lock", "ocata", cwd=repo)
     assert out.returncode == 0 and "registry pull limit: 76 of 100 left" in out.stderr
+
+
+def test_a_plain_relock_heads_once_and_reads_what_the_last_lock_verified(tmp_path, docker_cli, fleet, proxy_factory):
+    """`lock CHANNEL` starts its HEADs before typer loads (cli/prestart.py) and takes the
+    image tables the previous lock verified from .git/docker-kolla/ instead of parsing them;
+    neither changes a result: each HEAD goes out once, and with the cache, without it, or
+    with it damaged, the output is the same; a hand edit is still caught."""
+    fleet.seed(IMAGES)
+    proxy = proxy_factory(fleet.host)
+    repo = make_repo(tmp_path / "locks", docker_cli, fleet, IMAGES)
+    channels = repo / "lockfiles" / "channels.toml"
+    channels.write_text(channels.read_text().replace(fleet.host, proxy.host))
+    git(repo, "commit", "-qam", "through the proxy")
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    cache = repo / ".git" / "docker-kolla" / "history" / "lock-tables"
+    (entry,) = [p for p in cache.rglob("*") if p.is_file()]
+
+    for args, where in ((("lock", "ocata"), repo), (("--repo", str(repo), "lock", "ocata", "-j", "3"), tmp_path)):
+        proxy.reset_counts()
+        warm = docker_cli.kolla(*args, cwd=where)
+        assert warm.returncode == 0 and "unchanged" in warm.stderr, warm.stderr
+        assert proxy.counts() == {("HEAD", "manifest"): len(IMAGES)}
+
+    fleet.rebuild("nova-api", versions={"deb:openssl": "1.1.0f-3+deb9u99"})
+    dry = ("lock", "ocata", "--dry-run", "--format", "json")
+    with_cache = docker_cli.kolla(*dry, cwd=repo)
+    assert with_cache.returncode == 0, with_cache.stderr
+    assert json.loads(with_cache.stdout)["changed"] is True
+    raw = entry.read_bytes()
+    entry.write_bytes(raw[:-3] + b"xyz")  # damaged: its checksum no longer matches
+    assert docker_cli.kolla(*dry, cwd=repo).stdout == with_cache.stdout
+    assert entry.read_bytes().partition(b"\n")[0] == raw.partition(b"\n")[0]  # written again, whole
+    subprocess.run(["rm", "-r", str(cache)], check=True)
+    assert docker_cli.kolla(*dry, cwd=repo).stdout == with_cache.stdout
+
+    # a committed hand edit of a package version: that image's text is new, so it is parsed and checked
+    assert docker_cli.kolla("lock", "ocata", cwd=repo).returncode == 0
+    path = repo / "lockfiles" / "ocata.toml"
+    text = path.read_text()
+    assert '"deb:openssl" = "1.1.0f-3+deb9u99"' in text
+    path.write_text(text.replace('"deb:openssl" = "1.1.0f-3+deb9u99"', '"deb:openssl" = "1.1.0f-3+deb9u98"'))
+    git(repo, "commit", "-qam", "hand edit")
+    edited = docker_cli.kolla("lock", "ocata", cwd=repo)
+    assert edited.returncode != 0 and "manifesto-digest does not match" in edited.stderr, edited.stderr
+    assert "Traceback" not in edited.stderr

@@ -129,6 +129,71 @@ def test_unchanged_images_are_parsed_once():
     assert warm.parsed == 0
 
 
+def _through_json(tables: dict) -> dict:
+    """What the cache gives back: ops.lockhistory stores the tables as JSON."""
+    import json
+
+    return {k: tuple(v) for k, v in json.loads(json.dumps({k: list(v) for k, v in tables.items()})).items()}
+
+
+def test_verified_tables_give_the_full_parsers_entries_without_parsing():
+    rng = random.Random(12)
+    for _ in range(60):
+        lock = rand_lock(rng, static=rng.random() < 0.2)
+        data = encode(lockfile.dumps(lock))
+        first = LockReader(full_parse, keep_entries=True)
+        assert first.lock(data, "v1") == full_parse(data, "v1")
+        tables = _through_json(first.verified_tables())
+        assert len(tables) == len(lock.images)
+        warm = LockReader(full_parse, keep_entries=True, tables=tables)
+        assert warm.lock(data, "v1") == full_parse(data, "v1")
+        assert warm.parsed == 0
+        assert warm.dumps(lock) == data  # the pieces are reused as they are
+        # every entry built from a table has the manifesto digest a full parse computes
+        for name, entry in warm.lock(data, "v1").images.items():
+            assert entry.manifesto_digest == full_parse(data, "v1").images[name].manifesto_digest
+
+
+def test_verified_tables_never_hide_a_hand_edit():
+    """Only a piece whose exact bytes were verified is taken from the tables: any other
+    text of the image (a hand edit) is parsed and checked, so the full parser's answer stands."""
+    rng = random.Random(13)
+    caught = 0
+    for _ in range(150):
+        lock = rand_lock(rng)
+        if not lock.images:
+            continue
+        data = encode(lockfile.dumps(lock))
+        reader = LockReader(full_parse, keep_entries=True)
+        reader.lock(data, "v1")
+        tables = _through_json(reader.verified_tables())
+        edited = encode(hand_edit(rng, lockfile.dumps(lock)))
+        warm = LockReader(full_parse, keep_entries=True, tables=tables)
+        try:
+            expected = ("ok", full_parse(edited, "v2"))
+        except ConfigError as exc:
+            expected = ("error", exc.message)
+            caught += 1
+        try:
+            got = ("ok", warm.lock(edited, "v2"))
+        except ConfigError as exc:
+            got = ("error", exc.message)
+        assert got == expected
+    assert caught > 20
+
+
+def test_a_damaged_table_is_parsed_as_if_unknown():
+    rng = random.Random(14)
+    lock = Lockfile("ocata", {n: rand_entry(rng, n) for n in NAMES})
+    data = encode(lockfile.dumps(lock))
+    reader = LockReader(full_parse, keep_entries=True)
+    reader.lock(data, "v1")
+    tables = {k: (name, {"not": "an image"}) for k, (name, _) in reader.verified_tables().items()}
+    warm = LockReader(full_parse, keep_entries=True, tables=tables)
+    assert warm.lock(data, "v1") == lock
+    assert warm.parsed == len(NAMES)
+
+
 def test_dumps_reusing_parsed_pieces_equals_dumps():
     rng = random.Random(8)
     reader = LockReader(full_parse, keep_entries=True)
