@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.support.proxy import classify  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PLUGIN = Path(sys.executable).parent / "docker-kolla-plugin"  # what install.sh links as the plugin
@@ -117,3 +121,57 @@ def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, ta
     subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
     subprocess.run(["git", "-C", str(path), "commit", "-qm", "channels"], check=True, env=env)
     return path
+
+
+_FIELD = re.compile(r'http\.(request\.method|request\.uri|response\.written)="?([^" ]*)')
+
+
+class RegistryLog:
+    """A registry's requests, read from its own access log (distribution logs one
+    "response completed" line per request, with method, URI and body bytes written):
+    counted with nothing between a tool and the registry."""
+
+    def __init__(self, registry) -> None:
+        self.path = Path(registry.log_path)
+        self.offset = 0
+        self.mark()
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size
+
+    def _lines(self) -> list:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            return [line for line in f.read().decode(errors="replace").splitlines() if "response completed" in line]
+
+    def read(self) -> dict:
+        """Counters since ``mark()``; waits until the log stops growing (it is written after the answer)."""
+        lines, deadline = self._lines(), time.monotonic() + 3
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            again = self._lines()
+            if len(again) == len(lines):
+                break
+            lines = again
+        by, sent = Counter(), 0
+        for line in lines:
+            fields = dict(_FIELD.findall(line))
+            by[f"{fields.get('request.method', '?')} {classify(fields.get('request.uri', ''))}"] += 1
+            sent += int(fields.get("response.written") or 0)
+        return {"requests": sum(by.values()), "bytes_sent": sent, "by_kind": dict(sorted(by.items()))}
+
+
+class ProxyLog:
+    """The same counters from a latency Proxy (tests/support/proxy.py) in front of a registry."""
+
+    def __init__(self, proxy) -> None:
+        self.proxy = proxy
+        self.mark()
+
+    def mark(self) -> None:
+        self.proxy.reset_counts()
+        self.before = self.proxy.bytes_sent
+
+    def read(self) -> dict:
+        by = {f"{m} {k}": c for (m, k), c in sorted(self.proxy.counts().items())}
+        return {"requests": sum(by.values()), "bytes_sent": self.proxy.bytes_sent - self.before, "by_kind": by}

@@ -22,65 +22,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from common import RegistryLog  # noqa: E402
+
 from tests.integration.test_promote import write_lock_repo  # noqa: E402
 from tests.support import KollaFleet, Proxy, Registry  # noqa: E402
 
 CLI = Path(sys.executable).parent / "docker-kolla"
 BUMPED = ("nova-api", "keystone")
-_FIELD = re.compile(r'http\.(request\.method|request\.uri|response\.written)="?([^" ]*)')
-
-
-def _kind(uri: str) -> str:
-    for part, kind in (("/blobs/uploads", "upload"), ("/blobs/", "blob"), ("/manifests/", "manifest")):
-        if part in uri:
-            return kind
-    return "tags" if "/tags/list" in uri else "referrers" if "/referrers/" in uri else "other"
-
-
-class Counted:
-    """A registry's requests, read from its own access log (distribution logs one
-    "response completed" line per request, with method, URI and body bytes written)."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.path = Path(registry.log_path)
-        self.offset = 0
-        self.mark()
-
-    def mark(self) -> None:
-        self.offset = self.path.stat().st_size
-
-    def _lines(self) -> list:
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            return [line for line in f.read().decode(errors="replace").splitlines() if "response completed" in line]
-
-    def read(self) -> dict:
-        """Counters since ``mark()``; waits until the log stops growing (it is written after the answer)."""
-        lines, deadline = self._lines(), time.monotonic() + 3
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            again = self._lines()
-            if len(again) == len(lines):
-                break
-            lines = again
-        by, sent = Counter(), 0
-        for line in lines:
-            fields = dict(_FIELD.findall(line))
-            by[f"{fields.get('request.method', '?')} {_kind(fields.get('request.uri', ''))}"] += 1
-            sent += int(fields.get("response.written") or 0)
-        return {"requests": sum(by.values()), "bytes_sent": sent, "by_kind": dict(sorted(by.items()))}
 
 
 def _load() -> float:
@@ -131,7 +89,7 @@ class Bench:
         self.registries: list = []
         self.proxies: list = []
 
-    def registry(self, name: str) -> tuple[Registry, str, Counted]:
+    def registry(self, name: str) -> tuple[Registry, str, RegistryLog]:
         """A started registry, the host the tools use for it, and its counters."""
         reg = Registry(self.work / name).start()
         self.registries.append(reg)
@@ -140,7 +98,7 @@ class Bench:
             proxy = Proxy(reg.host, latency_ms=self.latency_ms).start()
             self.proxies.append(proxy)
             host = proxy.host
-        return reg, host, Counted(reg)
+        return reg, host, RegistryLog(reg)
 
     def close(self) -> None:
         for p in self.proxies:
