@@ -26,7 +26,12 @@ def lock(
     push: Optional[str] = typer.Option(None, "--push", metavar="REMOTE", help="Push the branch to REMOTE (bare)."),
     bump_on: Optional[str] = typer.Option(None, "--bump-on", help="manifesto (default) or digest."),
     jobs: int = typer.Option(
-        prestart.LOCK_JOBS, "--jobs", "-j", min=1, max=64, help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip)."
+        prestart.LOCK_JOBS,
+        "--jobs",
+        "-j",
+        min=1,
+        max=64,
+        help="Parallel registry requests (latency-bound: a HEAD is ~1 round trip).",
     ),
     insecure_registry: Optional[List[str]] = typer.Option(None, "--insecure-registry", help="Plain HTTP to this host."),
     accept_moved: bool = typer.Option(False, "--accept-moved", help="Take moved release tags of static channels."),

@@ -28,7 +28,7 @@ from docker_kolla.ops.common import load_channels, lock_path, parse_lock
 from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.lockheads import EarlyHeads
 from docker_kolla.ops.locksummary import summary_text
-from docker_kolla.ops.parallel import Prefetch, parallel_map
+from docker_kolla.ops.parallel import Prefetch, map_quick_first
 from docker_kolla.ops.resolve import Resolver
 
 log = logging.getLogger(__name__)
@@ -373,7 +373,16 @@ def _decide_all(
             progress(name, decision.outcome.value if decision else Outcome.REFUSED.value)
         return decision, report.notes, report.label_conflicts
 
-    results = parallel_map(work, names, opts.jobs)
+    def unchanged_here(name: str) -> tuple[Decision | None, list, list] | None:
+        """``work(name)`` done in this thread when its HEAD answered the locked digest: deciding
+        it asks nothing more, so no worker is needed (a re-lock is mostly such images)."""
+        previous = seen.get(name)
+        if heads is None or previous is None or name in holds or opts.refresh_referrers:
+            return None
+        return work(name) if heads.peek(name) == previous.digest else None
+
+    order = heads.as_ready(names) if heads is not None else names
+    results = map_quick_first(work, names, opts.jobs, unchanged_here, order)
     decisions = [r[0] for r in results if r[0] is not None]
     warnings = [
         f"{name}: {n}" if d is not None or name in refusals else n
