@@ -202,6 +202,7 @@ class Proxy:
 def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        upstream: http.client.HTTPConnection | None = None  # this client connection's own, kept alive
 
         def log_message(self, *args: object) -> None:
             pass
@@ -230,18 +231,50 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             own = proxy.answer(self.command, self.path, body)
             if own is not None:
                 return self._own(*own)
-            conn = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+            resp, keep = self._forward(body), False
             try:
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for key, value in self.headers.items():
-                    if key.lower() not in HOP_BY_HOP:
-                        conn.putheader(key, value)
-                if body or self.command in ("POST", "PUT", "PATCH"):
-                    conn.putheader("Content-Length", str(len(body)))
-                conn.endheaders(body or None)
-                self._respond(conn.getresponse(), fault, body)
+                self._respond(resp, fault, body)
+                resp.read()  # what is left (a HEAD's empty body): the connection can carry the next request
+                keep = not resp.will_close and fault is None
             finally:
-                conn.close()
+                if not keep:
+                    self._drop_upstream()
+
+        def _forward(self, body: bytes) -> http.client.HTTPResponse:
+            """The upstream's answer to this request, over this client connection's own kept-alive
+            upstream connection (as a client's connection would reach the registry itself); a
+            connection the registry closed while idle is replaced once."""
+            for attempt in (1, 2):
+                fresh = self.upstream is None
+                if fresh:
+                    self.upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+                conn = self.upstream
+                try:
+                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for key, value in self.headers.items():
+                        if key.lower() not in HOP_BY_HOP:
+                            conn.putheader(key, value)
+                    if body or self.command in ("POST", "PUT", "PATCH"):
+                        conn.putheader("Content-Length", str(len(body)))
+                    conn.endheaders(body or None)
+                    return conn.getresponse()
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    self._drop_upstream()
+                    if fresh or attempt == 2:
+                        raise
+                except BaseException:
+                    self._drop_upstream()
+                    raise
+            raise AssertionError("unreachable")
+
+        def _drop_upstream(self) -> None:
+            if self.upstream is not None:
+                self.upstream.close()
+                self.upstream = None
+
+        def finish(self) -> None:
+            self._drop_upstream()
+            super().finish()
 
         def _headers_of(self, resp: http.client.HTTPResponse) -> list[tuple[str, str]]:
             out = []
