@@ -16,7 +16,7 @@ format, a broken table, an unknown key) falls back to the full parser, which
 gives exactly today's result or error.
 
 A changed piece is parsed against the image's previous piece when it can be
-(:meth:`LockReader._patch`): a lock changes an image's values (digest,
+(:func:`docker_kolla.core.lockpatch.patched`): a lock changes an image's values (digest,
 revision, a few package versions) and rarely its keys. When the two texts have
 the same lines except for ``key = value`` lines whose key is the same, the new
 table is the old one with those values read from their lines (each must be
@@ -40,15 +40,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import compress, count
-from operator import ne
+from dataclasses import dataclass
 from typing import Any
 
 import tomli
 
 from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
+from docker_kolla.core.lockpatch import Text, patched
 
 _SEP = b"\n\n[images."
 _OPEN = b"[images."
@@ -185,43 +184,6 @@ def _piece_end(data: bytes, start: int) -> int:
 
 FullParse = Callable[[bytes, str], Lockfile]
 
-_UNSET: tomlwrite.Layout = []
-
-
-@dataclass
-class _Text:
-    """The last accepted text of one image (by its header line), to parse its next text against.
-
-    ``doc`` is ``{"images": {name: entry.to_toml()}}``, whose writer text is ``piece``.
-    """
-
-    piece: bytes
-    doc: dict[str, Any]
-    entry: LockEntry
-    lines: list[bytes] | None = None
-    layout: tomlwrite.Layout | None = field(default_factory=lambda: _UNSET)
-
-
-def _slot(layout: tomlwrite.Layout, line: int) -> tuple[tuple[str, ...], str] | None:
-    """(table path, key) of the value the writer puts on ``line``; None for a header or a blank line."""
-    for start, path, keys in layout:
-        if start <= line < start + len(keys):
-            return path, keys[line - start]
-    return None
-
-
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two tables have the same keys in the same order and equal values of the same types."""
-    if list(a) != list(b):
-        return False
-    values, others = list(a.values()), list(b.values())
-    if set(map(type, values)) <= {str}:
-        return values == others  # equal to strs, so strs (the common case: a manifesto)
-    for v, w in zip(values, others):
-        if type(v) is not type(w) or not (_same(v, w) if type(v) is dict else v == w):
-            return False
-    return True
-
 
 class LockReader:
     """Parses lockfile versions, each distinct image text once.
@@ -254,7 +216,7 @@ class LockReader:
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
         self._last_subs: list[bytes] | None = None  # and their _sub
-        self._texts: dict[bytes, _Text] = {}  # header (as _sub) -> that image's last accepted text
+        self._texts: dict[bytes, Text] = {}  # header (as _sub) -> that image's last accepted text
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
         self.patched = 0  # of those, parsed against the image's previous text
         self.full_parses = 0  # versions that needed the full parser
@@ -432,7 +394,7 @@ class LockReader:
             entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]", checked=False)
         except Exception:  # noqa: BLE001 - a damaged cache: the piece is parsed as if unknown
             return self._parse_piece(piece, where)
-        self._texts[_sub(piece)] = _Text(piece, {"images": {name: table}}, entry)
+        self._texts[_sub(piece)] = Text(piece, {"images": {name: table}}, entry)
         return entry
 
     def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
@@ -441,9 +403,10 @@ class LockReader:
         header = _sub(piece)
         old = self._texts.get(header)
         if old is not None:
-            entry = self._patch(old, piece, where)
-            if entry is not None:
+            hit = patched(old, piece, where)
+            if hit is not None:
                 self.patched += 1
+                entry, self._texts[header] = hit
                 return entry
         try:
             doc = tomli.loads(piece.decode("utf-8"))
@@ -459,49 +422,5 @@ class LockReader:
                 return None
         except Exception:  # noqa: BLE001 - any doubt goes to the full parser, which decides
             return None
-        self._texts[header] = _Text(piece, mine, entry)
-        return entry
-
-    def _patch(self, old: _Text, piece: bytes, where: str) -> LockEntry | None:
-        """The entry of ``piece`` read as ``old``'s table with the values of the lines that
-        differ (see the module docstring), or None to parse it whole."""
-        if old.lines is None:
-            old.lines = old.piece.split(b"\n")
-        lines = piece.split(b"\n")
-        if len(lines) != len(old.lines):
-            return None
-        if old.layout is _UNSET:
-            old.layout = tomlwrite.layout(old.doc)
-        layout = old.layout
-        if not layout:
-            return None
-        copies: dict[tuple[str, ...], dict[str, Any]] = {(): dict(old.doc)}
-
-        def table_at(path: tuple[str, ...]) -> dict[str, Any]:
-            hit = copies.get(path)
-            if hit is None:
-                parent = table_at(path[:-1])
-                hit = copies[path] = dict(parent[path[-1]])
-                parent[path[-1]] = hit
-            return hit
-
-        try:
-            for i in compress(count(), map(ne, old.lines, lines)):  # the lines that differ, found in C
-                now = lines[i]
-                slot = _slot(layout, i)
-                if slot is None:
-                    return None  # a header or a blank line changed
-                path, key = slot
-                prefix = (tomlwrite.key_text(key) + " = ").encode("utf-8")
-                if not now.startswith(prefix):
-                    return None
-                table_at(path)[key] = tomlwrite.literal(now[len(prefix) :].decode("utf-8"))
-            ((name, table),) = copies[()]["images"].items()
-            entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]")
-            mine = {"images": {name: entry.to_toml()}}
-            if not _same(mine["images"][name], table):
-                return None
-        except Exception:  # noqa: BLE001 - parsed whole instead, which decides
-            return None
-        self._texts[_sub(piece)] = _Text(piece, mine, entry, lines, layout)
+        self._texts[header] = Text(piece, mine, entry)
         return entry

@@ -17,14 +17,14 @@ from docker_kolla.core.attached import PREFIX, layer_of
 from docker_kolla.core.channels import Channel
 from docker_kolla.core.diff import LockDiff, diff_locks
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.lockfile import Lockfile, conflicted_images
+from docker_kolla.core.lockfile import Lockfile
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.core.referrers import MANIFESTO
 from docker_kolla.core.revisions import Decision, Outcome, decide
-from docker_kolla.errors import CheckFailed, DirtyTree, NotFoundError, UsageError
-from docker_kolla.ops import lockhistory
+from docker_kolla.errors import CheckFailed, NotFoundError, UsageError
+from docker_kolla.ops import lockbase, lockhistory
 from docker_kolla.ops.attach import trusted_manifesto
-from docker_kolla.ops.common import load_channels, lock_path, parse_lock
+from docker_kolla.ops.common import load_channels, lock_path
 from docker_kolla.ops.discover import check_policy, load_keys, plain
 from docker_kolla.ops.lockheads import EarlyHeads
 from docker_kolla.ops.locksummary import summary_text
@@ -88,80 +88,6 @@ class LockResult:
         return self.by_outcome(Outcome.MOVED)
 
 
-def _previous(repo, channel: str, base: str | None, data: bytes | None, wanted: list, reader) -> tuple:
-    """The lockfile at the base commit parsed (``data``: its bytes), and the last entry of
-    every wanted image ever locked: ``(Lockfile | None, {name: entry})``.
-
-    The history is read only when a wanted image is missing from the current lock (a
-    re-added image continues its numbering instead of reusing revision numbers that
-    were already published), so a routine re-lock costs one read, whatever the history;
-    even then each distinct image text is parsed once, and only the missing images' entries.
-    """
-    if base is None:
-        return None, {}
-    path = lock_path(channel)
-    current = reader.lock(data, path) if data is not None else None
-    if current is not None and all(name in current.images for name in wanted):
-        return current, dict(current.images)
-    refs, _ = lockhistory.walk_back(repo, path, base, lambda _commit: None)
-    history = lockhistory.new_reader()
-    names = set(wanted)
-    found: dict = {}  # name -> (bytes, where) of the newest version holding it
-    for ref in refs:
-        if ref.blob is None:
-            continue
-        version = repo.blob(ref.blob)
-        where = lockhistory.where(path, ref.commit)
-        for name in names.intersection(history.summary(version, where).images):
-            found[name] = (version, where)
-    return current, {name: history.entry(v, name, where) for name, (v, where) in found.items()}
-
-
-def _by_revision(repo, path: str, base: str | None) -> dict:
-    """(image, revision) -> the entry that revision pinned, from the lockfile's history."""
-    found: dict = {}
-    if base is None:
-        return found
-    for version in repo.history(path, base):
-        if version.data is not None:
-            for name, entry in parse_lock(version.data, f"{path}@{version.commit[:7]}").images.items():
-                found.setdefault((name, entry.revision), entry)
-    return found
-
-
-def _base_commit(repo, branch: str | None) -> str | None:
-    if repo.is_empty():
-        return None
-    if branch and repo.branch_exists(branch):
-        return repo.resolve(branch)
-    return repo.resolve("HEAD")
-
-
-def _committed(repo, path: str) -> bool:
-    """Whether HEAD has ``path`` (False in a repository without commits)."""
-    try:
-        return repo.read(repo.resolve("HEAD"), path) is not None
-    except UsageError:
-        return False
-
-
-def _check_worktree(repo, opts: LockOptions, path: str) -> None:
-    """The lockfile in the work tree: no conflict markers, and no edits a commit would overwrite."""
-    work = repo.worktree_bytes(path)
-    if work is not None and conflicted_images(work.decode("utf-8", "replace")) is not None:
-        parse_lock(work, path)  # raises: names the conflicted images and the fix
-    if not opts.branch and not opts.dry_run and repo.is_dirty(path):
-        if _committed(repo, path):
-            raise DirtyTree(
-                f"{path} has uncommitted edits",
-                f"commit or discard them first (`git diff HEAD -- {path}`; `git checkout HEAD -- {path}`)",
-            )
-        raise DirtyTree(
-            f"{path} was written but never committed (lock --no-commit?)",
-            f"commit it (`git add {path} && git commit -m 'lock {opts.channel}'`) or remove it (`rm {path}`)",
-        )
-
-
 def plan_lock(
     repo, resolver: Resolver, opts: LockOptions, progress=None, config=None, early: EarlyHeads | None = None
 ) -> LockResult:
@@ -193,7 +119,7 @@ def plan_lock(
             raise UsageError(f"--exclude leaves no image of channel {opts.channel!r} to lock", "exclude fewer images")
         raise UsageError(f"channel {opts.channel!r} lists no images", "add images = [...] to lockfiles/channels.toml")
     refs = {name: channel.image_ref(name, opts.registry, opts.namespace) for name in wanted}
-    base = _base_commit(repo, opts.branch)
+    base = lockbase.base_commit(repo, opts.branch)
     names = sorted(wanted)
     with contextlib.ExitStack() as stack:
         heads = None
@@ -207,7 +133,7 @@ def plan_lock(
             heads = stack.enter_context(Prefetch(lambda n: resolver.head(refs[n]), names, opts.jobs))
         if early is not None and heads is not early.heads:
             early.cancel()  # not this run's: stop what did not start
-        _check_worktree(repo, opts, path)
+        lockbase.check_worktree(repo, opts, path)
         return _decide_all(repo, resolver, opts, progress, channel, refs, base, heads, old_bytes)
 
 
@@ -220,7 +146,7 @@ def _decide_all(
     wanted, names = list(refs), sorted(refs)
     tables = lockhistory.verified_tables(repo, path)
     reader = lockhistory.new_reader(keep_entries=True, tables=tables)
-    current, seen = _previous(repo, opts.channel, base, old_bytes, wanted, reader)
+    current, seen = lockbase.previous(repo, opts.channel, base, old_bytes, wanted, reader)
     bump_on = opts.bump_on or channel.bump_on
     policy = channel.trust
     discoverer = (opts.discoverer or plain)(resolver.client, load_keys(repo, policy) if policy.keys else (), policy)
@@ -287,7 +213,7 @@ def _decide_all(
         return Decision(previous, Outcome.REFUSED, previous) if previous is not None else None
 
     holds = {h.name: h for h in channel.holds if h.name in wanted}
-    by_revision = _by_revision(repo, path, base) if any(h.revision for h in holds.values()) else {}
+    by_revision = lockbase.by_revision(repo, path, base) if any(h.revision for h in holds.values()) else {}
     held: dict[str, dict[str, Any]] = {}
 
     def keep_held(name: str, ref, previous, hold) -> tuple[Decision | None, list, list]:
