@@ -188,9 +188,12 @@ def _main(args: list) -> int:
     from docker_kolla.cli import prestart
 
     prestart.start(flags, rest)  # `lock CHANNEL`: its HEADs go out before typer loads
-    from docker_kolla.cli.app import run  # heavy imports only from here on
+    try:
+        from docker_kolla.cli.app import run  # heavy imports only from here on
 
-    return run(flags, rest)
+        return run(flags, rest)
+    finally:
+        prestart.cancel()  # HEADs the run never took (it failed before `lock` asked)
 
 
 if __name__ == "__main__":

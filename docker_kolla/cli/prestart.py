@@ -79,6 +79,14 @@ def start(flags, args: list) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+def cancel() -> None:
+    """Stop HEADs that no command took (the run failed before ``lock`` asked for them)."""
+    global _pending
+    pending, _pending = _pending, None
+    if pending is not None:
+        pending[2].cancel()
+
+
 def started_for(state: State, channel: str, **settings) -> Started:
     settings["insecure"] = tuple(settings.get("insecure") or ())
     return Started(Path(state.repo).resolve(), Path(state.config_dir), channel, **settings)

@@ -74,3 +74,12 @@ def test_a_relative_repository_matches_its_absolute_path(tmp_path, monkeypatch):
     a = prestart.started_for(State(repo=Path("locks"), config_dir=tmp_path), "ocata")
     b = prestart.started_for(State(repo=tmp_path / "locks", config_dir=tmp_path), "ocata", insecure=[])
     assert a == b
+
+
+def test_heads_nobody_took_are_cancelled_once(monkeypatch, tmp_path):
+    early = FakeEarly()
+    state = State(repo=tmp_path, config_dir=tmp_path)
+    monkeypatch.setattr(prestart, "_pending", (prestart.started_for(state, "ocata"), "client", early))
+    prestart.cancel()
+    prestart.cancel()
+    assert early.cancelled == 1 and prestart._pending is None
