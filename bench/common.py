@@ -62,51 +62,50 @@ def timed_rss(cmd, *, env=None, cwd=None) -> tuple[float, int]:
     return elapsed, round(usage.ru_maxrss / 1024)
 
 
-def head_floor(urls: list, jobs: int = 32) -> float:
-    """The network floor of a warm re-lock: HEAD every manifest over ``jobs`` kept-alive connections.
-
-    The product's own HTTP client (``adapters.transport``, nothing of the product around it):
-    a first pass opens the connections (not timed), the timed pass is the same HEADs again,
-    as a client with nothing else to do would.
-    """
+def _timed_heads(head, urls: list, jobs: int) -> float:
+    """Seconds of the second of two passes of ``head(url)`` over ``urls`` on ``jobs`` threads
+    (the first opens the connections, as a client with nothing else to do would have them)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from docker_kolla.adapters.http import make_session
-
-    session = make_session("bench-floor", pool_size=jobs)
-    accept = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-
-    def head(url: str) -> None:
-        status = session.request("HEAD", url, headers={"Accept": accept}).status_code
-        if status != 200:
-            raise SystemExit(f"bench: HEAD {url}: HTTP {status}")
-
-    with session, ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(head, urls))
         start = time.perf_counter()
         list(pool.map(head, urls))
-        return time.perf_counter() - start  # the session closes its connections: no idle ones left to the proxy
+        return time.perf_counter() - start
+
+
+def head_floor(urls: list, jobs: int = 32) -> float:
+    """The network floor of a warm re-lock: HEAD every manifest over ``jobs`` kept-alive connections,
+    with the product's own HTTP client (``adapters.transport``) and Accept header, nothing else of it."""
+    from docker_kolla.adapters.http import make_session
+    from docker_kolla.core.manifest import ACCEPT
+
+    session = make_session("bench-floor", pool_size=jobs)
+
+    def head(url: str) -> None:
+        status = session.request("HEAD", url, headers={"Accept": ACCEPT}).status_code
+        if status != 200:
+            raise SystemExit(f"bench: HEAD {url}: HTTP {status}")
+
+    with session:  # closed after: no idle connections left to the proxy
+        return _timed_heads(head, urls, jobs)
 
 
 def requests_head_floor(urls: list, jobs: int = 32) -> float:
     """The same loop with a requests session (the client most Python tools use; earlier runs'
     floor): its ~1.4 ms of CPU per request make it a slower floor than the product's client."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import requests
+
+    from docker_kolla.core.manifest import ACCEPT
 
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
-    accept = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
     def head(url: str) -> None:
-        session.head(url, headers={"Accept": accept}).raise_for_status()
+        session.head(url, headers={"Accept": ACCEPT}).raise_for_status()
 
-    with session, ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(head, urls))
-        start = time.perf_counter()
-        list(pool.map(head, urls))
-        return time.perf_counter() - start
+    with session:
+        return _timed_heads(head, urls, jobs)
 
 
 def lock_repo(path: Path, env: dict, host: str, namespace: str, images: list, tag: str = "ocata") -> Path:

@@ -240,32 +240,29 @@ def _handler_for(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                 if not keep:
                     self._drop_upstream()
 
-        def _forward(self, body: bytes) -> http.client.HTTPResponse:
+        def _forward(self, body: bytes, retry: bool = True) -> http.client.HTTPResponse:
             """The upstream's answer to this request, over this client connection's own kept-alive
             upstream connection (as a client's connection would reach the registry itself); a
             connection the registry closed while idle is replaced once."""
-            for attempt in (1, 2):
-                fresh = self.upstream is None
-                if fresh:
-                    self.upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
-                conn = self.upstream
-                try:
-                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                    for key, value in self.headers.items():
-                        if key.lower() not in HOP_BY_HOP:
-                            conn.putheader(key, value)
-                    if body or self.command in ("POST", "PUT", "PATCH"):
-                        conn.putheader("Content-Length", str(len(body)))
-                    conn.endheaders(body or None)
-                    return conn.getresponse()
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                    self._drop_upstream()
-                    if fresh or attempt == 2:
-                        raise
-                except BaseException:
-                    self._drop_upstream()
-                    raise
-            raise AssertionError("unreachable")
+            reused = self.upstream is not None
+            if not reused:
+                self.upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+            conn = self.upstream
+            try:
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for key, value in self.headers.items():
+                    if key.lower() not in HOP_BY_HOP:
+                        conn.putheader(key, value)
+                if body or self.command in ("POST", "PUT", "PATCH"):
+                    conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders(body or None)
+                return conn.getresponse()
+            except BaseException as exc:
+                self._drop_upstream()
+                stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                if retry and reused and stale:
+                    return self._forward(body, retry=False)
+                raise
 
         def _drop_upstream(self) -> None:
             if self.upstream is not None:
