@@ -1,5 +1,5 @@
 """``python -m docker_kolla`` runs the plugin entry point."""
 
-from docker_kolla.cli.plugin import main
+from docker_kolla.cli.plugin import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +162,10 @@ class CredentialStore:
         return ANONYMOUS
 
     def _from_helper(self, helper: str, key: str) -> Credentials:
+        # imported here, not at the top: most runs need no helper, and a re-lock's HEADs wait on these imports
+        import shutil
+        import subprocess
+
         program = f"docker-credential-{helper}"
         hint = f"install {program} or change credsStore/credHelpers in {self._source}"
         # Looked up on the PATH of the environment we were given, not on os.environ's.

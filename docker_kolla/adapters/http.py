@@ -19,6 +19,7 @@ operation instead, with the caller re-opening the stream each time.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import random
@@ -169,8 +170,9 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
+    """``localhost``, 127.0.0.0/8 or ::1, with or without a port (asked before every request: cached)."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
     name = name.strip("[]")
     if name == "localhost":

@@ -26,7 +26,6 @@ from docker_kolla.adapters.uploads import BlobUploads
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.manifest import ACCEPT, OCI_INDEX, Index, Manifest, parse_manifest
 from docker_kolla.core.reference import ImageRef
-from docker_kolla.core.referrers import index_descriptors
 from docker_kolla.errors import DigestMismatch, InvalidReference, NotFoundError
 
 # distribution refuses manifests over 4 MiB (registry/handlers/manifests.go); so do we.
@@ -232,6 +231,9 @@ class RegistryClient(BlobDownloads, BlobUploads):
         an image index (the tag schema is the fallback). ``Link`` pages are followed; a
         filter the registry did not apply (no ``OCI-Filters-Applied``) is applied here.
         """
+        # imported here, not at the top: a re-lock's HEADs wait on the imports of this module
+        from docker_kolla.core.referrers import index_descriptors
+
         query = f"?{urlencode({'artifactType': artifact_type})}" if artifact_type else ""
         url: str | None = f"{self._base(ref)}/referrers/{digest}{query}"
         found: list[dict] = []

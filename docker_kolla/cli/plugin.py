@@ -10,6 +10,7 @@ they are parsed here, properly, not by searching for the first "kolla" token.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -102,6 +103,27 @@ def parse_global_flags(args: list) -> GlobalFlags:
         raise GlobalFlagError("conflicting options: cannot specify both --host and --context")
     flags.rest = list(args[i:])
     return flags
+
+
+GC_THRESHOLD = 10_000  # new objects between collections in a process of its own (Python's default: 700)
+
+
+def entry() -> int:
+    """The ``docker-kolla`` console script: :func:`main` in a process of its own.
+
+    Two garbage-collector settings only the process's owner may make (tests call
+    :func:`main` in theirs). Collections wait for 10,000 new objects, not 700: the
+    imports and a lock's entries are objects that live until exit, and collecting
+    them over and over cost a 2,000-image re-lock ~0.1 s. And what is left is frozen
+    on the way out, so the interpreter's teardown does not walk it all again
+    (~30 ms on every command). Nothing is skipped: files and pools are closed by
+    the code that opened them (``with``), ``atexit`` runs as usual.
+    """
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    try:
+        return main()
+    finally:
+        gc.freeze()
 
 
 def main(argv: list | None = None) -> int:
@@ -197,4 +219,4 @@ def _main(args: list) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -63,7 +63,8 @@ def decide(
     if previous is None:
         return Decision(_placed(channel, resolved, 1), Outcome.NEW)
     if resolved.digest == previous.digest:
-        kept = replace(previous, repository=resolved.repository)
+        same = resolved.repository == previous.repository
+        kept = previous if same else replace(previous, repository=resolved.repository)
         return Decision(kept, Outcome.UNCHANGED, previous)
     if channel.static:
         if accept_moved:

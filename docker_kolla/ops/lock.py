@@ -269,11 +269,9 @@ def _decide_all(
             # free on Docker Hub and usually all a re-lock needs.
             head = (heads.take(name) if heads else resolver.head(ref)) if previous is not None else None
             if previous is not None and head is not None and head == previous.digest:
-                return (
-                    attach(decide(channel, replace(previous, repository=ref.bare), previous, bump_on=bump_on), ref),
-                    [],
-                    [],
-                )
+                bare = ref.bare
+                now = previous if previous.repository == bare else replace(previous, repository=bare)
+                return attach(decide(channel, now, previous, bump_on=bump_on), ref), [], []
             report = resolver.resolve(name, ref, head, given(name, ref))
         except NotFoundError:
             if name in channel.optional_images:
@@ -325,9 +323,8 @@ def _decide_all(
 
     partial = opts.images or opts.exclude
     kept = dict(current.images) if current is not None and partial else {}  # --image/--exclude: others stay
+    kept.update((d.entry.name, d.entry) for d in decisions)
     new = Lockfile(channel=opts.channel, images=kept, static=channel.static)
-    for d in decisions:
-        new = new.with_entry(d.entry)
     removed = sorted(set(current.images) - set(new.images)) if current else []
     result = LockResult(opts.channel, new, decisions, diff_locks(current, new), removed, warnings=warnings)
     result.refused = [refusals[n] for n in sorted(refusals)]

@@ -65,3 +65,19 @@ def test_the_launcher_answers_the_metadata_probe_as_the_entry_point_does(tmp_pat
     assert json.loads(probe.stdout) == METADATA
     usage = subprocess.run([str(link), "no-such-verb"], capture_output=True, text=True)
     assert usage.returncode == 2 and "unknown command 'no-such-verb'" in usage.stderr
+
+
+def test_the_console_script_runs_main_with_the_collector_settings_of_a_process_of_its_own():
+    """`docker-kolla` is ``entry``: main's exit code, collections every GC_THRESHOLD new objects,
+    and everything frozen on the way out (the interpreter's teardown then skips walking it)."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "docker-kolla"]
+    assert script.value == "docker_kolla.cli.plugin:entry"
+    code = (
+        "import gc, sys; from docker_kolla.cli import plugin; "
+        "sys.argv = ['docker-kolla', 'no-such-verb']; before = gc.get_freeze_count(); rc = plugin.entry(); "
+        "print(rc, gc.get_threshold()[0] == plugin.GC_THRESHOLD, before == 0 and gc.get_freeze_count() > 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "True", "True"], out.stderr
