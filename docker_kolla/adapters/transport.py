@@ -120,9 +120,9 @@ class Connection(http.client.HTTPConnection):
         self.sock = sock
 
     def set_timeouts(self, timeouts: tuple[float, float]) -> None:
+        if self.sock is not None and (self.sock.gettimeout() != timeouts[1]):
+            self.sock.settimeout(timeouts[1])  # a system call: only when it changes
         self.timeouts = timeouts
-        if self.sock is not None:
-            self.sock.settimeout(timeouts[1])
 
     def dropped(self) -> bool:
         """An idle connection the server closed (or wrote to): not worth a request."""
@@ -355,13 +355,15 @@ class Session:
             return Response(self, key, conn, raw, url)
 
     def _acquire(self, key: tuple, netloc: str) -> tuple[Connection, bool]:
-        with self._lock:
-            idle = self._idle.get(key)
-            while idle:
-                conn = idle.pop()
-                if not conn.dropped():
-                    return conn, True
-                conn.close()
+        while True:
+            with self._lock:  # held for the pop only: the check below is a system call
+                idle = self._idle.get(key)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                break
+            if not conn.dropped():
+                return conn, True
+            conn.close()
         scheme, host, port = key
         context = self._context_for(netloc.rpartition("@")[2]) if scheme == "https" else None
         conn = Connection(host, port or (443 if scheme == "https" else 80), context)
