@@ -243,3 +243,21 @@ def test_lock_does_not_load_the_docker_sdk_requests_or_a_crypto_library():
     # nor `cryptography` (~0.1-0.2 s): it is imported where a key is read or a signature checked;
     # nor requests (75 ms): registry traffic goes through adapters.transport
     assert out == "[]"
+
+
+def test_what_a_relock_imports_before_its_first_head_leaves_out_what_can_wait():
+    """``cli/prestart.py`` starts a re-lock's HEADs once these modules are loaded, so each of
+    them is on that critical path: the CLI framework, git, the lockfile model, the
+    credential-helper call (``shutil``, ``subprocess``) and the referrers parser load later,
+    where they are used."""
+    code = (
+        "import sys\n"
+        "import docker_kolla.cli.plugin, docker_kolla.cli.interrupts, docker_kolla.cli.prestart\n"
+        "import docker_kolla.adapters.fsio, docker_kolla.cli.factory, docker_kolla.core.channels\n"
+        "import docker_kolla.ops.lockheads, docker_kolla.adapters.registry, docker_kolla.adapters.auth\n"
+        "import docker_kolla.adapters.credentials, docker_kolla.adapters.http\n"
+        "later = {'typer', 'dulwich', 'shutil', 'subprocess', 'docker_kolla.core.referrers', 'docker_kolla.core.lockfile'}\n"
+        "print(sorted(set(sys.modules) & later))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
