@@ -116,7 +116,7 @@ def entry() -> int:
     imports and a lock's entries are objects that live until exit, and collecting
     them over and over cost a 2,000-image re-lock ~0.1 s. And what is left is frozen
     on the way out, so the interpreter's teardown does not walk it all again
-    (~30 ms on every command). Nothing is skipped: files and pools are closed by
+    (30-45 ms on every command). Nothing is skipped: files and pools are closed by
     the code that opened them (``with``), ``atexit`` runs as usual.
     """
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
