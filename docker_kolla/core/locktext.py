@@ -48,9 +48,7 @@ import tomli
 from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import SCHEMA, LockEntry, Lockfile, entry_text, head_text
 from docker_kolla.core.lockpatch import Text, patched
-
-_SEP = b"\n\n[images."
-_OPEN = b"[images."
+from docker_kolla.core.lockpieces import SEP, piece_end, split_with_subs, sub_header
 
 
 @dataclass(frozen=True)
@@ -101,87 +99,6 @@ def state_of(entry: LockEntry, text: bytes, name: str | None = None) -> ImageSta
     )
 
 
-def split(data: bytes, previous: list[bytes] | None = None) -> tuple[bytes, list[bytes]] | None:
-    """(head, per-image pieces) with ``data == head + b"\\n" + b"\\n".join(pieces)``.
-
-    None when the text has no ``[images.NAME]`` table after a blank line. The
-    split only finds boundaries; whether each piece is a valid image is checked
-    by the reader. ``previous``: the pieces of an earlier version: an unchanged
-    piece is recognised by comparing bytes (and the earlier object is returned,
-    its hash already computed), so only changed pieces are scanned for headers.
-    The boundaries are the same with or without it.
-    """
-    parts = _split(data, previous, [_sub(p) for p in previous] if previous else None)
-    return None if parts is None else parts[:2]
-
-
-def _sub(piece: bytes) -> bytes:
-    """``[images.NAME.``: how a sub-table of the piece's image starts."""
-    eol = piece.find(b"\n")
-    return (piece if eol < 0 else piece[:eol])[:-1] + b"."
-
-
-def _split(
-    data: bytes, previous: list[bytes] | None, subs: list[bytes] | None
-) -> tuple[bytes, list[bytes], list[bytes]] | None:
-    """:func:`split`, also giving each piece's :func:`_sub` (``subs``: those of ``previous``)."""
-    first = data.find(_SEP)
-    if first < 0:
-        return None
-    head = data[: first + 1]
-    pieces: list[bytes] = []
-    out_subs: list[bytes] = []
-    size = len(data)
-    count = len(previous) if previous and subs else 0
-    index: dict[bytes, int] | None = None  # sub -> position in previous, built on the first image added or removed
-    at = 0  # the previous piece expected next
-    pos = first + 2
-    startswith = data.startswith
-    while pos < size:
-        if at < count:
-            assert previous is not None and subs is not None
-            guess = previous[at]
-            end = pos + len(guess)
-            if startswith(guess, pos) and (
-                end == size or (startswith(b"\n[images.", end) and not startswith(subs[at], end + 1))
-            ):
-                pieces.append(guess)
-                out_subs.append(subs[at])
-                at += 1
-                pos = end + 1
-                continue
-        end = _piece_end(data, pos)
-        if end < 0:
-            return None
-        piece = data[pos:end]
-        sub = _sub(piece)
-        pieces.append(piece)
-        out_subs.append(sub)
-        if count:
-            assert subs is not None
-            if at < count and subs[at] == sub:
-                at += 1  # the same image, changed
-            else:
-                if index is None:
-                    index = {p: i for i, p in enumerate(subs)}
-                at = index.get(sub, at - 1) + 1
-        pos = end + 1
-    return head, pieces, out_subs
-
-
-def _piece_end(data: bytes, start: int) -> int:
-    """End of the piece whose ``[images.KEY]`` header starts at ``start``; -1 if none starts there."""
-    eol = data.find(b"\n", start)
-    line = data[start:eol] if eol >= 0 else data[start:]
-    if not line.startswith(_OPEN) or not line.endswith(b"]"):
-        return -1
-    sub = line[:-1] + b"."
-    pos = data.find(_SEP, start)
-    while pos >= 0 and data.startswith(sub, pos + 2):
-        pos = data.find(_SEP, pos + 2)
-    return len(data) if pos < 0 else pos + 1
-
-
 FullParse = Callable[[bytes, str], Lockfile]
 
 
@@ -215,7 +132,7 @@ class LockReader:
         self._pieces: dict[bytes, tuple[ImageState, LockEntry | None]] = {}
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
-        self._last_subs: list[bytes] | None = None  # and their _sub
+        self._last_subs: list[bytes] | None = None  # and their sub_header
         self._texts: dict[bytes, Text] = {}  # header (as _sub) -> that image's last accepted text
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
         self.patched = 0  # of those, parsed against the image's previous text
@@ -272,12 +189,12 @@ class LockReader:
         text is not the writer's is read whole, so its result or error is the full
         parser's. On a version in the writer's format the result is the full parser's.
         """
-        first = data.find(_SEP)
+        first = data.find(SEP)
         if first >= 0 and self._head(data[: first + 1]) is not None:
-            header = _SEP + tomlwrite.key_text(name).encode("utf-8") + b"]\n"
+            header = SEP + tomlwrite.key_text(name).encode("utf-8") + b"]\n"
             at = data.find(header, first)
             if at >= 0:
-                piece = data[at + 2 : _piece_end(data, at + 2)]
+                piece = data[at + 2 : piece_end(data, at + 2)]
                 item = self._piece(piece, where, entry)
                 if item is not None and item[0].name == name:
                     return item
@@ -310,7 +227,7 @@ class LockReader:
         writer's text of its table (what ``tables`` takes in a later run)."""
         out: dict[str, tuple[str, dict[str, Any]]] = {}
         for piece in self._last or ():
-            hit, text = self._pieces.get(piece), self._texts.get(_sub(piece))
+            hit, text = self._pieces.get(piece), self._texts.get(sub_header(piece))
             if hit is not None and text is not None and text.piece == piece:
                 ((name, table),) = text.doc["images"].items()
                 out[hit[0].key] = (name, table)
@@ -325,7 +242,7 @@ class LockReader:
     def _fast(
         self, data: bytes, where: str, *, entries: bool
     ) -> tuple[str, bool, list[tuple[bytes, ImageState, LockEntry | None]]] | None:
-        parts = _split(data, self._last, self._last_subs)
+        parts = split_with_subs(data, self._last, self._last_subs)
         if parts is None:
             return None
         head, pieces, self._last_subs = parts
@@ -394,13 +311,13 @@ class LockReader:
             entry = LockEntry.from_toml(name, table, f"{where} [images.{name}]", checked=False)
         except Exception:  # noqa: BLE001 - a damaged cache: the piece is parsed as if unknown
             return self._parse_piece(piece, where)
-        self._texts[_sub(piece)] = Text(piece, {"images": {name: table}}, entry)
+        self._texts[sub_header(piece)] = Text(piece, {"images": {name: table}}, entry)
         return entry
 
     def _parse_piece(self, piece: bytes, where: str) -> LockEntry | None:
         """The entry a piece holds if it is exactly the writer's text for it, else None."""
         self.parsed += 1
-        header = _sub(piece)
+        header = sub_header(piece)
         old = self._texts.get(header)
         if old is not None:
             hit = patched(old, piece, where)

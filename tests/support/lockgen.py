@@ -10,7 +10,7 @@ from dataclasses import replace
 from docker_kolla.core import lockfile
 from docker_kolla.core.digest import Digest
 from docker_kolla.core.lockfile import LockEntry, Lockfile
-from docker_kolla.core.locktext import split
+from docker_kolla.core.lockpieces import split
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef
 from docker_kolla.errors import ConfigError

@@ -11,7 +11,8 @@ import tomli_w
 
 from docker_kolla.core import lockfile, tomlwrite
 from docker_kolla.core.lockfile import Lockfile
-from docker_kolla.core.locktext import LockReader, split, state_of
+from docker_kolla.core.lockpieces import split
+from docker_kolla.core.locktext import LockReader, state_of
 from docker_kolla.errors import ConfigError
 from tests.support.lockgen import NAMES, bumped, encode, full_parse, hand_edit, rand_entry, rand_lock, rand_text
 
