@@ -99,13 +99,13 @@ def take(state: State, channel: str, *, image=(), exclude=(), **settings) -> tup
     """
     global _pending
     pending, _pending = _pending, None
+    whole = not (image or exclude)  # only a re-lock of the whole channel starts early
     if pending is not None:
-        if not (image or exclude) and pending[0] == started_for(state, channel, **settings):
-            return pending[1], pending[2]
-        pending[2].cancel()
-    if image or exclude:
-        return None, None
-    return early_heads(state, channel, **settings)
+        started, client, early = pending
+        if whole and started == started_for(state, channel, **settings):
+            return client, early
+        early.cancel()
+    return early_heads(state, channel, **settings) if whole else (None, None)
 
 
 def early_heads(

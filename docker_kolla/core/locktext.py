@@ -133,7 +133,7 @@ class LockReader:
         self._heads: dict[bytes, tuple[str, bool]] = {}
         self._last: list[bytes] | None = None  # the pieces of the version read last
         self._last_subs: list[bytes] | None = None  # and their sub_header
-        self._texts: dict[bytes, Text] = {}  # header (as _sub) -> that image's last accepted text
+        self._texts: dict[bytes, Text] = {}  # header (as sub_header) -> that image's last accepted text
         self.parsed = 0  # pieces parsed (for tests and benchmarks)
         self.patched = 0  # of those, parsed against the image's previous text
         self.full_parses = 0  # versions that needed the full parser

@@ -230,16 +230,26 @@ def test_core_and_scan_load_no_io_library_at_run_time():
     assert {m for m in outside(set(out)) if not m.startswith("_") and not m.endswith("__mypyc")} <= PURE
 
 
+def _loaded_after(imports: str, names: set) -> str:
+    """Which of ``names`` (modules, or the top-level packages of modules) a fresh interpreter
+    holds after running ``imports``, printed as a sorted list."""
+    code = (
+        f"import sys\n{imports}"
+        "loaded = set(sys.modules) | {m.split('.')[0] for m in sys.modules}\n"
+        f"print(sorted(loaded & set({sorted(names)!r})))"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_lock_does_not_load_the_docker_sdk_requests_or_a_crypto_library():
     """What ``docker kolla lock`` imports: every command module, the lock verb and its adapters."""
-    code = (
-        "import sys\nfrom docker_kolla.cli import app\napp._load_commands()\n"
+    out = _loaded_after(
+        "from docker_kolla.cli import app\napp._load_commands()\n"
         "import docker_kolla.ops.lock, docker_kolla.cli.factory, docker_kolla.adapters.registry\n"
         "import docker_kolla.adapters.auth, docker_kolla.adapters.credentials, docker_kolla.adapters.gitstore\n"
-        "import docker_kolla.adapters.cache, docker_kolla.adapters.http\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'docker', 'cryptography', 'sigstore', 'requests', 'urllib3'}))"
+        "import docker_kolla.adapters.cache, docker_kolla.adapters.http\n",
+        {"docker", "cryptography", "sigstore", "requests", "urllib3"},
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     # nor `cryptography` (~0.1-0.2 s): it is imported where a key is read or a signature checked;
     # nor requests (75 ms): registry traffic goes through adapters.transport
     assert out == "[]"
@@ -250,14 +260,11 @@ def test_what_a_relock_imports_before_its_first_head_leaves_out_what_can_wait():
     them is on that critical path: the CLI framework, git, the lockfile model, the
     credential-helper call (``shutil``, ``subprocess``) and the referrers parser load later,
     where they are used."""
-    code = (
-        "import sys\n"
+    out = _loaded_after(
         "import docker_kolla.cli.plugin, docker_kolla.cli.interrupts, docker_kolla.cli.prestart\n"
         "import docker_kolla.adapters.fsio, docker_kolla.cli.factory, docker_kolla.core.channels\n"
         "import docker_kolla.ops.lockheads, docker_kolla.adapters.registry, docker_kolla.adapters.auth\n"
-        "import docker_kolla.adapters.credentials, docker_kolla.adapters.http\n"
-        "later = {'typer', 'dulwich', 'shutil', 'subprocess', 'docker_kolla.core.referrers', 'docker_kolla.core.lockfile'}\n"
-        "print(sorted(set(sys.modules) & later))"
+        "import docker_kolla.adapters.credentials, docker_kolla.adapters.http\n",
+        {"typer", "dulwich", "shutil", "subprocess", "docker_kolla.core.referrers", "docker_kolla.core.lockfile"},
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
