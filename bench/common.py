@@ -62,6 +62,22 @@ def timed_rss(cmd, *, env=None, cwd=None) -> tuple[float, int]:
     return elapsed, round(usage.ru_maxrss / 1024)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished, waited-for children."""
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
 def _timed_heads(head, urls: list, jobs: int) -> float:
     """Seconds of the second of two passes of ``head(url)`` over ``urls`` on ``jobs`` threads
     (the first opens the connections, as a client with nothing else to do would have them)."""
@@ -132,6 +148,7 @@ class RegistryLog:
 
     def __init__(self, registry) -> None:
         self.path = Path(registry.log_path)
+        self.pid = registry.pid  # for its CPU counters (process_cpu)
         self.offset = 0
         self.mark()
 

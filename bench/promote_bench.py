@@ -14,6 +14,10 @@ Measured in one run, each tool against its own destination, alternating:
    promote again; bytes moved must be only those images' new layers, configs and
    manifests (reported next to that expected figure); `skopeo sync` re-run too.
 The load average is reported with every figure: the ratios are what to quote.
+Each run also reports the CPU seconds used by the tool and by the two registries (from
+/proc), and what they make on this machine's cores (``cpu_bound_s``: the wall time if
+every core were busy throughout): the floor a tool that sends the same requests cannot beat.
+``--registry-dir`` puts the registries' storage elsewhere (``/dev/shm``: the disk's share).
 Prints one JSON object. Usage: python bench/promote_bench.py [--images 200] [--latency-ms 5] [--repeat 1]
 """
 
@@ -32,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common import RegistryLog  # noqa: E402
+from common import RegistryLog, children_cpu, process_cpu  # noqa: E402
 
 from tests.integration.test_promote import write_lock_repo  # noqa: E402
 from tests.support import KollaFleet, Proxy, Registry  # noqa: E402
@@ -84,14 +88,15 @@ def new_bytes(fleet: KollaFleet, before: dict, images) -> int:
 class Bench:
     """The registries of one run, each reached directly or through a latency Proxy."""
 
-    def __init__(self, work: Path, latency_ms: float) -> None:
+    def __init__(self, work: Path, latency_ms: float, storage: Path | None = None) -> None:
         self.work, self.latency_ms = work, latency_ms
+        self.storage = storage or work
         self.registries: list = []
         self.proxies: list = []
 
     def registry(self, name: str) -> tuple[Registry, str, RegistryLog]:
         """A started registry, the host the tools use for it, and its counters."""
-        reg = Registry(self.work / name).start()
+        reg = Registry(self.storage / name).start()
         self.registries.append(reg)
         host = reg.host
         if self.latency_ms:
@@ -108,12 +113,19 @@ class Bench:
 
 
 def measure(counters: tuple, fn, *args) -> tuple:
-    """(what ``fn(*args)`` returned, the (source, destination) counters of its window, load average before)."""
+    """(what ``fn(*args)`` returned, the (source, destination) counters of its window with the
+    CPU seconds of the tool and of each registry, load average before)."""
     load = _load()
     for c in counters:
         c.mark()
+    before = [process_cpu(c.pid) for c in counters], children_cpu()
     result = fn(*args)
-    return result, {name: c.read() for name, c in zip(("source", "destination"), counters)}, load
+    used = [round(process_cpu(c.pid) - b, 2) for c, b in zip(counters, before[0])]
+    tool = round(children_cpu() - before[1], 2)
+    window = {name: c.read() for name, c in zip(("source", "destination"), counters)}
+    window["cpu_s"] = {"tool": tool, "source_registry": used[0], "destination_registry": used[1]}
+    window["cpu_bound_s"] = round((tool + sum(used)) / (os.cpu_count() or 1), 2)
+    return result, window, load
 
 
 def _median(values: list) -> float:
@@ -122,11 +134,14 @@ def _median(values: list) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def run(n: int, latency_ms: float, jobs: int, layer_size: int, repeat: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="promote-bench-") as tmp:
+def run(n: int, latency_ms: float, jobs: int, layer_size: int, repeat: int, registry_dir: str | None) -> dict:
+    with (
+        tempfile.TemporaryDirectory(prefix="promote-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="promote-bench-registries-", dir=registry_dir) as storage,
+    ):
         work = Path(tmp)
         env = {**os.environ, "DOCKER_CONFIG": str(work / "docker-config"), "HOME": str(work)}
-        bench = Bench(work, latency_ms)
+        bench = Bench(work, latency_ms, Path(storage))
         try:
             src, src_host, source = bench.registry("src")
             fleet = KollaFleet(src.host, namespace="kolla", layer_size=layer_size)
@@ -162,6 +177,7 @@ def run(n: int, latency_ms: float, jobs: int, layer_size: int, repeat: int) -> d
             expected = new_bytes(fleet, before, BUMPED)
             t_promote = _median([c["promote"][0][0] for c in cold])
             t_skopeo = _median([c["skopeo"][0] for c in cold])
+            floor = _median([c["promote"][1]["cpu_bound_s"] for c in cold])
             last = cold[-1]
             return {
                 "bench": "promote",
@@ -169,16 +185,24 @@ def run(n: int, latency_ms: float, jobs: int, layer_size: int, repeat: int) -> d
                 "latency_ms_each_way": latency_ms,
                 "jobs": jobs,
                 "counted_at": "the registries' access logs",
+                "registry_storage": registry_dir or tempfile.gettempdir(),
+                "cpus": os.cpu_count(),
                 "cold": {
                     "promote_s": round(t_promote, 2),
                     "skopeo_sync_s": round(t_skopeo, 2),
                     "ratio_skopeo_over_promote": round(t_skopeo / t_promote, 2),
+                    "promote_cpu_bound_s": floor,
+                    "ratio_promote_over_its_cpu_bound": round(t_promote / floor, 2),
                     "runs": [
                         {
                             "promote_s": round(c["promote"][0][0], 2),
                             "skopeo_sync_s": round(c["skopeo"][0], 2),
                             "ratio": round(c["skopeo"][0] / c["promote"][0][0], 2),
                             "load_average": [c["promote"][2], c["skopeo"][2]],
+                            "promote_cpu_s": c["promote"][1]["cpu_s"],
+                            "promote_cpu_bound_s": c["promote"][1]["cpu_bound_s"],
+                            "skopeo_cpu_s": c["skopeo"][1]["cpu_s"],
+                            "skopeo_cpu_bound_s": c["skopeo"][1]["cpu_bound_s"],
                         }
                         for c in cold
                     ],
@@ -211,8 +235,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--layer-size", type=int, default=64 * 1024, help="incompressible bytes per image layer")
     parser.add_argument("--repeat", type=int, default=1, help="cold runs (fresh destinations), alternating order")
+    parser.add_argument("--registry-dir", help="where the registries store their data (default: the temp dir)")
     args = parser.parse_args()
-    result = run(args.images, args.latency_ms, args.jobs, args.layer_size, max(1, args.repeat))
+    result = run(args.images, args.latency_ms, args.jobs, args.layer_size, max(1, args.repeat), args.registry_dir)
     print(json.dumps(result, indent=2, sort_keys=True))
 
 
