@@ -4,8 +4,9 @@ Registry traffic is many small exchanges (a HEAD per image on a re-lock, a
 mount or a HEAD per blob on a promote), so the client's own cost per request
 is what a run pays. requests spends about 1.4 ms of CPU on each one (session
 merging, hooks, cookie jars, urllib3's retry and header objects) and 75 ms to
-import; ``http.client`` spends about 0.24 ms and is imported anyway. What
-registry traffic needs on top of it is here and nothing else:
+import; ``http.client`` spends about 0.24 ms and is imported anyway, and less
+with the answer's head read by ``adapters.httphead``. What registry traffic
+needs on top of it is here and nothing else:
 
 - a pool of kept-alive connections per (scheme, host, port), checked for a
   server-side close before reuse;
@@ -36,6 +37,8 @@ import ssl
 import threading
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urljoin, urlsplit
+
+from docker_kolla.adapters.httphead import Answer, Headers
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
@@ -83,6 +86,7 @@ class Connection(http.client.HTTPConnection):
     """
 
     owner: Any = None
+    response_class = Answer  # the answer's head read without the email package (adapters.httphead)
 
     def __init__(self, host: str, port: int | None, context: ssl.SSLContext | None) -> None:
         super().__init__(host, port, blocksize=SEND_BLOCK)
@@ -166,7 +170,7 @@ class Response:
         self.url = url
         self.status_code: int = raw.status if raw is not None else 0
         self.reason: str = raw.reason if raw is not None else ""
-        self.headers: Any = raw.headers if raw is not None else http.client.HTTPMessage()
+        self.headers: Headers = raw.headers if raw is not None else Headers()
         self._content: bytes | None = None
 
     # -- body -----------------------------------------------------------------
