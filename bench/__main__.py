@@ -21,6 +21,11 @@ BENCHES = [
     ("lock2000", ["lock_bench.py", "--images", "2000", "--latency-ms", "0", "--no-sequential"]),
     ("promote", ["promote_bench.py", "--images", "200"]),
     ("promote-loopback", ["promote_bench.py", "--images", "200", "--latency-ms", "0", "--repeat", "3"]),
+    # the same with the registries' storage in memory: what the disk's fsyncs cost each tool
+    (
+        "promote-loopback-tmpfs",
+        ["promote_bench.py", "--images", "200", "--latency-ms", "0", "--repeat", "3", "--registry-dir", "/dev/shm"],
+    ),
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
     ("scan", ["scan_throughput.py"]),
     ("supply", ["supply_bench.py", "--images", "200", "--latency-ms", "25"]),

@@ -74,9 +74,21 @@ def script():
 
 @pytest.fixture
 def waits(monkeypatch):
-    """Record the backoff waits instead of sleeping them (the policy is what is tested)."""
+    """Record the backoff waits instead of sleeping them (the policy is what is tested).
+
+    Only the test's own thread: ``time.sleep`` is the one of the whole process, and a thread
+    another test left behind (a proxy dripping bytes to a client still reading) sleeps for real.
+    """
     recorded: list[float] = []
-    monkeypatch.setattr(http.time, "sleep", recorded.append)
+    real, caller = http.time.sleep, threading.current_thread()
+
+    def sleep(seconds: float) -> None:
+        if threading.current_thread() is caller:
+            recorded.append(seconds)
+        else:
+            real(seconds)
+
+    monkeypatch.setattr(http.time, "sleep", sleep)
     return recorded
 
 
