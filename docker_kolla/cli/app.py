@@ -19,7 +19,7 @@ VERBS = {
     "log": "cmd_history",
     "verify": "cmd_history",
     "init": "cmd_misc",
-    "inspect": "cmd_misc",
+    "inspect": "cmd_inspect",
     "version": "cmd_misc",
     "cache": "cmd_misc",
     "pull": "cmd_pull",

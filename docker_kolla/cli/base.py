@@ -222,6 +222,7 @@ def _positive_seconds(value: float | None) -> float | None:
     return value
 
 
+CACHE_DIR_HELP = "Layer scan cache (default: $DOCKER_KOLLA_CACHE, else ~/.cache/docker-kolla)."
 REGISTRY_TIMEOUT_HELP = (
     "Deadline of each registry request, body included (default 120; blobs get 1 s more per 256 KiB)."
 )
