@@ -19,7 +19,8 @@ import json
 import logging
 
 from docker_kolla.core.digest import Digest
-from docker_kolla.core.trust import KEYLESS, KEYLESS_NO_IDENTITY, Identity, Verdict
+from docker_kolla.core.trust import KEYLESS, KEYLESS_NO_IDENTITY, Verdict
+from docker_kolla.core.trustpolicy import Identity
 
 log = logging.getLogger(__name__)
 

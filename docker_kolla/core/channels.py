@@ -15,7 +15,7 @@ import tomli
 
 from docker_kolla.core.manifest import Platform
 from docker_kolla.core.reference import ImageRef, valid_tag
-from docker_kolla.core.trust import TrustPolicy, parse_trust
+from docker_kolla.core.trustpolicy import TrustPolicy, parse_trust
 from docker_kolla.errors import ConfigError, UnknownChannel, UsageError
 
 _KEYS = {

@@ -28,7 +28,6 @@ from docker_kolla.core.trust import (
     KEYLESS,
     KEYLESS_LEGACY,
     PublicKey,
-    TrustPolicy,
     Verdict,
     is_keyless_bundle,
     load_key,
@@ -36,6 +35,7 @@ from docker_kolla.core.trust import (
     verify_dsse,
 )
 from docker_kolla.core.trust import verify_simple_signing as verify_simple
+from docker_kolla.core.trustpolicy import TrustPolicy
 from docker_kolla.errors import ConfigError, KollaError, NotFoundError, UsageError
 from docker_kolla.ops.parallel import parallel_map
 

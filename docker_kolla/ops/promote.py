@@ -21,7 +21,7 @@ from docker_kolla.core.manifest import INDEX_TYPES, Index, Platform, parse_manif
 from docker_kolla.core.promote_plan import CopyStats
 from docker_kolla.core.reference import Location
 from docker_kolla.core.states import Step
-from docker_kolla.core.trust import TrustPolicy
+from docker_kolla.core.trustpolicy import TrustPolicy
 from docker_kolla.errors import KollaError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest

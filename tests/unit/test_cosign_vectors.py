@@ -17,12 +17,12 @@ from docker_kolla.core.digest import Digest
 from docker_kolla.core.trust import (
     KEYLESS,
     KEYLESS_NO_IDENTITY,
-    Identity,
     load_key,
     verify_bundle,
     verify_dsse,
     verify_simple_signing,
 )
+from docker_kolla.core.trustpolicy import Identity
 from tests.support import signer
 
 HERE = Path(__file__).resolve().parent.parent / "fixtures" / "cosign"
@@ -199,7 +199,7 @@ def test_message_signature_bundle_with_a_key():
 
 def test_without_the_extra_keyless_bundles_are_noted_as_needing_it(monkeypatch):
     from docker_kolla.cli import factory
-    from docker_kolla.core.trust import TrustPolicy
+    from docker_kolla.core.trustpolicy import TrustPolicy
 
     raw = (HERE / "cosign-oci-attestation" / "oci-attestation.sigstore.json").read_bytes()
     keys_only = TrustPolicy(keys=("k.pub",))

@@ -139,7 +139,8 @@ def test_signed_reference_may_name_an_accepted_other_repository():
 
 
 def test_unverified_keyless_signatures_do_not_satisfy_require_signature():
-    from docker_kolla.core.trust import KEYLESS, TrustPolicy
+    from docker_kolla.core.trust import KEYLESS
+    from docker_kolla.core.trustpolicy import TrustPolicy
     from docker_kolla.ops.discover import check_policy
 
     policy = TrustPolicy(keys=("k.pub",), require="signature")
