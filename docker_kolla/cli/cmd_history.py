@@ -156,7 +156,7 @@ def _verify_signatures(repo, channel: str, config, insecure, at: str | None, tim
     from docker_kolla.cli import factory
     from docker_kolla.core.reference import Location
     from docker_kolla.ops.common import load_lock_at
-    from docker_kolla.ops.discover import load_keys, signature_report
+    from docker_kolla.ops.trustcheck import load_keys, signature_report
 
     if config is None or channel not in config.channels:
         raise UsageError(

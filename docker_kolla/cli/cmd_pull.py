@@ -135,8 +135,8 @@ def pull(
 def _verify_first(state, repo, channel: str, locked, names, jobs: int) -> dict:
     """``--verify``: name -> Refusal for every selected image whose signature does not verify now."""
     from docker_kolla.ops.common import load_channels
-    from docker_kolla.ops.discover import load_keys, reverify
     from docker_kolla.ops.pull import select
+    from docker_kolla.ops.trustcheck import load_keys, reverify
 
     policy = load_channels(repo).get(channel).trust
     keys = load_keys(repo, policy)

@@ -41,7 +41,7 @@ def signing_key(path: Path | None):
 def trusted_discoverer(client, channel: str | None):
     """A Discoverer trusting the keys of ``channel``'s trust policy (the only configured
     channel when None), for ``--trust-attached-manifesto`` outside ``lock``."""
-    from docker_kolla.ops.discover import load_keys
+    from docker_kolla.ops.trustcheck import load_keys
 
     fix = 'add keys = ["keys/kolla.pub"] to the channel\'s [trust] in lockfiles/channels.toml'
     try:

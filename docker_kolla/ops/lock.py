@@ -25,11 +25,12 @@ from docker_kolla.errors import CheckFailed, NotFoundError, UsageError
 from docker_kolla.ops import lockbase, lockhistory
 from docker_kolla.ops.attach import trusted_manifesto
 from docker_kolla.ops.common import load_channels, lock_path
-from docker_kolla.ops.discover import check_policy, load_keys, plain
+from docker_kolla.ops.discover import plain
 from docker_kolla.ops.lockheads import EarlyHeads
 from docker_kolla.ops.locksummary import summary_text
 from docker_kolla.ops.parallel import Prefetch, map_quick_first
 from docker_kolla.ops.resolve import Resolver
+from docker_kolla.ops.trustcheck import check_policy, load_keys
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class LockResult:
     warnings: list = field(default_factory=list)
     text: bytes | None = None  # the new lockfile bytes, None when nothing changed
     base: str | None = None  # the commit the lock was computed from
-    refused: list = field(default_factory=list)  # discover.Refusal: images the trust policy refused
+    refused: list = field(default_factory=list)  # trustcheck.Refusal: images the trust policy refused
     push_skipped: bool = False  # --push on a quiet night: no new branch, so nothing pushed
     held: list = field(default_factory=list)  # dicts: image, digest, tag, reason, tag-now (None: tag not moved)
 

@@ -25,8 +25,9 @@ from docker_kolla.core.trustpolicy import TrustPolicy
 from docker_kolla.errors import KollaError, UsageError
 from docker_kolla.ops.carry import MODES, Carrier
 from docker_kolla.ops.common import load_channels, load_lock_at, pick_channel, tag_digest
-from docker_kolla.ops.discover import Discoverer, load_keys, plain, reverify
+from docker_kolla.ops.discover import Discoverer, plain
 from docker_kolla.ops.parallel import parallel_map
+from docker_kolla.ops.trustcheck import load_keys, reverify
 
 if TYPE_CHECKING:  # the adapters a run is given, built in cli/factory.py
     from docker_kolla.adapters.copier import Copier
@@ -206,7 +207,7 @@ def execute(
 ) -> PromoteResult:
     """Carry out a plan, ``jobs`` images at a time; failures are recorded per image.
 
-    ``refused`` (name -> discover.Refusal from ``--verify``): those images are not touched.
+    ``refused`` (name -> trustcheck.Refusal from ``--verify``): those images are not touched.
     ``carrier`` copies each image's referrers after it (``entries``: the lock entries by name).
     """
     refused, entries = refused or {}, entries or {}

@@ -131,7 +131,7 @@ def run_pull(
 ) -> PullResult:
     """Pull, tag and verify the selected images of ``lock``; never raises for one image's failure.
 
-    ``refused`` (name -> discover.Refusal, from ``pull --verify``): those images are neither
+    ``refused`` (name -> trustcheck.Refusal, from ``pull --verify``): those images are neither
     pulled nor tagged.
     """
     refused = refused or {}

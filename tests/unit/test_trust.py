@@ -141,7 +141,7 @@ def test_signed_reference_may_name_an_accepted_other_repository():
 def test_unverified_keyless_signatures_do_not_satisfy_require_signature():
     from docker_kolla.core.trust import KEYLESS
     from docker_kolla.core.trustpolicy import TrustPolicy
-    from docker_kolla.ops.discover import check_policy
+    from docker_kolla.ops.trustcheck import check_policy
 
     policy = TrustPolicy(keys=("k.pub",), require="signature")
     bundle = rf.Referrer(str(DIGEST), "sha256:" + "01" * 32, rf.TAG_SCHEMA, artifact_type=rf.SIGSTORE_BUNDLE)
