@@ -24,7 +24,10 @@ BENCHES = [
     # the same with the registries' storage in memory: what the disk's fsyncs cost each tool
     (
         "promote-loopback-tmpfs",
-        ["promote_bench.py", "--images", "200", "--latency-ms", "0", "--repeat", "3", "--registry-dir", "/dev/shm"],
+        [
+            "promote_bench.py",
+            *("--images", "200", "--latency-ms", "0", "--repeat", "3", "--registry-dir", "/dev/shm", "--settle", "0"),
+        ],
     ),
     ("pull", ["pull_bench.py", "--images", "50", "--present", "200"]),
     ("scan", ["scan_throughput.py"]),

@@ -5,7 +5,8 @@ mount or a HEAD per blob on a promote), so the client's own cost per request
 is what a run pays. requests spends about 1.4 ms of CPU on each one (session
 merging, hooks, cookie jars, urllib3's retry and header objects) and 75 ms to
 import; ``http.client`` spends about 0.24 ms and is imported anyway, and less
-with the answer's head read by ``adapters.httphead``. What registry traffic
+with the request's head written by ``adapters.httpsend`` and the answer's read
+by ``adapters.httphead``. What registry traffic
 needs on top of it is here and nothing else:
 
 - a pool of kept-alive connections per (scheme, host, port), checked for a
@@ -39,6 +40,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from docker_kolla.adapters.httphead import Answer, Headers
+from docker_kolla.adapters.httpsend import OnePiece
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
@@ -76,7 +78,7 @@ def _address(host: str) -> str | bytes:
         return host
 
 
-class Connection(http.client.HTTPConnection):
+class Connection(OnePiece, http.client.HTTPConnection):
     """One kept-alive connection, plain or TLS, with separate connect and read timeouts.
 
     ``spare`` is a duplicate of the socket's descriptor taken before TLS wraps it:
@@ -87,6 +89,7 @@ class Connection(http.client.HTTPConnection):
 
     owner: Any = None
     response_class = Answer  # the answer's head read without the email package (adapters.httphead)
+    # requests: the head written in one piece (adapters.httpsend)
 
     def __init__(self, host: str, port: int | None, context: ssl.SSLContext | None) -> None:
         super().__init__(host, port, blocksize=SEND_BLOCK)

@@ -56,6 +56,7 @@ ADAPTER_LIBS = {  # each adapter: its own library (plus the pure codecs core/sca
     "transport": set(),
     "http": HTTP,
     "httphead": set(),  # the standard library's http.client
+    "httpsend": set(),  # the standard library's http.client
     "keyless": {"sigstore", "sigstore_models", "pydantic", *REQUESTS},  # the optional extra, imported lazily
     "registry": HTTP,
     "responses": HTTP,
