@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import http.client
 import re
-from typing import Any, Iterable
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
 
 # a body up to this size goes out with the head in one sendall (a manifest, a token form)
 WITH_HEAD = 64 * 1024
@@ -29,6 +30,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]").search
 _NAME = re.compile(r"[^:\s][^:\r\n]*").fullmatch
 _BAD_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])").search
+_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 def host_field(host: str, port: int, default_port: int) -> str:
@@ -42,7 +44,7 @@ def host_field(host: str, port: int, default_port: int) -> str:
     return name if port == default_port else f"{name}:{port}"
 
 
-def request_head(method: str, target: str, host: str, headers: dict, body: Any) -> tuple[bytes, bool]:
+def request_head(method: str, target: str, host: str, headers: Mapping[str, Any], body: Any) -> tuple[bytes, bool]:
     """(the head's bytes, whether the body goes chunked). ``InvalidURL`` / ``ValueError`` for what
     would split the request, as ``http.client`` raises them."""
     if _CONTROL_OR_SPACE(method):
@@ -101,7 +103,17 @@ class OnePiece:
     _pending: str | None = None  # the method of the request whose answer is due
     _host_field: str | None = None
 
-    def request(self, method: str, url: str, body: Any = None, headers: dict | None = None, **_: Any) -> None:
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: Mapping[str, Any] = _NO_FIELDS,
+        *,
+        encode_chunked: bool = False,
+    ) -> None:
+        """Send a request (``encode_chunked`` is not needed: a body without a length goes chunked)."""
+        del encode_chunked
         if self._pending is not None:
             raise http.client.CannotSendRequest("an answer is still due on this connection")
         if isinstance(body, str):
@@ -109,7 +121,7 @@ class OnePiece:
         if self._host_field is None:
             default = 443 if getattr(self, "context", None) is not None else 80
             self._host_field = host_field(self.host, self.port, default)
-        head, chunked = request_head(method, url, self._host_field, headers or {}, body)
+        head, chunked = request_head(method, url, self._host_field, headers, body)
         if self.sock is None:
             self.connect()  # type: ignore[attr-defined]
         self._pending = method
