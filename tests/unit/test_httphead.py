@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import http.client
 import io
-import socket
-import threading
 
 import pytest
 
 from docker_kolla.adapters import http as kolla_http
 from docker_kolla.adapters.httphead import MAX_FIELDS, Headers, read_fields, read_status
 from docker_kolla.adapters.transport import TransportError
+from tests.support.rawhttp import RawServer
 
 
 def fields(*lines: str) -> Headers:
@@ -99,47 +98,6 @@ def test_other_protocols_and_a_silent_close():
     # a kept-alive connection the server dropped: the transport retries that one on a fresh connection
     with pytest.raises(http.client.RemoteDisconnected):
         read_status(io.BytesIO(b""))
-
-
-class RawServer:
-    """A TCP server that answers each request with the next bytes of ``answers``, verbatim;
-    after an answer whose ``close`` is true it closes that connection."""
-
-    def __init__(self, answers: list[tuple[bytes, bool]]) -> None:
-        self.answers = list(answers)
-        self.peers: list[int] = []
-        self.requests: list[bytes] = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn, peer[1]), daemon=True).start()
-
-    def _connection(self, conn: socket.socket, port: int) -> None:
-        with conn:
-            buffered = b""
-            while self.answers:
-                while b"\r\n\r\n" not in buffered:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffered += data
-                head, _, buffered = buffered.partition(b"\r\n\r\n")
-                self.requests.append(head)
-                self.peers.append(port)
-                answer, close = self.answers.pop(0)
-                conn.sendall(answer)
-                if close:
-                    return
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture

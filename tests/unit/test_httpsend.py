@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 
 import pytest
 
 from docker_kolla.adapters import http as kolla_http
 from docker_kolla.adapters.httpsend import WITH_HEAD, OnePiece, host_field, request_head
+from tests.support.rawhttp import RawServer
 
 
 def head_of(method="GET", target="/v2/", headers=None, body=None, host="r.example"):
@@ -190,63 +190,19 @@ def test_one_request_at_a_time(wire):
         conn.getresponse()
 
 
-def test_through_the_transport_the_server_sees_one_head_and_the_whole_body(raw_server_echo):
-    srv = raw_server_echo
-    with kolla_http.make_session("t/1") as session:
-        got = session.request("PUT", srv.url + "/v2/a/blobs/uploads/1?digest=sha256:ab", data=b"hello")
-        assert got.status_code == 201
-        again = session.request("POST", srv.url + "/v2/a/blobs/uploads/")
-        assert again.status_code == 201
-    (first, body), (second, empty) = srv.requests
+def test_through_the_transport_the_server_sees_one_head_and_the_whole_body():
+    created = (b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", False)
+    srv = RawServer([created, created])
+    try:
+        with kolla_http.make_session("t/1") as session:
+            got = session.request("PUT", srv.url + "/v2/a/blobs/uploads/1?digest=sha256:ab", data=b"hello")
+            assert got.status_code == 201
+            again = session.request("POST", srv.url + "/v2/a/blobs/uploads/")
+            assert again.status_code == 201
+    finally:
+        srv.close()
+    first, second = srv.requests
     assert first.startswith(b"PUT /v2/a/blobs/uploads/1?digest=sha256:ab HTTP/1.1\r\nHost: 127.0.0.1:")
-    assert b"User-Agent: t/1" in first and b"Content-Length: 5" in first and body == b"hello"
+    assert b"User-Agent: t/1" in first and b"Content-Length: 5" in first
     assert second.startswith(b"POST /v2/a/blobs/uploads/ HTTP/1.1") and b"Content-Length: 0" in second
-    assert empty == b"" and len(set(srv.peers)) == 1
-
-
-class EchoServer:
-    """Reads each request's head and its Content-Length body; answers 201, keeping the connection."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[bytes, bytes]] = []
-        self.peers: list[int] = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn, peer[1]), daemon=True).start()
-
-    def _connection(self, conn: socket.socket, port: int) -> None:
-        with conn:
-            buffered = b""
-            while True:
-                while b"\r\n\r\n" not in buffered:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffered += data
-                head, _, buffered = buffered.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buffered) < length:
-                    buffered += conn.recv(65536)
-                body, buffered = buffered[:length], buffered[length:]
-                self.requests.append((head, body))
-                self.peers.append(port)
-                conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
-
-
-@pytest.fixture
-def raw_server_echo():
-    srv = EchoServer()
-    yield srv
-    srv.sock.close()
+    assert srv.bodies == [b"hello", b""] and len(set(srv.peers)) == 1
