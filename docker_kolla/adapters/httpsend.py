@@ -49,8 +49,8 @@ def request_head(method: str, target: str, host: str, headers: Mapping[str, Any]
     would split the request, as ``http.client`` raises them."""
     if _CONTROL_OR_SPACE(method):
         raise ValueError(f"method can't contain control characters. {method!r}")
-    if _CONTROL_OR_SPACE(target):
-        raise http.client.InvalidURL(f"URL can't contain control characters. {target!r}")
+    if _CONTROL_OR_SPACE(target) or not target.isascii():  # http.client sends the request line as ASCII
+        raise http.client.InvalidURL(f"URL can't contain control characters or non-ASCII. {target!r}")
     lines = [f"{method} {target} HTTP/1.1"]
     named = set()
     for name, value in headers.items():

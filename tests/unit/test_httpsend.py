@@ -63,6 +63,7 @@ def test_framing_as_http_client_chooses_it(method, body, field, chunked):
         ("GET", "/a b", {}, http.client.InvalidURL),
         ("GET", "/a\r\nX: 1", {}, http.client.InvalidURL),
         ("GET", "/a\x00", {}, http.client.InvalidURL),
+        ("GET", "/b\u00fccher", {}, http.client.InvalidURL),
         ("GE T", "/a", {}, ValueError),
         ("GET\r\n", "/a", {}, ValueError),
         ("GET", "/a", {"X": "1\r\nInjected: yes"}, ValueError),
