@@ -22,7 +22,7 @@ from __future__ import annotations
 import http.client
 import re
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 # a body up to this size goes out with the head in one sendall (a manifest, a token form)
 WITH_HEAD = 64 * 1024
@@ -35,10 +35,7 @@ _NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 def host_field(host: str, port: int, default_port: int) -> str:
     """The ``Host`` field for a connection: IPv6 in brackets (without a zone), the port unless default."""
-    try:
-        name = host.encode("ascii").decode("ascii")
-    except UnicodeEncodeError:
-        name = host.encode("idna").decode("ascii")
+    name = host if host.isascii() else host.encode("idna").decode("ascii")
     if ":" in name:
         name = f"[{name.partition('%')[0]}]"
     return name if port == default_port else f"{name}:{port}"
@@ -79,16 +76,15 @@ def request_head(method: str, target: str, host: str, headers: Mapping[str, Any]
     return "\r\n".join(lines).encode("latin-1"), chunked
 
 
+def _read(body: Any, size: int) -> Iterator[Any]:
+    while block := body.read(size):
+        yield block
+
+
 def _blocks(body: Any, size: int) -> Iterable[bytes]:
-    if hasattr(body, "read"):
-        while True:
-            block = body.read(size)
-            if not block:
-                return
-            yield block.encode("iso-8859-1") if isinstance(block, str) else block
-    else:
-        for block in body:
-            yield block.encode("iso-8859-1") if isinstance(block, str) else block
+    """A reader's blocks of ``size`` (or an iterable's own), text encoded as http.client does."""
+    for block in _read(body, size) if hasattr(body, "read") else body:
+        yield block.encode("iso-8859-1") if isinstance(block, str) else block
 
 
 class OnePiece:
