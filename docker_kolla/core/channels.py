@@ -7,6 +7,7 @@ tag that is locked once and never revised (``static = true``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -123,12 +124,24 @@ class Channel:
     kolla_ansible: str = ""  # the kolla-ansible release exports are written for ("2025.1"); "" = Ocata
     trust: TrustPolicy = TrustPolicy()
     holds: tuple[Hold, ...] = ()  # sorted by image
+    # image_ref's answers by (image, registry, namespace): a re-lock asks for each image's
+    # reference in several places (channels.toml's check, the early HEADs, the lock itself)
+    _refs: dict[tuple[str, str | None, str | None], ImageRef] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def hold_for(self, image: str) -> Hold | None:
         return next((h for h in self.holds if h.name == image), None)
 
     def image_ref(self, image: str, registry: str | None = None, namespace: str | None = None) -> ImageRef:
         """The reference ``registry/namespace/<distro>-<type>-<image>:<tag>``."""
+        key = (image, registry, namespace)
+        ref = self._refs.get(key)
+        if ref is None:
+            ref = self._refs[key] = self._image_ref(image, registry, namespace)
+        return ref
+
+    def _image_ref(self, image: str, registry: str | None, namespace: str | None) -> ImageRef:
         repo_name = self.name_template.format(distro=self.distro, type=self.type, image=image)
         ns = self.namespace if namespace is None else namespace
         path = f"{ns}/{repo_name}" if ns else repo_name
@@ -231,7 +244,16 @@ def _check_templates(channel: Channel, name: str) -> None:
 
 
 def parse_channels(text: str) -> ChannelsConfig:
-    """Parse channels.toml; errors name the line and column, or the key, and the fix."""
+    """Parse channels.toml; errors name the line and column, or the key, and the fix.
+
+    The same text parses once per process (a re-lock reads channels.toml before the
+    early HEADs and again when the command runs): callers share the result and only
+    read it. An error is raised again on every call."""
+    return _parse_channels(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_channels(text: str) -> ChannelsConfig:
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:

@@ -4,6 +4,7 @@ naming the file and the key, never a crash and never a silently ignored typo."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,27 @@ def test_repository_names_longer_than_distribution_allows_are_refused_locally():
     with pytest.raises(InvalidReference) as err:
         ImageRef.parse("r.example/" + "a" * 300)
     assert "at most 255" in err.value.line()
+
+
+def test_channels_toml_parses_once_per_text_and_its_errors_every_time():
+    text = BASE + "[channels.ocata]\n"
+    assert parse_channels(text) is parse_channels(text)
+    assert parse_channels(text + "\n") is not parse_channels(text)
+    bad = BASE + '[channels.ocata]\ntag = "no tags with spaces"\n'
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="invalid tag"):
+            parse_channels(bad)
+
+
+def test_a_channels_image_references_follow_its_own_fields_and_the_overrides():
+    channel = parse_channels(BASE + "[channels.ocata]\n").get("ocata")
+    ref = channel.image_ref("nova-api")
+    assert channel.image_ref("nova-api") is ref and str(ref) == "r.example:5000/kolla/centos-binary-nova-api:ocata"
+    assert (
+        str(channel.image_ref("nova-api", "mirror.example", "ns")) == "mirror.example/ns/centos-binary-nova-api:ocata"
+    )
+    assert str(channel.image_ref("nova-api", None, "")) == "r.example:5000/centos-binary-nova-api:ocata"
+    moved = replace(channel, registry="other.example", tag="pike")  # a copy answers from its own fields
+    assert str(moved.image_ref("nova-api")) == "other.example/kolla/centos-binary-nova-api:pike"
+    assert str(channel.image_ref("nova-api")) == "r.example:5000/kolla/centos-binary-nova-api:ocata"
+    assert moved == replace(channel, registry="other.example", tag="pike")  # the memo is not part of equality
