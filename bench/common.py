@@ -72,6 +72,14 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def steal_seconds() -> float:
+    """CPU seconds the hypervisor gave to other guests so far (all cores; /proc/stat "steal"):
+    on a shared machine, what a run lost that no process's counters show."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) / _TICKS if len(fields) > 8 else 0.0
+
+
 def children_cpu() -> float:
     """CPU seconds (user + system) of this process's finished, waited-for children."""
     usage = os.times()

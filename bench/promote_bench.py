@@ -15,7 +15,7 @@ Measured in one run, each tool against its own destination, alternating:
    manifests (reported next to that expected figure); `skopeo sync` re-run too.
 The load average is reported with every figure: the ratios are what to quote.
 Each run also reports the CPU seconds used by the tool and by the two registries (from
-/proc), and what they make on this machine's cores (``cpu_bound_s``: the wall time if
+/proc), the CPU time the hypervisor gave other guests meanwhile (``steal_s``), and what they make on this machine's cores (``cpu_bound_s``: the wall time if
 every core were busy throughout): the floor a tool that sends the same requests cannot beat.
 ``--registry-dir`` puts the registries' storage elsewhere (``/dev/shm``: the disk's share).
 Before the first timed run the bench flushes the disk and waits ``--settle`` seconds (65 by default):
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common import RegistryLog, children_cpu, process_cpu  # noqa: E402
+from common import RegistryLog, children_cpu, process_cpu, steal_seconds  # noqa: E402
 
 from tests.integration.test_promote import write_lock_repo  # noqa: E402
 from tests.support import KollaFleet, Proxy, Registry  # noqa: E402
@@ -123,12 +123,13 @@ def measure(counters: tuple, fn, *args) -> tuple:
     load = _load()
     for c in counters:
         c.mark()
-    before = [process_cpu(c.pid) for c in counters], children_cpu()
+    before = [process_cpu(c.pid) for c in counters], children_cpu(), steal_seconds()
     result = fn(*args)
     used = [round(process_cpu(c.pid) - b, 2) for c, b in zip(counters, before[0])]
     tool = round(children_cpu() - before[1], 2)
     window = {name: c.read() for name, c in zip(("source", "destination"), counters)}
     window["cpu_s"] = {"tool": tool, "source_registry": used[0], "destination_registry": used[1]}
+    window["steal_s"] = round(steal_seconds() - before[2], 2)
     window["cpu_bound_s"] = round((tool + sum(used)) / (os.cpu_count() or 1), 2)
     return result, window, load
 
@@ -218,6 +219,7 @@ def run(
                             "promote_cpu_bound_s": c["promote"][1]["cpu_bound_s"],
                             "skopeo_cpu_s": c["skopeo"][1]["cpu_s"],
                             "skopeo_cpu_bound_s": c["skopeo"][1]["cpu_bound_s"],
+                            "steal_s": [c["promote"][1]["steal_s"], c["skopeo"][1]["steal_s"]],
                         }
                         for c in cold
                     ],
