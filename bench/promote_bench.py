@@ -15,8 +15,9 @@ Measured in one run, each tool against its own destination, alternating:
    manifests (reported next to that expected figure); `skopeo sync` re-run too.
 The load average is reported with every figure: the ratios are what to quote.
 Each run also reports the CPU seconds used by the tool and by the two registries (from
-/proc), the CPU time the hypervisor gave other guests meanwhile (``steal_s``), and what they make on this machine's cores (``cpu_bound_s``: the wall time if
-every core were busy throughout): the floor a tool that sends the same requests cannot beat.
+/proc), the CPU time the hypervisor gave other guests meanwhile (``steal_s``), and what
+the CPU seconds make on this machine's cores (``cpu_bound_s``: the wall time if every core
+were busy throughout): the floor a tool that sends the same requests cannot beat.
 ``--registry-dir`` puts the registries' storage elsewhere (``/dev/shm``: the disk's share).
 Before the first timed run the bench flushes the disk and waits ``--settle`` seconds (65 by default):
 ext4 without a journal (this machine's root) skips every inode freed in the last 60 s each time it
